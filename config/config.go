@@ -1,0 +1,427 @@
+// Package config loads and validates the stack's settings. It is pure Go: it
+// knows nothing of Pulumi, so every rule is testable with a plain map.
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Secret holds a sensitive value. It prints as a placeholder so that it never
+// leaks through logs or error messages; Reveal hands the value to the code
+// that wraps it as a Pulumi secret.
+type Secret struct{ value string }
+
+func (s Secret) String() string   { return "[secret]" }
+func (s Secret) GoString() string { return "[secret]" }
+func (s Secret) Reveal() string   { return s.value }
+func (s Secret) IsSet() bool      { return s.value != "" }
+
+// NewSecret wraps a value; tests and the bootstrap flow use it.
+func NewSecret(v string) Secret { return Secret{value: v} }
+
+// Config is the validated configuration of one stack.
+type Config struct {
+	Project string
+	Stack   string
+	Region  string
+
+	NamePrefix           string
+	VpcCidr              netip.Prefix
+	AzCount              int
+	SubnetPrefixLength   int
+	NatStrategy          string
+	FlowLogRetentionDays int
+
+	PrimaryInstanceType   string
+	SecondaryInstanceType string
+	BastionInstanceType   string
+	AmiFamily             string
+	AmiID                 string
+	SecondaryCount        int
+	DataVolumeSizeGiB     int
+	RetentionTime         string
+	RetentionSize         string
+	SnapshotRetainCount   int
+
+	AdminCidrs   []netip.Prefix
+	AllowedCidrs []netip.Prefix
+
+	Domain                string
+	DNSProvider           string
+	Route53ZoneID         string
+	CloudflareZoneID      string
+	OriginPullCa          string
+	OriginPullCertificate string
+	OriginPullPrivateKey  Secret
+	TLSPolicy             string
+	InternalZone          string
+
+	WebUsername     string
+	WebPassword     Secret
+	HostKeySeed     Secret
+	AlertWebhookURL Secret
+
+	AccessLogRetentionDays int
+	Protect                bool
+	ProvisionGeneration    int
+}
+
+// Source supplies raw values: Get returns the value of a project key and
+// whether it was set; IsSecret tells whether the stack stores it encrypted.
+type Source interface {
+	Get(key string) (string, bool)
+	IsSecret(key string) bool
+}
+
+// MapSource is a Source over a plain map; keys listed in Secrets count as
+// encrypted. Tests and the Pulumi adapter both use it.
+type MapSource struct {
+	Values  map[string]string
+	Secrets map[string]bool
+}
+
+func (m MapSource) Get(key string) (string, bool) { v, ok := m.Values[key]; return v, ok }
+func (m MapSource) IsSecret(key string) bool      { return m.Secrets[key] }
+
+// Error lists every problem found, so one run shows them all.
+type Error struct{ Problems []string }
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("invalid configuration (%d problem(s)):\n  - %s", len(e.Problems), strings.Join(e.Problems, "\n  - "))
+}
+
+type loader struct {
+	src      Source
+	problems []string
+}
+
+func (l *loader) failf(format string, args ...any) {
+	l.problems = append(l.problems, fmt.Sprintf(format, args...))
+}
+
+func (l *loader) raw(name string) string {
+	k := lookupKey(name)
+	v, ok := l.src.Get(name)
+	if !ok {
+		return k.Default
+	}
+	if k.Secret && v != "" && !l.src.IsSecret(name) {
+		l.failf("%s is set in plain text; it must be a secret: pulumi config set --secret %s <value>", name, name)
+	}
+	return v
+}
+
+func (l *loader) str(name string) string { return strings.TrimSpace(l.raw(name)) }
+
+func (l *loader) integer(name string, lo, hi int) int {
+	s := l.str(name)
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		l.failf("%s %q is not an integer", name, s)
+		return 0
+	}
+	if n < lo || n > hi {
+		l.failf("%s %d is out of range: it must be between %d and %d", name, n, lo, hi)
+	}
+	return n
+}
+
+func (l *loader) boolean(name string) bool {
+	s := l.str(name)
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		l.failf("%s %q is not a boolean (true or false)", name, s)
+	}
+	return b
+}
+
+func (l *loader) oneOf(name string, allowed ...string) string {
+	s := l.str(name)
+	for _, a := range allowed {
+		if s == a {
+			return s
+		}
+	}
+	l.failf("%s %q is not allowed: it must be one of %s", name, s, strings.Join(allowed, ", "))
+	return s
+}
+
+// cidrs parses a list given as a JSON array (what `pulumi config set --path`
+// stores) or as a comma-separated string.
+func (l *loader) cidrs(name string) []netip.Prefix {
+	s := l.str(name)
+	if s == "" {
+		return nil
+	}
+	var items []string
+	if strings.HasPrefix(s, "[") {
+		if err := json.Unmarshal([]byte(s), &items); err != nil {
+			l.failf("%s %q is not a list of strings: %v", name, s, err)
+			return nil
+		}
+	} else {
+		items = strings.Split(s, ",")
+	}
+	var out []netip.Prefix
+	for _, item := range items {
+		item = strings.TrimSpace(item)
+		p, err := netip.ParsePrefix(item)
+		if err != nil {
+			l.failf("%s entry %q is not a valid CIDR", name, item)
+			continue
+		}
+		if p != p.Masked() {
+			l.failf("%s entry %q has host bits set; write %s", name, item, p.Masked())
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+var (
+	namePrefixRe   = regexp.MustCompile(`^[a-z][a-z0-9-]*[a-z0-9]$`)
+	awsNameRe      = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$`)
+	instanceTypeRe = regexp.MustCompile(`^[a-z][a-z0-9-]*[0-9][a-z0-9-]*\.(nano|micro|small|medium|large|metal|[0-9]*xlarge|metal-[0-9]+xl)$`)
+	amiRe          = regexp.MustCompile(`^ami-[0-9a-f]{8}([0-9a-f]{9})?$`)
+	durationRe     = regexp.MustCompile(`^([0-9]+(y|w|d|h|m|s|ms))+$`)
+	sizeRe         = regexp.MustCompile(`^[0-9]+(B|KB|MB|GB|TB|PB|EB)$`)
+	hostnameRe     = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
+	zoneNameRe     = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]{2,63}$`)
+	route53ZoneRe  = regexp.MustCompile(`^Z[A-Z0-9]{1,31}$`)
+	cfZoneRe       = regexp.MustCompile(`^[0-9a-f]{32}$`)
+	usernameRe     = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
+)
+
+// TLS 1.3 policies an ALB accepts (ELB.17); older policies are refused.
+var tls13Policies = []string{
+	"ELBSecurityPolicy-TLS13-1-2-2021-06",
+	"ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
+	"ELBSecurityPolicy-TLS13-1-3-2021-06",
+	"ELBSecurityPolicy-TLS13-1-2-FIPS-2023-04",
+	"ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04",
+}
+
+// CloudWatch Logs accepts only these retention periods.
+var logRetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+
+// Load reads every key from src, applies defaults and validates. It returns
+// all problems at once; no resource may be registered unless it succeeds.
+func Load(project, stack, region string, src Source) (*Config, error) {
+	l := &loader{src: src}
+	c := &Config{Project: project, Stack: stack, Region: region}
+	if region == "" {
+		l.failf("aws:region is not set: pulumi config set aws:region <region>")
+	}
+
+	c.NamePrefix = l.str("namePrefix")
+	if !namePrefixRe.MatchString(c.NamePrefix) || len(c.NamePrefix) > 20 {
+		l.failf("namePrefix %q is not allowed: use 2-20 lowercase letters, digits and hyphens, starting with a letter", c.NamePrefix)
+	}
+	for _, n := range []string{c.AlbName(), c.TargetGroupName()} {
+		if len(n) > 32 || !awsNameRe.MatchString(n) {
+			l.failf("namePrefix %q with stack %q makes the AWS name %q (%d characters): load balancer and target group names allow at most 32 letters, digits and hyphens; shorten namePrefix", c.NamePrefix, stack, n, len(n))
+		}
+	}
+
+	c.AzCount = l.integer("azCount", 2, 6)
+	c.SubnetPrefixLength = l.integer("subnetPrefixLength", 16, 28)
+	c.VpcCidr = l.vpcCidr(c.AzCount, c.SubnetPrefixLength)
+	c.NatStrategy = l.oneOf("natStrategy", "none", "single", "per-az")
+	c.FlowLogRetentionDays = l.integer("flowLogRetentionDays", 1, 3653)
+	if !containsInt(logRetentionDays, c.FlowLogRetentionDays) {
+		l.failf("flowLogRetentionDays %d is not a retention CloudWatch Logs accepts: use one of %v", c.FlowLogRetentionDays, logRetentionDays)
+	}
+
+	c.PrimaryInstanceType = l.instanceType("primaryInstanceType")
+	c.SecondaryInstanceType = l.instanceType("secondaryInstanceType")
+	c.BastionInstanceType = l.instanceType("bastionInstanceType")
+	c.AmiFamily = l.oneOf("amiFamily", "debian-12", "ubuntu-22.04", "ubuntu-24.04")
+	c.AmiID = l.str("amiId")
+	if c.AmiID != "" && !amiRe.MatchString(c.AmiID) {
+		l.failf("amiId %q is not an AMI id (ami- followed by 8 or 17 hex digits)", c.AmiID)
+	}
+	if c.AmiID != "" && Architecture(c.PrimaryInstanceType) != Architecture(c.SecondaryInstanceType) {
+		l.failf("amiId is pinned but primaryInstanceType %q (%s) and secondaryInstanceType %q (%s) need different architectures; one AMI cannot serve both",
+			c.PrimaryInstanceType, Architecture(c.PrimaryInstanceType), c.SecondaryInstanceType, Architecture(c.SecondaryInstanceType))
+	}
+	c.SecondaryCount = l.integer("secondaryCount", 1, 10)
+	c.DataVolumeSizeGiB = l.integer("dataVolumeSizeGiB", 10, 16384)
+	c.RetentionTime = l.str("retentionTime")
+	if !durationRe.MatchString(c.RetentionTime) || strings.Trim(c.RetentionTime, "0ywdhms") == "" {
+		l.failf("retentionTime %q is not a positive Prometheus duration such as 15d or 2w", c.RetentionTime)
+	}
+	c.RetentionSize = l.str("retentionSize")
+	if c.RetentionSize != "" && !sizeRe.MatchString(c.RetentionSize) {
+		l.failf("retentionSize %q is not a Prometheus size such as 40GB (units B, KB, MB, GB, TB, PB, EB)", c.RetentionSize)
+	}
+	c.SnapshotRetainCount = l.integer("snapshotRetainCount", 1, 1000)
+
+	c.AdminCidrs = l.cidrs("adminCidrs")
+	if len(c.AdminCidrs) == 0 {
+		l.failf("adminCidrs is empty: SSH to the bastion needs at least one source CIDR, for example [\"203.0.113.10/32\"]")
+	}
+	for _, p := range c.AdminCidrs {
+		if p.Bits() == 0 {
+			l.failf("adminCidrs entry %q opens SSH to the whole internet: 0.0.0.0/0 and ::/0 are refused", p)
+		}
+	}
+	c.AllowedCidrs = l.cidrs("allowedCidrs")
+
+	c.Domain = strings.ToLower(l.str("domain"))
+	if c.Domain == "" {
+		l.failf("domain is not set: the public name of the endpoint, for example prometheus.example.com")
+	} else if !hostnameRe.MatchString(c.Domain) || len(c.Domain) > 253 {
+		l.failf("domain %q is not a valid DNS name", c.Domain)
+	}
+	c.DNSProvider = l.oneOf("dnsProvider", "route53", "cloudflare")
+	c.Route53ZoneID = l.str("route53ZoneId")
+	c.CloudflareZoneID = l.str("cloudflareZoneId")
+	c.OriginPullCa = l.str("originPullCa")
+	c.OriginPullCertificate = l.str("originPullCertificate")
+	c.OriginPullPrivateKey = Secret{l.str("originPullPrivateKey")}
+	switch c.DNSProvider {
+	case "route53":
+		if !route53ZoneRe.MatchString(c.Route53ZoneID) {
+			l.failf("route53ZoneId %q is not a Route53 hosted zone id (Z followed by letters and digits); it is required when dnsProvider is route53", c.Route53ZoneID)
+		}
+		if len(c.AllowedCidrs) == 0 {
+			l.failf("allowedCidrs is empty: without Cloudflare the ALB admits only these sources; list them (0.0.0.0/0 is allowed for a public endpoint)")
+		}
+	case "cloudflare":
+		if !cfZoneRe.MatchString(c.CloudflareZoneID) {
+			l.failf("cloudflareZoneId %q is not a Cloudflare zone id (32 lowercase hex characters); it is required when dnsProvider is cloudflare", c.CloudflareZoneID)
+		}
+		if err := CheckOriginPull(c.OriginPullCa, c.OriginPullCertificate, c.OriginPullPrivateKey.Reveal()); err != nil {
+			l.failf("%v", err)
+		}
+	}
+	c.TLSPolicy = l.oneOf("tlsPolicy", tls13Policies...)
+
+	c.InternalZone = strings.ToLower(l.str("internalZone"))
+	if c.InternalZone == "" {
+		c.InternalZone = strings.ToLower(stack) + ".promfed.internal"
+	}
+	if !zoneNameRe.MatchString(c.InternalZone) {
+		l.failf("internalZone %q is not a valid DNS zone name", c.InternalZone)
+	}
+
+	c.WebUsername = l.str("webUsername")
+	if !usernameRe.MatchString(c.WebUsername) {
+		l.failf("webUsername %q is not allowed: 1-32 lowercase letters, digits, _ or -, starting with a letter or _", c.WebUsername)
+	}
+	c.WebPassword = Secret{l.raw("webPassword")}
+	if n := len(c.WebPassword.value); n < 16 {
+		l.failf("webPassword has %d characters: at least 16 are required (pulumi config set --secret webPassword <value>)", n)
+	} else if strings.ContainsAny(c.WebPassword.value, "\x00\n\r") {
+		l.failf("webPassword contains a NUL or line break, which basic auth cannot carry")
+	}
+	c.HostKeySeed = Secret{l.raw("hostKeySeed")}
+	if n := len(c.HostKeySeed.value); n < 32 {
+		l.failf("hostKeySeed has %d characters: at least 32 are required (for example: pulumi config set --secret hostKeySeed \"$(openssl rand -hex 32)\")", n)
+	}
+	c.AlertWebhookURL = Secret{l.str("alertWebhookUrl")}
+	if v := c.AlertWebhookURL.value; v != "" && (!strings.HasPrefix(v, "https://") || strings.ContainsAny(v, " \n")) {
+		l.failf("alertWebhookUrl is not an https:// URL (value hidden: it is a secret)")
+	}
+
+	c.AccessLogRetentionDays = l.integer("accessLogRetentionDays", 1, 3650)
+	c.Protect = l.boolean("protect")
+	c.ProvisionGeneration = l.integer("provisionGeneration", 0, 1<<30)
+
+	if len(l.problems) > 0 {
+		return nil, &Error{Problems: l.problems}
+	}
+	return c, nil
+}
+
+func (l *loader) instanceType(name string) string {
+	s := l.str(name)
+	if !instanceTypeRe.MatchString(s) {
+		l.failf("%s %q is not an EC2 instance type such as t3.medium", name, s)
+	}
+	return s
+}
+
+// vpcCidr checks the AWS VPC size rule and that one public and one private
+// subnet per AZ fit.
+func (l *loader) vpcCidr(azCount, subnetBits int) netip.Prefix {
+	s := l.str("vpcCidr")
+	p, err := netip.ParsePrefix(s)
+	if err != nil || !p.Addr().Is4() {
+		l.failf("vpcCidr %q is not a valid IPv4 CIDR", s)
+		return netip.Prefix{}
+	}
+	if p != p.Masked() {
+		l.failf("vpcCidr %q has host bits set; write %s", s, p.Masked())
+		return netip.Prefix{}
+	}
+	if p.Bits() < 16 || p.Bits() > 24 {
+		l.failf("vpcCidr %q has prefix /%d: a VPC must be between /16 and /24 here", s, p.Bits())
+		return p
+	}
+	if subnetBits < p.Bits() {
+		l.failf("subnetPrefixLength %d is shorter than vpcCidr's /%d: subnets must lie inside the VPC", subnetBits, p.Bits())
+		return p
+	}
+	if available, need := 1<<(subnetBits-p.Bits()), 2*azCount; available < need {
+		l.failf("vpcCidr %q holds %d subnets of /%d, but %d are needed (one public and one private per AZ, azCount %d)", s, available, subnetBits, need, azCount)
+	}
+	return p
+}
+
+func containsInt(list []int, v int) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Architecture is the CPU architecture an instance type runs: Graviton
+// families carry a "g" in their attribute letters (t4g, m7g, c6gn).
+func Architecture(instanceType string) string {
+	family, _, _ := strings.Cut(instanceType, ".")
+	i := strings.IndexAny(family, "0123456789")
+	if i >= 0 && strings.Contains(strings.TrimLeft(family[i:], "0123456789"), "g") {
+		return "arm64"
+	}
+	return "x86_64"
+}
+
+// AlbName is the load balancer's AWS name.
+func (c *Config) AlbName() string { return c.NamePrefix + "-" + c.Stack }
+
+// TargetGroupName is the target group's AWS name.
+func (c *Config) TargetGroupName() string { return c.NamePrefix + "-" + c.Stack + "-tg" }
+
+// HostNames lists the Prometheus hosts: primary, secondary-1..N. They name
+// DNS records, Pulumi resources and Ansible external labels alike.
+func (c *Config) HostNames() []string {
+	names := []string{"primary"}
+	for i := 1; i <= c.SecondaryCount; i++ {
+		names = append(names, fmt.Sprintf("secondary-%d", i))
+	}
+	return names
+}
+
+// Fqdn is a host's name in the private zone.
+func (c *Config) Fqdn(host string) string { return host + "." + c.InternalZone }
+
+// Cloudflare tells whether the Cloudflare edge is in front of the ALB.
+func (c *Config) Cloudflare() bool { return c.DNSProvider == "cloudflare" }
+
+// Tags go on every taggable resource.
+func (c *Config) Tags() map[string]string {
+	return map[string]string{
+		"promfed:project": c.Project,
+		"promfed:stack":   c.Stack,
+		"ManagedBy":       "pulumi",
+	}
+}

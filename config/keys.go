@@ -1,0 +1,70 @@
+package config
+
+// Kind is the type of a configuration value, as Pulumi.yaml declares it.
+type Kind string
+
+const (
+	KindString  Kind = "string"
+	KindInteger Kind = "integer"
+	KindBoolean Kind = "boolean"
+	KindList    Kind = "array" // a list of strings
+)
+
+// Key describes one setting. The table below is the single source of truth for
+// names, types, defaults and descriptions: Pulumi.yaml and the README's
+// configuration table are checked against it by tests.
+type Key struct {
+	Name        string
+	Kind        Kind
+	Default     string // "" means no default; lists use a JSON array
+	Secret      bool
+	Description string
+}
+
+// Keys lists every setting of the promfed project.
+var Keys = []Key{
+	{"namePrefix", KindString, "promfed", false, "Prefix of every AWS name; with the stack name it must fit AWS name limits (ALB and target group names: 32 characters)."},
+	{"vpcCidr", KindString, "10.40.0.0/16", false, "IPv4 CIDR of the VPC, /16 to /24."},
+	{"azCount", KindInteger, "2", false, "Availability zones to spread subnets over (2-6)."},
+	{"subnetPrefixLength", KindInteger, "24", false, "Prefix length of every subnet; one public and one private subnet per AZ must fit in vpcCidr."},
+	{"natStrategy", KindString, "single", false, "Outbound access for private subnets: none, single (one NAT gateway) or per-az."},
+	{"flowLogRetentionDays", KindInteger, "90", false, "Retention of VPC flow logs in CloudWatch Logs (a value CloudWatch accepts)."},
+	{"primaryInstanceType", KindString, "t3.medium", false, "EC2 instance type of the primary Prometheus."},
+	{"secondaryInstanceType", KindString, "t3.medium", false, "EC2 instance type of each secondary Prometheus."},
+	{"bastionInstanceType", KindString, "t3.micro", false, "EC2 instance type of the SSH bastion."},
+	{"amiFamily", KindString, "debian-12", false, "OS image looked up when amiId is empty: debian-12, ubuntu-22.04 or ubuntu-24.04."},
+	{"amiId", KindString, "", false, "Pin an AMI id (ami-...) instead of looking one up."},
+	{"secondaryCount", KindInteger, "1", false, "Number of secondary Prometheus servers the primary federates from (1-10)."},
+	{"dataVolumeSizeGiB", KindInteger, "50", false, "Size of each host's encrypted gp3 TSDB volume (10-16384 GiB)."},
+	{"retentionTime", KindString, "15d", false, "Prometheus TSDB retention time (a Prometheus duration such as 15d)."},
+	{"retentionSize", KindString, "", false, "Prometheus TSDB retention size such as 40GB; empty means unlimited."},
+	{"snapshotRetainCount", KindInteger, "7", false, "Daily EBS snapshots of the TSDB volumes kept by Data Lifecycle Manager (1-1000)."},
+	{"adminCidrs", KindList, "", false, "CIDRs allowed to SSH to the bastion; 0.0.0.0/0 and ::/0 are refused. Required."},
+	{"allowedCidrs", KindList, "[]", false, "CIDRs allowed to reach /federate and the query API (the ALB directly, or Cloudflare's WAF when dnsProvider is cloudflare)."},
+	{"domain", KindString, "", false, "Public name of the federation endpoint, for example prometheus.example.com. Required."},
+	{"dnsProvider", KindString, "route53", false, "Who holds the public zone: route53 or cloudflare (cloudflare also turns on the Cloudflare edge)."},
+	{"route53ZoneId", KindString, "", false, "Route53 hosted zone id of the public zone; required when dnsProvider is route53."},
+	{"cloudflareZoneId", KindString, "", false, "Cloudflare zone id (32 hex characters); required when dnsProvider is cloudflare."},
+	{"originPullCa", KindString, "", false, "PEM CA that signed originPullCertificate; the ALB trusts only it (mutual TLS). Required with cloudflare."},
+	{"originPullCertificate", KindString, "", false, "PEM client certificate Cloudflare presents to the ALB (authenticated origin pulls). Required with cloudflare."},
+	{"originPullPrivateKey", KindString, "", true, "PEM private key of originPullCertificate. Secret; required with cloudflare."},
+	{"tlsPolicy", KindString, "ELBSecurityPolicy-TLS13-1-2-2021-06", false, "ALB TLS policy; only TLS 1.3 policies are accepted."},
+	{"internalZone", KindString, "", false, "Private Route53 zone for host names; empty means <stack>.promfed.internal."},
+	{"webUsername", KindString, "promfed", false, "Basic-auth user of every Prometheus web endpoint."},
+	{"webPassword", KindString, "", true, "Basic-auth password (at least 16 characters). Secret; required."},
+	{"hostKeySeed", KindString, "", true, "Seed (at least 32 characters) from which SSH host keys, the provisioning key and the stack CA are derived. Secret; required."},
+	{"alertWebhookUrl", KindString, "", true, "Alertmanager webhook receiver URL (https); empty keeps a null receiver. Secret because such URLs carry tokens."},
+	{"accessLogRetentionDays", KindInteger, "90", false, "Days ALB access logs are kept in S3 (1-3650)."},
+	{"protect", KindBoolean, "false", false, "Production safety: ALB deletion protection, protected data volumes and log bucket, final snapshots."},
+	{"provisionGeneration", KindInteger, "0", false, "Bump to re-run provisioning on every host without other changes."},
+}
+
+// lookupKey returns the table entry for name.
+func lookupKey(name string) Key {
+	for _, k := range Keys {
+		if k.Name == name {
+			return k
+		}
+	}
+	panic("config: unknown key " + name) // programming error: every caller names a table key
+}
