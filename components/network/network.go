@@ -1,0 +1,278 @@
+// Package network provides the Vpc component: public and private subnets
+// across availability zones, NAT, network ACLs, flow logs and an emptied
+// default security group.
+package network
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/netip"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/promfed/promfed/internal/tagging"
+)
+
+// VpcArgs configures a Vpc.
+type VpcArgs struct {
+	Cidr                 netip.Prefix
+	AzCount              int
+	SubnetPrefixLength   int
+	NatStrategy          string // none | single | per-az
+	FlowLogRetentionDays int
+	// AdminCidrs may reach port 22 of the public subnets (the bastion).
+	AdminCidrs []netip.Prefix
+	Tags       map[string]string
+}
+
+// Vpc is the network every other component lives in.
+type Vpc struct {
+	pulumi.ResourceState
+
+	VpcID            pulumi.StringOutput
+	CidrBlock        string
+	PublicSubnetIDs  pulumi.StringArrayOutput
+	PrivateSubnetIDs pulumi.StringArrayOutput
+	// NatGatewayIDs is empty when NatStrategy is none.
+	NatGatewayIDs pulumi.StringArrayOutput
+}
+
+// NewVpc creates the network.
+func NewVpc(ctx *pulumi.Context, name string, args *VpcArgs, opts ...pulumi.ResourceOption) (*Vpc, error) {
+	v := &Vpc{CidrBlock: args.Cidr.String()}
+	if err := ctx.RegisterComponentResource("promfed:network:Vpc", name, v, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(v)
+	public, private, err := SubnetPlan(args.Cidr, args.AzCount, args.SubnetPrefixLength)
+	if err != nil {
+		return nil, err
+	}
+	azs, err := aws.GetAvailabilityZones(ctx, &aws.GetAvailabilityZonesArgs{State: pulumi.StringRef("available")}, pulumi.Parent(v))
+	if err != nil {
+		return nil, err
+	}
+	if len(azs.Names) < args.AzCount {
+		return nil, fmt.Errorf("azCount %d is more than the %d availability zones this region offers", args.AzCount, len(azs.Names))
+	}
+
+	vpc, err := ec2.NewVpc(ctx, name, &ec2.VpcArgs{
+		CidrBlock:          pulumi.String(args.Cidr.String()),
+		EnableDnsHostnames: pulumi.Bool(true), // the private hosted zone needs both
+		EnableDnsSupport:   pulumi.Bool(true),
+		Tags:               tagging.Named(args.Tags, name),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	// Adopting the default security group with no rules empties it (EC2.2):
+	// nothing can fall back to a permissive group by accident.
+	if _, err := ec2.NewDefaultSecurityGroup(ctx, name+"-default-sg", &ec2.DefaultSecurityGroupArgs{
+		VpcId: vpc.ID(),
+		Tags:  tagging.Named(args.Tags, name+"-default-unused"),
+	}, parent); err != nil {
+		return nil, err
+	}
+	igw, err := ec2.NewInternetGateway(ctx, name+"-igw", &ec2.InternetGatewayArgs{
+		VpcId: vpc.ID(), Tags: tagging.Named(args.Tags, name+"-igw"),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+
+	publicRT, err := ec2.NewRouteTable(ctx, name+"-public", &ec2.RouteTableArgs{
+		VpcId:  vpc.ID(),
+		Routes: ec2.RouteTableRouteArray{ec2.RouteTableRouteArgs{CidrBlock: pulumi.String("0.0.0.0/0"), GatewayId: igw.ID()}},
+		Tags:   tagging.Named(args.Tags, name+"-public"),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+
+	var publicIDs, privateIDs, natIDs pulumi.StringArray
+	var publicSubnets []*ec2.Subnet
+	for i := 0; i < args.AzCount; i++ {
+		az := azs.Names[i]
+		pub, err := ec2.NewSubnet(ctx, fmt.Sprintf("%s-public-%d", name, i+1), &ec2.SubnetArgs{
+			VpcId: vpc.ID(), CidrBlock: pulumi.String(public[i].String()), AvailabilityZone: pulumi.String(az),
+			// Even public subnets assign no public IPs (EC2.15): the ALB, NAT
+			// gateways and the bastion's Elastic IP get theirs explicitly.
+			MapPublicIpOnLaunch: pulumi.Bool(false),
+			Tags:                tagging.Named(args.Tags, fmt.Sprintf("%s-public-%s", name, az)),
+		}, parent)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := ec2.NewRouteTableAssociation(ctx, fmt.Sprintf("%s-public-%d", name, i+1), &ec2.RouteTableAssociationArgs{
+			SubnetId: pub.ID(), RouteTableId: publicRT.ID(),
+		}, parent); err != nil {
+			return nil, err
+		}
+		publicSubnets = append(publicSubnets, pub)
+		publicIDs = append(publicIDs, pub.ID())
+	}
+
+	// NAT gateways: none, one in the first public subnet, or one per AZ.
+	var nats []*ec2.NatGateway
+	natCount := map[string]int{"none": 0, "single": 1, "per-az": args.AzCount}[args.NatStrategy]
+	for i := 0; i < natCount; i++ {
+		eip, err := ec2.NewEip(ctx, fmt.Sprintf("%s-nat-%d", name, i+1), &ec2.EipArgs{
+			Domain: pulumi.String("vpc"), Tags: tagging.Named(args.Tags, fmt.Sprintf("%s-nat-%d", name, i+1)),
+		}, parent)
+		if err != nil {
+			return nil, err
+		}
+		nat, err := ec2.NewNatGateway(ctx, fmt.Sprintf("%s-nat-%d", name, i+1), &ec2.NatGatewayArgs{
+			AllocationId: eip.ID(), SubnetId: publicSubnets[i].ID(),
+			Tags: tagging.Named(args.Tags, fmt.Sprintf("%s-nat-%d", name, i+1)),
+		}, parent, pulumi.DependsOn([]pulumi.Resource{igw}))
+		if err != nil {
+			return nil, err
+		}
+		nats = append(nats, nat)
+		natIDs = append(natIDs, nat.ID())
+	}
+
+	for i := 0; i < args.AzCount; i++ {
+		az := azs.Names[i]
+		priv, err := ec2.NewSubnet(ctx, fmt.Sprintf("%s-private-%d", name, i+1), &ec2.SubnetArgs{
+			VpcId: vpc.ID(), CidrBlock: pulumi.String(private[i].String()), AvailabilityZone: pulumi.String(az),
+			MapPublicIpOnLaunch: pulumi.Bool(false),
+			Tags:                tagging.Named(args.Tags, fmt.Sprintf("%s-private-%s", name, az)),
+		}, parent)
+		if err != nil {
+			return nil, err
+		}
+		var routes ec2.RouteTableRouteArray
+		if len(nats) > 0 {
+			routes = ec2.RouteTableRouteArray{ec2.RouteTableRouteArgs{CidrBlock: pulumi.String("0.0.0.0/0"), NatGatewayId: nats[i%len(nats)].ID()}}
+		}
+		rt, err := ec2.NewRouteTable(ctx, fmt.Sprintf("%s-private-%d", name, i+1), &ec2.RouteTableArgs{
+			VpcId: vpc.ID(), Routes: routes, Tags: tagging.Named(args.Tags, fmt.Sprintf("%s-private-%s", name, az)),
+		}, parent)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := ec2.NewRouteTableAssociation(ctx, fmt.Sprintf("%s-private-%d", name, i+1), &ec2.RouteTableAssociationArgs{
+			SubnetId: priv.ID(), RouteTableId: rt.ID(),
+		}, parent); err != nil {
+			return nil, err
+		}
+		privateIDs = append(privateIDs, priv.ID())
+	}
+
+	if err := newACLs(ctx, name, vpc, args, publicIDs, privateIDs, parent); err != nil {
+		return nil, err
+	}
+	if err := newFlowLogs(ctx, name, vpc, args, parent); err != nil {
+		return nil, err
+	}
+
+	v.VpcID = vpc.ID().ToStringOutput()
+	v.PublicSubnetIDs = publicIDs.ToStringArrayOutput()
+	v.PrivateSubnetIDs = privateIDs.ToStringArrayOutput()
+	v.NatGatewayIDs = natIDs.ToStringArrayOutput()
+	return v, ctx.RegisterResourceOutputs(v, pulumi.Map{
+		"vpcId": v.VpcID, "publicSubnetIds": v.PublicSubnetIDs, "privateSubnetIds": v.PrivateSubnetIDs,
+	})
+}
+
+// newACLs adds a stateless second layer under the security groups: the
+// public subnets take web traffic, SSH from admins and return traffic; the
+// private subnets take traffic from inside the VPC and return traffic.
+func newACLs(ctx *pulumi.Context, name string, vpc *ec2.Vpc, args *VpcArgs, publicIDs, privateIDs pulumi.StringArray, parent pulumi.ResourceOption) error {
+	rule := func(no int, proto string, from, to int, cidr netip.Prefix) ec2.NetworkAclIngressArgs {
+		r := ec2.NetworkAclIngressArgs{RuleNo: pulumi.Int(no), Action: pulumi.String("allow"), Protocol: pulumi.String(proto), FromPort: pulumi.Int(from), ToPort: pulumi.Int(to)}
+		if cidr.Addr().Is4() {
+			r.CidrBlock = pulumi.String(cidr.String())
+		} else {
+			r.Ipv6CidrBlock = pulumi.String(cidr.String())
+		}
+		return r
+	}
+	anyV4 := netip.MustParsePrefix("0.0.0.0/0")
+	egressAll := ec2.NetworkAclEgressArray{ec2.NetworkAclEgressArgs{
+		RuleNo: pulumi.Int(100), Action: pulumi.String("allow"), Protocol: pulumi.String("-1"), FromPort: pulumi.Int(0), ToPort: pulumi.Int(0), CidrBlock: pulumi.String("0.0.0.0/0"),
+	}}
+
+	publicIn := ec2.NetworkAclIngressArray{
+		rule(100, "tcp", 443, 443, anyV4),
+		rule(110, "tcp", 80, 80, anyV4), // redirected to HTTPS by the ALB
+		rule(120, "-1", 0, 0, args.Cidr),
+		rule(130, "tcp", 1024, 65535, anyV4), // return traffic (NAT, bastion, ALB)
+		rule(140, "udp", 1024, 65535, anyV4),
+	}
+	for i, p := range args.AdminCidrs {
+		publicIn = append(publicIn, rule(200+i, "tcp", 22, 22, p))
+	}
+	if _, err := ec2.NewNetworkAcl(ctx, name+"-public", &ec2.NetworkAclArgs{
+		VpcId: vpc.ID(), SubnetIds: publicIDs, Ingress: publicIn, Egress: egressAll,
+		Tags: tagging.Named(args.Tags, name+"-public"),
+	}, parent); err != nil {
+		return err
+	}
+	if _, err := ec2.NewNetworkAcl(ctx, name+"-private", &ec2.NetworkAclArgs{
+		VpcId: vpc.ID(), SubnetIds: privateIDs,
+		Ingress: ec2.NetworkAclIngressArray{
+			rule(100, "-1", 0, 0, args.Cidr),
+			rule(110, "tcp", 1024, 65535, anyV4),
+			rule(120, "udp", 1024, 65535, anyV4),
+		},
+		Egress: egressAll,
+		Tags:   tagging.Named(args.Tags, name+"-private"),
+	}, parent); err != nil {
+		return err
+	}
+	return nil
+}
+
+// newFlowLogs records all VPC traffic (EC2.6) to a log group with a set
+// retention; the delivery role may write to that group only.
+func newFlowLogs(ctx *pulumi.Context, name string, vpc *ec2.Vpc, args *VpcArgs, parent pulumi.ResourceOption) error {
+	group, err := cloudwatch.NewLogGroup(ctx, name+"-flow-logs", &cloudwatch.LogGroupArgs{
+		RetentionInDays: pulumi.Int(args.FlowLogRetentionDays),
+		Tags:            tagging.Named(args.Tags, name+"-flow-logs"),
+	}, parent)
+	if err != nil {
+		return err
+	}
+	trust, _ := json.Marshal(map[string]any{
+		"Version": "2012-10-17",
+		"Statement": []any{map[string]any{
+			"Effect": "Allow", "Action": "sts:AssumeRole",
+			"Principal": map[string]any{"Service": "vpc-flow-logs.amazonaws.com"},
+		}},
+	})
+	role, err := iam.NewRole(ctx, name+"-flow-logs", &iam.RoleArgs{
+		AssumeRolePolicy: pulumi.String(string(trust)),
+		Tags:             tagging.Named(args.Tags, name+"-flow-logs"),
+	}, parent)
+	if err != nil {
+		return err
+	}
+	policy := group.Arn.ApplyT(func(arn string) (string, error) {
+		b, err := json.Marshal(map[string]any{
+			"Version": "2012-10-17",
+			"Statement": []any{map[string]any{
+				"Effect":   "Allow",
+				"Action":   []string{"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"},
+				"Resource": []string{arn, arn + ":*"},
+			}},
+		})
+		return string(b), err
+	}).(pulumi.StringOutput)
+	if _, err := iam.NewRolePolicy(ctx, name+"-flow-logs", &iam.RolePolicyArgs{Role: role.Name, Policy: policy}, parent); err != nil {
+		return err
+	}
+	_, err = ec2.NewFlowLog(ctx, name, &ec2.FlowLogArgs{
+		VpcId: vpc.ID(), TrafficType: pulumi.String("ALL"),
+		LogDestinationType: pulumi.String("cloud-watch-logs"), LogDestination: group.Arn, IamRoleArn: role.Arn,
+		MaxAggregationInterval: pulumi.Int(60),
+		Tags:                   tagging.Named(args.Tags, name+"-flow-logs"),
+	}, parent)
+	return err
+}

@@ -1,0 +1,142 @@
+package network
+
+import (
+	"encoding/json"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/promfed/promfed/internal/testmocks"
+)
+
+func run(t *testing.T, args VpcArgs) *testmocks.Mocks {
+	t.Helper()
+	m, err := testmocks.Run("promfed", "dev", nil, nil, func(ctx *pulumi.Context) error {
+		_, err := NewVpc(ctx, "net", &args)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func baseArgs() VpcArgs {
+	return VpcArgs{
+		Cidr: netip.MustParsePrefix("10.40.0.0/16"), AzCount: 2, SubnetPrefixLength: 24, NatStrategy: "single",
+		FlowLogRetentionDays: 90, AdminCidrs: []netip.Prefix{netip.MustParsePrefix("203.0.113.10/32")},
+		Tags: map[string]string{"promfed:stack": "dev"},
+	}
+}
+
+func TestSubnetPlan(t *testing.T) {
+	pub, priv, err := SubnetPlan(netip.MustParsePrefix("10.40.0.0/16"), 3, 24)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pub[0].String() != "10.40.0.0/24" || pub[2].String() != "10.40.2.0/24" || priv[0].String() != "10.40.3.0/24" || priv[2].String() != "10.40.5.0/24" {
+		t.Fatalf("plan: %v %v", pub, priv)
+	}
+	if _, _, err := SubnetPlan(netip.MustParsePrefix("10.40.0.0/24"), 2, 25); err == nil {
+		t.Fatal("4 /25 subnets in a /24 accepted")
+	}
+}
+
+func TestVpcLayout(t *testing.T) {
+	m := run(t, baseArgs())
+	subnets := m.OfType("aws:ec2/subnet:Subnet")
+	if len(subnets) != 4 {
+		t.Fatalf("want 4 subnets, got %d", len(subnets))
+	}
+	azs := map[string]bool{}
+	for _, s := range subnets {
+		if s.Get("mapPublicIpOnLaunch") != false {
+			t.Errorf("subnet %s maps public IPs", s.Name)
+		}
+		azs[s.Str("availabilityZone")] = true
+		if s.Tags()["promfed:stack"] != "dev" || s.Tags()["Name"] == nil {
+			t.Errorf("subnet %s tags %v", s.Name, s.Tags())
+		}
+	}
+	if len(azs) != 2 {
+		t.Errorf("subnets span %d AZs", len(azs))
+	}
+	vpc := m.Named(t, "aws:ec2/vpc:Vpc", "net")
+	if vpc.Get("enableDnsHostnames") != true || vpc.Str("cidrBlock") != "10.40.0.0/16" {
+		t.Errorf("vpc inputs %v", vpc.Inputs)
+	}
+	sg := m.Named(t, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "net-default-sg")
+	if sg.Get("ingress") != nil || sg.Get("egress") != nil {
+		t.Errorf("default security group keeps rules: %v", sg.Inputs)
+	}
+	if n := len(m.OfType("aws:ec2/natGateway:NatGateway")); n != 1 {
+		t.Errorf("single NAT strategy made %d gateways", n)
+	}
+	for _, r := range m.Resources {
+		if r.Type != "promfed:network:Vpc" && !strings.HasSuffix(r.Parent, "promfed:network:Vpc::net") {
+			t.Errorf("%s %s is not parented to the component (parent %q)", r.Type, r.Name, r.Parent)
+		}
+		if !strings.HasPrefix(r.Name, "net") {
+			t.Errorf("%s name %q is not derived from the component name", r.Type, r.Name)
+		}
+	}
+}
+
+func TestNatStrategies(t *testing.T) {
+	for strategy, want := range map[string]int{"none": 0, "single": 1, "per-az": 3} {
+		a := baseArgs()
+		a.AzCount, a.NatStrategy = 3, strategy
+		m := run(t, a)
+		if got := len(m.OfType("aws:ec2/natGateway:NatGateway")); got != want {
+			t.Errorf("%s: %d NAT gateways, want %d", strategy, got, want)
+		}
+		defaultRoutes := 0
+		for _, rt := range m.OfType("aws:ec2/routeTable:RouteTable") {
+			if strings.Contains(rt.Name, "private") {
+				if routes, _ := rt.Get("routes").([]any); len(routes) > 0 {
+					defaultRoutes++
+				}
+			}
+		}
+		if strategy == "none" && defaultRoutes != 0 || strategy != "none" && defaultRoutes != 3 {
+			t.Errorf("%s: %d private route tables with a default route", strategy, defaultRoutes)
+		}
+	}
+}
+
+func TestACLsAndFlowLogs(t *testing.T) {
+	m := run(t, baseArgs())
+	pub := m.Named(t, "aws:ec2/networkAcl:NetworkAcl", "net-public")
+	sshFrom := []string{}
+	for _, r := range pub.Get("ingress").([]any) {
+		rule := r.(map[string]any)
+		if rule["fromPort"] == float64(22) {
+			sshFrom = append(sshFrom, rule["cidrBlock"].(string))
+		}
+	}
+	if strings.Join(sshFrom, ",") != "203.0.113.10/32" {
+		t.Errorf("public ACL admits SSH from %v", sshFrom)
+	}
+	fl := m.Named(t, "aws:ec2/flowLog:FlowLog", "net")
+	if fl.Str("trafficType") != "ALL" || fl.Str("logDestinationType") != "cloud-watch-logs" {
+		t.Errorf("flow log %v", fl.Inputs)
+	}
+	if got := m.Named(t, "aws:cloudwatch/logGroup:LogGroup", "net-flow-logs").Get("retentionInDays"); got != float64(90) {
+		t.Errorf("flow log retention %v", got)
+	}
+	trust := m.Named(t, "aws:iam/role:Role", "net-flow-logs").JSON(t, "assumeRolePolicy")
+	if !strings.Contains(toString(trust), "vpc-flow-logs.amazonaws.com") {
+		t.Errorf("flow log role trusts %v", trust)
+	}
+	policy := m.Named(t, "aws:iam/rolePolicy:RolePolicy", "net-flow-logs").Str("policy")
+	if strings.Contains(policy, `"*"`) || !strings.Contains(policy, "logs:PutLogEvents") || !strings.Contains(policy, "loggroup/net-flow-logs") {
+		t.Errorf("flow log policy %s", policy)
+	}
+}
+
+func toString(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}

@@ -1,0 +1,197 @@
+// Package testmocks runs Pulumi programs under pulumi.WithMocks and records
+// every registered resource, so tests assert on what would be created.
+package testmocks
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Resource is one registered resource as the engine would see it.
+type Resource struct {
+	Type, Name, URN, Parent string
+	Custom                  bool
+	Inputs                  resource.PropertyMap
+	Protect                 bool
+	DeleteBeforeReplace     bool
+	IgnoreChanges           []string
+	Dependencies            []string
+	CreateTimeout           string
+}
+
+// Mocks records resources and answers the invokes the program makes.
+type Mocks struct {
+	mu        sync.Mutex
+	Resources []Resource
+	Invokes   []string
+}
+
+func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	r := Resource{Type: args.TypeToken, Name: args.Name, Custom: args.Custom, Inputs: args.Inputs}
+	if rpc := args.RegisterRPC; rpc != nil {
+		r.Parent = rpc.GetParent()
+		r.Protect = rpc.GetProtect()
+		r.DeleteBeforeReplace = rpc.GetDeleteBeforeReplace()
+		r.IgnoreChanges = rpc.GetIgnoreChanges()
+		r.Dependencies = rpc.GetDependencies()
+		if ct := rpc.GetCustomTimeouts(); ct != nil {
+			r.CreateTimeout = ct.GetCreate()
+		}
+	}
+	m.mu.Lock()
+	m.Resources = append(m.Resources, r)
+	m.mu.Unlock()
+
+	id := args.Name + "-id"
+	out := args.Inputs.Copy()
+	short := args.TypeToken[strings.LastIndex(args.TypeToken, ":")+1:]
+	out["arn"] = resource.NewProperty(fmt.Sprintf("arn:aws:mock:eu-west-1:123456789012:%s/%s", strings.ToLower(short), args.Name))
+	switch args.TypeToken {
+	case "aws:lb/loadBalancer:LoadBalancer":
+		out["dnsName"] = resource.NewProperty(args.Name + "-123.eu-west-1.elb.amazonaws.com")
+		out["zoneId"] = resource.NewProperty("Z32O12XQLNTSW2")
+	case "aws:acm/certificate:Certificate":
+		out["domainValidationOptions"] = resource.NewProperty([]resource.PropertyValue{resource.NewProperty(resource.PropertyMap{
+			"domainName":          args.Inputs["domainName"],
+			"resourceRecordName":  resource.NewProperty("_abc." + args.Inputs["domainName"].StringValue() + "."),
+			"resourceRecordType":  resource.NewProperty("CNAME"),
+			"resourceRecordValue": resource.NewProperty("_xyz.acm-validations.aws."),
+		})})
+	case "aws:ec2/instance:Instance":
+		out["privateIp"] = resource.NewProperty("10.40.2.10")
+	case "aws:ec2/eip:Eip":
+		out["publicIp"] = resource.NewProperty("198.51.100.7")
+	case "aws:ec2/vpc:Vpc":
+		out["defaultSecurityGroupId"] = resource.NewProperty("sg-default")
+	}
+	return id, out, nil
+}
+
+func (m *Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	m.mu.Lock()
+	m.Invokes = append(m.Invokes, args.Token)
+	m.mu.Unlock()
+	switch args.Token {
+	case "aws:index/getAvailabilityZones:getAvailabilityZones":
+		return resource.NewPropertyMapFromMap(map[string]any{
+			"names": []any{"eu-west-1a", "eu-west-1b", "eu-west-1c"}, "zoneIds": []any{"euw1-az1", "euw1-az2", "euw1-az3"},
+		}), nil
+	case "aws:ec2/getAmi:getAmi":
+		return resource.NewPropertyMapFromMap(map[string]any{"id": "ami-0123456789abcdef0", "imageId": "ami-0123456789abcdef0", "architecture": "x86_64"}), nil
+	case "aws:index/getCallerIdentity:getCallerIdentity":
+		return resource.NewPropertyMapFromMap(map[string]any{"accountId": "123456789012", "arn": "arn:aws:iam::123456789012:user/ci", "userId": "AIDA"}), nil
+	case "aws:elb/getServiceAccount:getServiceAccount":
+		return resource.NewPropertyMapFromMap(map[string]any{"arn": "arn:aws:iam::156460612806:root", "id": "156460612806"}), nil
+	case "aws:index/getPartition:getPartition":
+		return resource.NewPropertyMapFromMap(map[string]any{"partition": "aws", "dnsSuffix": "amazonaws.com"}), nil
+	case "cloudflare:index/getIpRanges:getIpRanges":
+		return resource.NewPropertyMapFromMap(map[string]any{
+			"ipv4CidrBlocks": []any{"173.245.48.0/20", "103.21.244.0/22"},
+			"ipv6CidrBlocks": []any{"2400:cb00::/32", "2606:4700::/32"},
+			"cidrBlocks":     []any{"173.245.48.0/20", "103.21.244.0/22", "2400:cb00::/32", "2606:4700::/32"},
+		}), nil
+	}
+	return nil, fmt.Errorf("testmocks: no mock for invoke %s", args.Token)
+}
+
+// Run runs fn under mocks for the given stack and config (keys without the
+// project prefix; secret keys are marked secret).
+func Run(project, stack string, config map[string]string, secretKeys []string, fn pulumi.RunFunc) (*Mocks, error) {
+	m := &Mocks{}
+	err := pulumi.RunErr(fn, pulumi.WithMocks(project, stack, m), func(ri *pulumi.RunInfo) {
+		ri.Config = map[string]string{}
+		for k, v := range config {
+			if !strings.Contains(k, ":") {
+				k = project + ":" + k
+			}
+			ri.Config[k] = v
+		}
+		for _, k := range secretKeys {
+			if !strings.Contains(k, ":") {
+				k = project + ":" + k
+			}
+			ri.ConfigSecretKeys = append(ri.ConfigSecretKeys, k)
+		}
+	})
+	return m, err
+}
+
+// OfType returns the resources of a type token, in registration order.
+func (m *Mocks) OfType(token string) []Resource {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []Resource
+	for _, r := range m.Resources {
+		if r.Type == token {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Named returns the resource with the given type and name or fails the test.
+func (m *Mocks) Named(t testing.TB, token, name string) Resource {
+	t.Helper()
+	for _, r := range m.OfType(token) {
+		if r.Name == name {
+			return r
+		}
+	}
+	var names []string
+	for _, r := range m.OfType(token) {
+		names = append(names, r.Name)
+	}
+	t.Fatalf("no %s named %q; have %v", token, name, names)
+	return Resource{}
+}
+
+// Value unwraps secrets and outputs and turns a property into plain Go values
+// (string, float64, bool, []any, map[string]any).
+func Value(v resource.PropertyValue) any {
+	switch {
+	case v.IsSecret():
+		return Value(v.SecretValue().Element)
+	case v.IsOutput():
+		return Value(v.OutputValue().Element)
+	case v.IsComputed():
+		return nil
+	}
+	return v.Mappable()
+}
+
+// Str returns a top-level string input, or "" when absent.
+func (r Resource) Str(key string) string {
+	s, _ := Value(r.Inputs[resource.PropertyKey(key)]).(string)
+	return s
+}
+
+// Get returns a top-level input as a plain Go value.
+func (r Resource) Get(key string) any { return Value(r.Inputs[resource.PropertyKey(key)]) }
+
+// IsSecret tells whether a top-level input is marked secret.
+func (r Resource) IsSecret(key string) bool {
+	v, ok := r.Inputs[resource.PropertyKey(key)]
+	return ok && (v.IsSecret() || v.ContainsSecrets())
+}
+
+// JSON decodes a string input holding JSON (a policy, for example).
+func (r Resource) JSON(t testing.TB, key string) map[string]any {
+	t.Helper()
+	var out map[string]any
+	if err := json.Unmarshal([]byte(r.Str(key)), &out); err != nil {
+		t.Fatalf("%s %s: %s is not JSON: %v", r.Type, r.Name, key, err)
+	}
+	return out
+}
+
+// Tags returns the resource's tags input.
+func (r Resource) Tags() map[string]any {
+	t, _ := r.Get("tags").(map[string]any)
+	return t
+}
