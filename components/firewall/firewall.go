@@ -1,0 +1,195 @@
+// Package firewall provides the Firewall component: every security group of
+// the stack and every rule between them, in one place, so a review of what
+// can reach what reads one file.
+//
+//	internet/Cloudflare --443,80--> alb --9090--> primary
+//	admins --22--> bastion --22--> prometheus hosts
+//	primary --9090--> secondaries; prometheus hosts --9100--> prometheus hosts
+package firewall
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/vpc"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/promfed/promfed/internal/tagging"
+)
+
+// Ports used between the tiers.
+const (
+	PortPrometheus   = 9090
+	PortNodeExporter = 9100
+	PortSSH          = 22
+)
+
+// FirewallArgs configures the security groups.
+type FirewallArgs struct {
+	VpcID pulumi.StringInput
+	// AdminCidrs may SSH to the bastion.
+	AdminCidrs []netip.Prefix
+	// WebSources may reach the ALB on 443 and 80: Cloudflare's ranges when
+	// the edge is on, the configured allowedCidrs otherwise.
+	WebSources []netip.Prefix
+	Tags       map[string]string
+}
+
+// Firewall holds the security group ids each tier attaches.
+type Firewall struct {
+	pulumi.ResourceState
+
+	AlbSG       pulumi.IDOutput
+	BastionSG   pulumi.IDOutput
+	MembersSG   pulumi.IDOutput // every Prometheus host
+	PrimarySG   pulumi.IDOutput
+	SecondarySG pulumi.IDOutput
+}
+
+// NewFirewall creates the groups and their rules.
+func NewFirewall(ctx *pulumi.Context, name string, args *FirewallArgs, opts ...pulumi.ResourceOption) (*Firewall, error) {
+	f := &Firewall{}
+	if err := ctx.RegisterComponentResource("promfed:firewall:Firewall", name, f, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(f)
+	group := func(role, desc string) (*ec2.SecurityGroup, error) {
+		// Rules are separate resources (below), so the group itself never
+		// carries inline rules that would fight them.
+		return ec2.NewSecurityGroup(ctx, name+"-"+role, &ec2.SecurityGroupArgs{
+			VpcId: args.VpcID, Description: pulumi.String(desc),
+			Tags: tagging.Named(args.Tags, name+"-"+role),
+		}, parent)
+	}
+	alb, err := group("alb", "promfed load balancer: HTTPS from allowed sources, to the primary only")
+	if err != nil {
+		return nil, err
+	}
+	bastion, err := group("bastion", "promfed bastion: SSH from admin CIDRs, to Prometheus hosts only")
+	if err != nil {
+		return nil, err
+	}
+	members, err := group("members", "promfed Prometheus hosts: node_exporter among members, SSH from the bastion")
+	if err != nil {
+		return nil, err
+	}
+	primary, err := group("primary", "promfed primary: Prometheus from the load balancer")
+	if err != nil {
+		return nil, err
+	}
+	secondary, err := group("secondary", "promfed secondaries: Prometheus from the primary")
+	if err != nil {
+		return nil, err
+	}
+
+	r := &rules{ctx: ctx, name: name, parent: parent, tags: args.Tags, roles: map[*ec2.SecurityGroup]string{
+		alb: "alb", bastion: "bastion", members: "members", primary: "primary", secondary: "secondary",
+	}}
+	for _, src := range args.WebSources {
+		r.inCidr(alb, "https", 443, src)
+		r.inCidr(alb, "http", 80, src) // only ever answered with a redirect to HTTPS
+	}
+	r.outSG(alb, "to-primary", PortPrometheus, primary)
+	r.inSG(primary, "from-alb", PortPrometheus, alb)
+
+	for _, src := range args.AdminCidrs {
+		r.inCidr(bastion, "ssh", PortSSH, src)
+	}
+	r.outSG(bastion, "ssh-to-members", PortSSH, members)
+	r.inSG(members, "ssh-from-bastion", PortSSH, bastion)
+
+	r.inSG(members, "node-exporter", PortNodeExporter, members)
+	r.outSG(members, "node-exporter", PortNodeExporter, members)
+	r.outSG(members, "prometheus", PortPrometheus, members)
+	r.inSG(secondary, "from-primary", PortPrometheus, primary)
+	// Package mirrors, SSM and the EC2 API (service discovery) over NAT.
+	anyV4 := netip.MustParsePrefix("0.0.0.0/0")
+	r.outCidr(members, "https", 443, anyV4)
+	r.outCidr(members, "http", 80, anyV4) // Debian and Ubuntu mirrors serve signed packages over HTTP
+	r.outCidr(bastion, "https", 443, anyV4)
+	if r.err != nil {
+		return nil, r.err
+	}
+
+	f.AlbSG, f.BastionSG, f.MembersSG, f.PrimarySG, f.SecondarySG = alb.ID(), bastion.ID(), members.ID(), primary.ID(), secondary.ID()
+	return f, ctx.RegisterResourceOutputs(f, pulumi.Map{
+		"albSecurityGroupId": f.AlbSG, "bastionSecurityGroupId": f.BastionSG, "membersSecurityGroupId": f.MembersSG,
+		"primarySecurityGroupId": f.PrimarySG, "secondarySecurityGroupId": f.SecondarySG,
+	})
+}
+
+// rules creates one rule resource per call and keeps the first error.
+// Rule names read "<firewall>-<group>-<in|out>-<what>[-<cidr>]".
+type rules struct {
+	ctx    *pulumi.Context
+	name   string
+	parent pulumi.ResourceOption
+	tags   map[string]string
+	roles  map[*ec2.SecurityGroup]string
+	err    error
+}
+
+func (r *rules) role(sg *ec2.SecurityGroup) string { return r.roles[sg] }
+
+func (r *rules) ingress(sg *ec2.SecurityGroup, what string, port int, cidr *netip.Prefix, from *ec2.SecurityGroup) {
+	if r.err != nil {
+		return
+	}
+	n := fmt.Sprintf("%s-%s-in-%s", r.name, r.role(sg), what)
+	args := &vpc.SecurityGroupIngressRuleArgs{
+		SecurityGroupId: sg.ID(), IpProtocol: pulumi.String("tcp"), FromPort: pulumi.Int(port), ToPort: pulumi.Int(port),
+		Description: pulumi.String(what),
+	}
+	if cidr != nil {
+		n += "-" + safeName.Replace(cidr.String())
+		args.CidrIpv4, args.CidrIpv6 = cidrArgs(*cidr)
+	} else {
+		args.ReferencedSecurityGroupId = from.ID()
+	}
+	args.Tags = tagging.Named(r.tags, n)
+	_, r.err = vpc.NewSecurityGroupIngressRule(r.ctx, n, args, r.parent)
+}
+
+func (r *rules) egress(sg *ec2.SecurityGroup, what string, port int, cidr *netip.Prefix, to *ec2.SecurityGroup) {
+	if r.err != nil {
+		return
+	}
+	n := fmt.Sprintf("%s-%s-out-%s", r.name, r.role(sg), what)
+	args := &vpc.SecurityGroupEgressRuleArgs{
+		SecurityGroupId: sg.ID(), IpProtocol: pulumi.String("tcp"), FromPort: pulumi.Int(port), ToPort: pulumi.Int(port),
+		Description: pulumi.String(what),
+	}
+	if cidr != nil {
+		n += "-" + safeName.Replace(cidr.String())
+		args.CidrIpv4, args.CidrIpv6 = cidrArgs(*cidr)
+	} else {
+		args.ReferencedSecurityGroupId = to.ID()
+	}
+	args.Tags = tagging.Named(r.tags, n)
+	_, r.err = vpc.NewSecurityGroupEgressRule(r.ctx, n, args, r.parent)
+}
+
+func (r *rules) inCidr(sg *ec2.SecurityGroup, what string, port int, p netip.Prefix) {
+	r.ingress(sg, what, port, &p, nil)
+}
+func (r *rules) inSG(sg *ec2.SecurityGroup, what string, port int, from *ec2.SecurityGroup) {
+	r.ingress(sg, what, port, nil, from)
+}
+func (r *rules) outCidr(sg *ec2.SecurityGroup, what string, port int, p netip.Prefix) {
+	r.egress(sg, what, port, &p, nil)
+}
+func (r *rules) outSG(sg *ec2.SecurityGroup, what string, port int, to *ec2.SecurityGroup) {
+	r.egress(sg, what, port, nil, to)
+}
+
+// safeName keeps CIDRs usable in resource names: "::" would break the URN.
+var safeName = strings.NewReplacer(":", "-", "/", "-")
+
+func cidrArgs(p netip.Prefix) (v4, v6 pulumi.StringPtrInput) {
+	if p.Addr().Is4() {
+		return pulumi.String(p.String()), nil
+	}
+	return nil, pulumi.String(p.String())
+}

@@ -1,0 +1,110 @@
+package firewall
+
+import (
+	"net/netip"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/promfed/promfed/internal/testmocks"
+)
+
+func run(t *testing.T, web []string) *testmocks.Mocks {
+	t.Helper()
+	var sources []netip.Prefix
+	for _, w := range web {
+		sources = append(sources, netip.MustParsePrefix(w))
+	}
+	m, err := testmocks.Run("promfed", "dev", nil, nil, func(ctx *pulumi.Context) error {
+		_, err := NewFirewall(ctx, "fw", &FirewallArgs{
+			VpcID:      pulumi.String("vpc-1"),
+			AdminCidrs: []netip.Prefix{netip.MustParsePrefix("203.0.113.10/32")},
+			WebSources: sources,
+			Tags:       map[string]string{"promfed:stack": "dev"},
+		})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+type rule struct{ group, source string }
+
+// ingress maps port -> the groups and sources admitted to it.
+func ingress(m *testmocks.Mocks) map[float64][]rule {
+	out := map[float64][]rule{}
+	groupOf := func(id string) string { return strings.TrimSuffix(strings.TrimPrefix(id, "fw-"), "-id") }
+	for _, r := range m.OfType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") {
+		src := r.Str("cidrIpv4") + r.Str("cidrIpv6")
+		if src == "" {
+			src = "sg:" + groupOf(r.Str("referencedSecurityGroupId"))
+		}
+		port := r.Get("fromPort").(float64)
+		if r.Get("toPort").(float64) != port {
+			out[-1] = append(out[-1], rule{r.Name, "port range"})
+		}
+		out[port] = append(out[port], rule{groupOf(r.Str("securityGroupId")), src})
+	}
+	return out
+}
+
+func TestExposure(t *testing.T) {
+	m := run(t, []string{"198.51.100.0/24", "2001:db8::/32"})
+	in := ingress(m)
+	if len(in[-1]) > 0 {
+		t.Fatalf("rules with port ranges: %v", in[-1])
+	}
+	want := map[float64][]rule{
+		22:   {{"bastion", "203.0.113.10/32"}, {"members", "sg:bastion"}},
+		80:   {{"alb", "198.51.100.0/24"}, {"alb", "2001:db8::/32"}},
+		443:  {{"alb", "198.51.100.0/24"}, {"alb", "2001:db8::/32"}},
+		9090: {{"primary", "sg:alb"}, {"secondary", "sg:primary"}},
+		9100: {{"members", "sg:members"}},
+	}
+	if len(in) != len(want) {
+		t.Errorf("ports opened: %v", in)
+	}
+	for port, rules := range want {
+		got := in[port]
+		sort.Slice(got, func(i, j int) bool { return got[i].group+got[i].source < got[j].group+got[j].source })
+		if len(got) != len(rules) {
+			t.Errorf("port %v: got %v, want %v", port, got, rules)
+			continue
+		}
+		for i := range rules {
+			if got[i] != rules[i] {
+				t.Errorf("port %v: got %v, want %v", port, got, rules)
+			}
+		}
+	}
+	for _, r := range m.OfType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") {
+		if strings.Contains(r.Name, "::") {
+			t.Errorf("rule name %q would break the URN", r.Name)
+		}
+	}
+}
+
+func TestAlbSendsOnlyToPrimary(t *testing.T) {
+	m := run(t, []string{"0.0.0.0/0"})
+	var albOut []string
+	for _, r := range m.OfType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule") {
+		if r.Str("securityGroupId") == "fw-alb-id" {
+			albOut = append(albOut, r.Str("referencedSecurityGroupId")+r.Str("cidrIpv4"))
+		}
+	}
+	if strings.Join(albOut, ",") != "fw-primary-id" {
+		t.Fatalf("ALB egress goes to %v", albOut)
+	}
+	for _, sg := range m.OfType("aws:ec2/securityGroup:SecurityGroup") {
+		if sg.Get("ingress") != nil || sg.Get("egress") != nil {
+			t.Errorf("group %s has inline rules", sg.Name)
+		}
+		if sg.Tags()["promfed:stack"] != "dev" {
+			t.Errorf("group %s tags %v", sg.Name, sg.Tags())
+		}
+	}
+}
