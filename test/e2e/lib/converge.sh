@@ -1,0 +1,51 @@
+# shellcheck shell=bash
+# Provisioning exactly like production: the ansible/ tree is copied to the manifest's
+# tree_dir on each host, then the manifest's command runs over SSH as the login user with
+# the host's vars JSON on stdin.
+
+manifest_host() { jq -er --arg h "$1" --arg k "$2" '.hosts[] | select(.name == $h) | .[$k]' "$OUTDIR/manifest.json"; }
+
+# tree_copy NAME: tar the repository's ansible/ tree over SSH into tree_dir.
+tree_copy() {
+  local name=$1 tree
+  tree=$(jq -er .tree_dir "$OUTDIR/manifest.json")
+  on "$name" "sudo rm -rf '$tree' && sudo mkdir -p '$tree' && sudo tar -x --no-same-owner -C '$tree'" \
+    < "$WORK/ansible.tar"
+}
+
+# provision NAME RUN: run the host's command; output goes to logs/converge-NAME-RUN.log.
+provision() {
+  local name=$1 run=$2 vars
+  vars="$WORK/vars/$name.json"
+  on "$name" "$(manifest_host "$name" command)" < "$vars" > "$WORK/logs/converge-$name-$run.log" 2>&1
+}
+
+# recap NAME RUN: the PLAY RECAP lines of a run.
+recap() { grep -E '^[^ ]+ +: ok=[0-9]+ +changed=' "$WORK/logs/converge-$1-$2.log" || true; }
+
+# converge_all RUN: provision every host in parallel; records which ones failed.
+converge_all() {
+  local run=$1 name rc
+  declare -A pids=()
+  CONVERGE_FAILED=()
+  for name in "${E2E_HOSTS[@]}"; do
+    [[ -n ${HOST_PID[$name]} ]] || continue
+    provision "$name" "$run" &
+    pids[$name]=$!
+  done
+  for name in "${E2E_HOSTS[@]}"; do
+    [[ -n ${pids[$name]:-} ]] || continue
+    rc=0
+    wait "${pids[$name]}" || rc=$?
+    if ((rc != 0)) || ! recap "$name" "$run" | grep -q .; then
+      CONVERGE_FAILED+=("$name")
+      log "$name: run $run exited $rc; last lines of its log:"
+      grep -vE '^\s*$' "$WORK/logs/converge-$name-$run.log" | tail -n 25 | sed "s/^/  [$name] /" >&2
+    fi
+  done
+}
+
+# changed_count NAME RUN: the sum of changed= over the recap lines ("" when none).
+changed_count() {
+  recap "$1" "$2" | sed -nE 's/.* changed=([0-9]+).*/\1/p' | awk '{s += $1} END {if (NR) print s}'
+}

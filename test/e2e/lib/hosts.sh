@@ -1,0 +1,173 @@
+# shellcheck shell=bash
+# Test hosts: one network namespace per host, a bridge in a "ctl" namespace, and a
+# systemd-nspawn container booting each host's root from tmpfs. Nothing here routes to the
+# outside: the only addresses used live inside the namespaces created below.
+
+E2E_NET=${E2E_NET:-10.213.7}   # the private /24 used only inside the test namespaces
+CTL_IP=$E2E_NET.1
+
+declare -A HOST_IP=() HOST_NS=() HOST_ROOT=() HOST_PID=()
+E2E_NAMESPACES=()
+E2E_MOUNTS=()
+
+fqdn() { printf '%s.%s' "$1" "$E2E_ZONE"; }
+
+# in_ctl CMD...: run a command inside the ctl namespace (where ssh, curl and the
+# archive server run).
+in_ctl() { ip netns exec "$CTL_NS" "$@"; }
+
+net_setup() {
+  local i=10 name ns
+  CTL_NS="$E2E_PREFIX-ctl"
+  ip netns add "$CTL_NS"
+  E2E_NAMESPACES+=("$CTL_NS")
+  ip -n "$CTL_NS" link set lo up
+  ip -n "$CTL_NS" link add br0 type bridge
+  ip -n "$CTL_NS" addr add "$CTL_IP/24" dev br0
+  ip -n "$CTL_NS" link set br0 up
+  for name in "${E2E_HOSTS[@]}"; do
+    i=$((i + 1))
+    ns="$E2E_PREFIX-$name"
+    HOST_NS[$name]=$ns
+    HOST_IP[$name]=$E2E_NET.$i
+    ip netns add "$ns"
+    E2E_NAMESPACES+=("$ns")
+    # Both ends are created inside namespaces, so nothing appears in the host's own.
+    ip -n "$CTL_NS" link add "vh$i" type veth peer name eth0 netns "$ns"
+    ip -n "$CTL_NS" link set "vh$i" master br0 up
+    ip -n "$ns" link set lo up
+    ip -n "$ns" addr add "${HOST_IP[$name]}/24" dev eth0
+    ip -n "$ns" link set eth0 up
+    # A default route like in a VPC subnet (facts such as ansible_default_ipv4 need one);
+    # the ctl namespace has no uplink, so nothing leaves the test network.
+    ip -n "$ns" route add default via "$CTL_IP"
+  done
+}
+
+# hosts_file: /etc/hosts content shared by all hosts (stands in for the private zone).
+hosts_file() {
+  local name
+  printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n'
+  for name in "${E2E_HOSTS[@]}"; do
+    printf '%s\t%s %s\n' "${HOST_IP[$name]}" "$(fqdn "$name")" "$name"
+  done
+}
+
+# root_prepare NAME: unpack the image onto tmpfs and do what cloud-init does in production.
+root_prepare() {
+  local name=$1 root="$WORK/roots/$1" pub_key host_key
+  mkdir -p "$root"
+  mount -t tmpfs -o "size=${E2E_ROOT_SIZE:-3G},mode=0755" "promfed-e2e-$name" "$root"
+  E2E_MOUNTS+=("$root")
+  HOST_ROOT[$name]=$root
+  tar --xattrs --xattrs-include='*' --numeric-owner -xpf "$IMAGE_DIR/rootfs.tar" -C "$root"
+
+  printf '%s\n' "$name" > "$root/etc/hostname"
+  hosts_file > "$root/etc/hosts"
+  od -An -N16 -tx1 /dev/urandom | tr -d ' \n' > "$root/etc/machine-id"
+  printf '\n' >> "$root/etc/machine-id"
+
+  # The login user with passwordless sudo and the provisioning client's key.
+  chroot "$root" useradd --create-home --shell /bin/bash --user-group "$E2E_SSH_USER"
+  printf '%s ALL=(ALL) NOPASSWD:ALL\n' "$E2E_SSH_USER" > "$root/etc/sudoers.d/90-promfed"
+  chmod 0440 "$root/etc/sudoers.d/90-promfed"
+  pub_key=$(cat "$OUTDIR/$(jq -r .client_key "$OUTDIR/manifest.json").pub")
+  install -d -m 0700 "$root/home/$E2E_SSH_USER/.ssh"
+  printf '%s\n' "$pub_key" > "$root/home/$E2E_SSH_USER/.ssh/authorized_keys"
+  chmod 0600 "$root/home/$E2E_SSH_USER/.ssh/authorized_keys"
+  chroot "$root" chown -R "$E2E_SSH_USER:$E2E_SSH_USER" "/home/$E2E_SSH_USER/.ssh"
+
+  # The host key comes from the generated material, so it is pinned before first boot.
+  host_key=$(manifest_host "$name" host_key)
+  install -m 0600 "$OUTDIR/$host_key" "$root/etc/ssh/ssh_host_ed25519_key"
+  install -m 0644 "$OUTDIR/$(manifest_host "$name" host_key_pub)" "$root/etc/ssh/ssh_host_ed25519_key.pub"
+  printf 'HostKey /etc/ssh/ssh_host_ed25519_key\n' > "$root/etc/ssh/sshd_config.d/10-promfed.conf"
+
+  mkdir -p "$root/var/lib/prometheus"
+}
+
+# host_boot NAME: start the container in the background; records its nspawn pid.
+host_boot() {
+  local name=$1
+  setsid systemd-nspawn --boot --quiet -D "${HOST_ROOT[$name]}" -M "$name" \
+    --register=no --keep-unit --network-namespace-path="/run/netns/${HOST_NS[$name]}" \
+    --bind-ro="$IMAGE_DIR/repo:/srv/repo" --console=read-only --link-journal=no \
+    --resolv-conf=off --timezone=off </dev/null >>"$WORK/logs/nspawn-$name.log" 2>&1 &
+  HOST_PID[$name]=$!
+}
+
+# host_stop NAME [TERM|KILL]: TERM is a clean poweroff; falls back to KILL after 20 s.
+host_stop() {
+  local name=$1 sig=${2:-TERM} pid=${HOST_PID[$1]:-} i
+  [[ -n $pid ]] || return 0
+  kill "-$sig" "$pid" 2>/dev/null || true
+  for ((i = 0; i < 200; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "$name did not stop within 20 s, killing it"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+  HOST_PID[$name]=
+}
+
+# ssh_config/known_hosts: strict host key checking against the generated public keys.
+ssh_setup() {
+  local name key
+  : > "$WORK/known_hosts"
+  {
+    printf 'Host *\n  User %s\n  IdentityFile %s\n  IdentitiesOnly yes\n' \
+      "$E2E_SSH_USER" "$WORK/client_key"
+    printf '  UserKnownHostsFile %s\n  GlobalKnownHostsFile /dev/null\n' "$WORK/known_hosts"
+    printf '  StrictHostKeyChecking yes\n  CheckHostIP no\n  BatchMode yes\n'
+    printf '  ConnectTimeout 5\n  ServerAliveInterval 10\n  LogLevel ERROR\n'
+    for name in "${E2E_HOSTS[@]}"; do
+      printf 'Host %s\n  HostName %s\n  HostKeyAlias %s\n' \
+        "$(fqdn "$name")" "${HOST_IP[$name]}" "$(fqdn "$name")"
+    done
+  } > "$WORK/ssh_config"
+  for name in "${E2E_HOSTS[@]}"; do
+    key=$(cut -d' ' -f1,2 "$OUTDIR/$(manifest_host "$name" host_key_pub)")
+    printf '%s %s\n' "$(fqdn "$name")" "$key" >> "$WORK/known_hosts"
+  done
+  install -m 0600 "$OUTDIR/$(jq -r .client_key "$OUTDIR/manifest.json")" "$WORK/client_key"
+}
+
+# on NAME CMD: run a shell command on a host as the login user.
+on() {
+  local name=$1
+  shift
+  in_ctl ssh -F "$WORK/ssh_config" "$(fqdn "$name")" "$@"
+}
+
+# host_wait NAME: wait for sshd, then for systemd to finish booting.
+host_wait() {
+  local name=$1 state
+  if ! retry_until 90 0.5 on "$name" true </dev/null 2>/dev/null; then
+    tail -n 20 "$WORK/logs/nspawn-$name.log" >&2
+    return 1
+  fi
+  state=$(on "$name" 'timeout 90 systemctl is-system-running --wait' </dev/null 2>/dev/null) || true
+  if [[ $state != running ]]; then
+    log "$name: system state '$state'; failed units:"
+    on "$name" 'systemctl --failed --no-legend' </dev/null >&2 || true
+  fi
+}
+
+hosts_teardown() {
+  local name ns root
+  for name in "${!HOST_PID[@]}"; do
+    [[ -n ${HOST_PID[$name]} ]] && kill -TERM "${HOST_PID[$name]}" 2>/dev/null
+  done
+  for name in "${!HOST_PID[@]}"; do host_stop "$name" TERM; done
+  for root in "${E2E_MOUNTS[@]}"; do
+    umount "$root" 2>/dev/null || umount -l "$root" 2>/dev/null || log "could not unmount $root"
+  done
+  E2E_MOUNTS=()
+  for ns in "${E2E_NAMESPACES[@]}"; do
+    ip netns del "$ns" 2>/dev/null || log "could not delete namespace $ns"
+  done
+  E2E_NAMESPACES=()
+}

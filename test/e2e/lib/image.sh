@@ -1,0 +1,114 @@
+# shellcheck shell=bash
+# Image and offline apt repo: built with mmdebstrap, cached outside the repository under
+# $E2E_CACHE/image-<hash of the inputs>/ (rootfs.tar, repo/, the release-style archive).
+
+E2E_SUITE=${E2E_SUITE:-bookworm}
+E2E_MIRROR=${E2E_MIRROR:-http://deb.debian.org/debian}
+E2E_SECURITY_MIRROR=${E2E_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
+
+# Installed in the image: what the AMI plus cloud-init give a host before Pulumi runs the
+# provisioning command (systemd, sshd, python3, sudo, and Ansible to run the playbook locally).
+E2E_IMAGE_PACKAGES=(
+  systemd systemd-sysv dbus libpam-systemd openssh-server python3 python3-apt sudo
+  iproute2 ca-certificates ansible-core python3-passlib
+)
+# Downloaded (with their dependencies and recommends) into the image's local apt repo, so
+# the playbook's apt tasks do real installs inside the offline hosts.
+E2E_REPO_PACKAGES=(
+  prometheus prometheus-node-exporter prometheus-blackbox-exporter prometheus-alertmanager
+  ansible python3-bcrypt curl
+)
+
+image_apt_lines() {
+  printf 'deb %s %s main\n' "$E2E_MIRROR" "$E2E_SUITE" "$E2E_MIRROR" "$E2E_SUITE-updates" \
+    "$E2E_SECURITY_MIRROR" "$E2E_SUITE-security"
+}
+
+# The cache key covers everything the image is made from: this recipe, the package lists
+# and the apt sources.
+image_key() {
+  {
+    declare -f image_build image_build_archive image_apt_lines
+    printf '%s\n' "${E2E_IMAGE_PACKAGES[@]}" -- "${E2E_REPO_PACKAGES[@]}"
+    image_apt_lines
+  } | sha256sum | cut -c1-16
+}
+
+# image_build DEST: writes DEST/rootfs.tar and DEST/repo/ (a flat, trusted apt repo).
+image_build() {
+  local dest=$1 include
+  include=$(IFS=,; printf '%s' "${E2E_IMAGE_PACKAGES[*]}")
+  mkdir -p "$dest/repo" "$dest/tmp"
+  local -a lines
+  mapfile -t lines < <(image_apt_lines)
+  # The hooks are expanded by mmdebstrap's shell, where $1 is the new root.
+  # shellcheck disable=SC2016
+  TMPDIR="$dest/tmp" mmdebstrap --quiet --format=tar --variant=minbase \
+    --include="$include" \
+    --customize-hook='chroot "$1" apt-get clean' \
+    --customize-hook="chroot \"\$1\" apt-get -y -q -o APT::Install-Recommends=true install --download-only ${E2E_REPO_PACKAGES[*]}" \
+    --customize-hook="sync-out /var/cache/apt/archives $dest/repo" \
+    --customize-hook='chroot "$1" apt-get clean' \
+    --customize-hook='rm -f "$1"/etc/ssh/ssh_host_* && : > "$1/etc/machine-id"' \
+    --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/etc/apt/sources.list.d/*' \
+    --customize-hook='echo "deb [trusted=yes] file:/srv/repo ./" > "$1/etc/apt/sources.list"' \
+    "$E2E_SUITE" "$dest/rootfs.tar" "${lines[@]}"
+  rm -rf "$dest/tmp" "$dest/repo/partial" "$dest/repo/lock"
+  (cd "$dest/repo" && dpkg-scanpackages --multiversion . 2>/dev/null > Packages)
+  grep -q '^Package: prometheus$' "$dest/repo/Packages" || die "local repo lacks prometheus"
+}
+
+# image_build_archive DIR: a release-style prometheus-<ver>.linux-amd64.tar.gz made from the
+# Debian package's binaries; prints nothing, writes DIR/archive.env with its facts.
+image_build_archive() {
+  local dir=$1 deb ver x name
+  deb=$(find "$dir/repo" -maxdepth 1 -name 'prometheus_*_amd64.deb' | sort | tail -n 1)
+  [[ -n $deb ]] || die "no prometheus .deb in $dir/repo"
+  ver=$(dpkg-deb -f "$deb" Version)
+  ver=${ver%%+*}
+  ver=${ver%%-*}
+  name="prometheus-$ver.linux-amd64"
+  x=$(mktemp -d "$dir/x.XXXXXX")
+  dpkg-deb -x "$deb" "$x/deb"
+  mkdir -p "$x/$name"
+  install -m 0755 "$x/deb/usr/bin/prometheus" "$x/deb/usr/bin/promtool" "$x/$name/"
+  tar -C "$x" --owner=0 --group=0 --numeric-owner -czf "$dir/$name.tar.gz" "$name"
+  rm -rf "$x"
+  {
+    printf 'ARCHIVE_VERSION=%s\n' "$ver"
+    printf 'ARCHIVE_FILE=%s\n' "$name.tar.gz"
+    printf 'ARCHIVE_SHA256=%s\n' "$(sha256sum "$dir/$name.tar.gz" | cut -d' ' -f1)"
+  } > "$dir/archive.env"
+}
+
+# image_ensure: sets IMAGE_DIR to a complete cached image, building it when missing.
+image_ensure() {
+  local key
+  key=$(image_key)
+  IMAGE_DIR="$E2E_CACHE/image-$key"
+  mkdir -p "$E2E_CACHE"
+  exec {lockfd}> "$E2E_CACHE/.image.lock"
+  flock "$lockfd"
+  if [[ ${E2E_REBUILD_IMAGE:-0} == 1 ]]; then rm -rf "$IMAGE_DIR"; fi
+  if [[ -f $IMAGE_DIR/complete ]]; then
+    log "image: reusing $IMAGE_DIR"
+  else
+    log "image: building $IMAGE_DIR (mmdebstrap, about a minute)"
+    local tmp="$E2E_CACHE/.build-$key.$$"
+    # Removed by the EXIT trap if the build is interrupted.
+    # shellcheck disable=SC2034
+    IMAGE_BUILD_TMP=$tmp
+    rm -rf "$tmp"
+    if ! (image_build "$tmp" && image_build_archive "$tmp") > "$WORK/logs/image.log" 2>&1; then
+      tail -n 30 "$WORK/logs/image.log" >&2
+      die "image build failed (log above)"
+    fi
+    touch "$tmp/complete"
+    rm -rf "$IMAGE_DIR"
+    mv "$tmp" "$IMAGE_DIR"
+    # shellcheck disable=SC2034
+    IMAGE_BUILD_TMP=
+  fi
+  flock -u "$lockfd"
+  exec {lockfd}>&-
+}

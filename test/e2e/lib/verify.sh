@@ -1,0 +1,264 @@
+# shellcheck shell=bash
+# Provisioning phases and the checks run against the converged hosts. All traffic goes
+# from the ctl namespace to addresses inside the test's namespaces.
+
+E2E_ANSIBLE_DIR=${E2E_ANSIBLE_DIR:-$REPO_ROOT/ansible}
+E2E_FEDERATION_TIMEOUT=${E2E_FEDERATION_TIMEOUT:-240}
+E2E_ALERT_TIMEOUT=${E2E_ALERT_TIMEOUT:-480}
+PROM_PORT=9090
+NODE_PORT=9100
+
+# hcurl NAME PORT PATH [CURL ARGS...]: HTTPS to a host, verified against the stack CA
+# for its private DNS name.
+hcurl() {
+  local name=$1 port=$2 path=$3
+  shift 3
+  in_ctl curl -sS -g --max-time 15 --cacert "$OUTDIR/ca.pem" \
+    --resolve "$(fqdn "$name"):$port:${HOST_IP[$name]}" "$@" "https://$(fqdn "$name"):$port$path"
+}
+# acurl: the same with the web credentials (kept in a file, not on the command line).
+acurl() {
+  local name=$1 port=$2 path=$3
+  shift 3
+  hcurl "$name" "$port" "$path" -K "$WORK/curl-auth" "$@"
+}
+http_code() { "$@" -o /dev/null -w '%{http_code}' 2>/dev/null || true; }
+
+# prom_query NAME PROMQL: the JSON of an instant query.
+prom_query() { acurl "$1" "$PROM_PORT" /api/v1/query --get --data-urlencode "query=$2"; }
+
+secondaries() {
+  local name
+  for name in "${E2E_HOSTS[@]}"; do [[ $name == primary ]] || printf '%s\n' "$name"; done
+}
+
+# Alert names defined by the prometheus role's rule files.
+role_alert_names() {
+  grep -rhoE '^\s*-?\s*alert:\s*["'\'']?[A-Za-z0-9_]+' "$E2E_ANSIBLE_DIR/roles/prometheus" 2>/dev/null |
+    sed -E 's/.*alert:\s*["'\'']?//' | sort -u
+}
+
+changed_tasks() {
+  awk '/^TASK \[/ {t = $0} /^changed:/ {print "  " t " " $0}' "$WORK/logs/converge-$1-$2.log"
+}
+
+start_archive_server() {
+  # shellcheck disable=SC1091
+  source "$IMAGE_DIR/archive.env"
+  mkdir -p "$WORK/www"
+  cp "$IMAGE_DIR/$ARCHIVE_FILE" "$WORK/www/"
+  ip netns exec "$CTL_NS" python3 -m http.server 8000 --bind "$CTL_IP" --directory "$WORK/www" \
+    > "$WORK/logs/http.log" 2>&1 &
+  # Stopped by the EXIT trap in run.sh.
+  # shellcheck disable=SC2034
+  HTTP_PID=$!
+  retry_until 15 0.2 in_ctl curl -sf -o /dev/null "http://$CTL_IP:8000/$ARCHIVE_FILE" ||
+    die "archive server did not start"
+  ARCHIVE_URL="http://$CTL_IP:8000/$ARCHIVE_FILE"
+}
+
+prepare_vars() {
+  local name
+  for name in "${E2E_HOSTS[@]}"; do
+    cp "$OUTDIR/$(manifest_host "$name" vars)" "$WORK/vars/$name.json"
+  done
+  start_archive_server
+  jq --arg url "$ARCHIVE_URL" --arg sha "$ARCHIVE_SHA256" --arg ver "$ARCHIVE_VERSION" \
+    '.prometheus_install_method = "archive" | .prometheus_archive_url = $url
+     | .prometheus_archive_sha256 = $sha | .prometheus_archive_version = $ver' \
+    "$WORK/vars/$E2E_ARCHIVE_HOST.json" > "$WORK/vars/$E2E_ARCHIVE_HOST.json.new"
+  mv "$WORK/vars/$E2E_ARCHIVE_HOST.json.new" "$WORK/vars/$E2E_ARCHIVE_HOST.json"
+  chmod 0600 "$WORK/vars/"*.json
+  printf 'user = "%s:%s"\n' "$(jq -er .web_username "$OUTDIR/manifest.json")" \
+    "$(jq -er .web_password "$OUTDIR/manifest.json")" > "$WORK/curl-auth"
+  chmod 0600 "$WORK/curl-auth"
+}
+
+phase_converge() {
+  local name n
+  timer_start first-converge
+  converge_all 1
+  timer_stop first-converge
+  for name in "${E2E_HOSTS[@]}"; do
+    if [[ " ${CONVERGE_FAILED[*]} " == *" $name "* ]]; then
+      fail "first-converge-$name" "see $WORK/logs/converge-$name-1.log (E2E_KEEP_WORK=1 keeps it)"
+    else
+      pass "first-converge-$name"
+    fi
+  done
+
+  timer_start re-run
+  converge_all 2
+  timer_stop re-run
+  for name in "${E2E_HOSTS[@]}"; do
+    n=$(changed_count "$name" 2)
+    if [[ " ${CONVERGE_FAILED[*]} " == *" $name "* ]]; then
+      fail "idempotent-$name" "second run failed"
+    elif [[ $n == 0 ]]; then
+      pass "idempotent-$name"
+    else
+      fail "idempotent-$name" "changed=$n on the second run"
+      changed_tasks "$name" 2 >&2
+    fi
+  done
+}
+
+# has_federate_series NAME: a secondary's /federate returns aggregated series.
+has_federate_series() {
+  local body
+  body=$(acurl "$1" "$PROM_PORT" /federate --get --data-urlencode 'match[]={__name__=~"federate:.+"}' 2>/dev/null) &&
+    grep -q '^federate:' <<<"$body"
+}
+
+# federate_bytes NAME SELECTOR: size of a /federate answer (0 when the request fails).
+federate_bytes() {
+  local body
+  body=$(acurl "$1" "$PROM_PORT" /federate --get --data-urlencode "match[]=$2" 2>/dev/null) || body=
+  printf '%s' "$body" | wc -c
+}
+
+# selector_for NAME: a selector for federate:* series carrying NAME's external labels.
+selector_for() {
+  jq -r '"{__name__=~\"federate:.+\"" + ([.prometheus_external_labels // {} | to_entries[]
+          | ",\(.key)=\"\(.value)\""] | join("")) + "}"' "$WORK/vars/$1.json"
+}
+
+primary_has_series_from() {
+  prom_query primary "count($(selector_for "$1"))" 2>/dev/null | jq -e '.data.result[0].value[1] | tonumber > 0' >/dev/null
+}
+
+check_endpoints() {
+  local name code body
+  for name in "${E2E_HOSTS[@]}"; do
+    code=$(http_code hcurl "$name" "$PROM_PORT" '/federate?match[]=up')
+    if [[ $code == 401 ]]; then pass "federate-needs-auth-$name"; else fail "federate-needs-auth-$name" "HTTP $code, want 401"; fi
+
+    code=$(http_code in_ctl curl -sS --max-time 10 "http://${HOST_IP[$name]}:$PROM_PORT/-/ready")
+    if [[ $code != 200 ]]; then pass "plain-http-refused-$name (HTTP $code)"; else fail "plain-http-refused-$name" "plain HTTP answered 200"; fi
+
+    code=$(http_code acurl "$name" "$PROM_PORT" /-/ready)
+    if [[ $code == 200 ]]; then pass "https-ready-$name"; else fail "https-ready-$name" "HTTP $code"; fi
+
+    body=$(acurl "$name" "$NODE_PORT" /metrics -w '\n%{http_code}' 2>/dev/null) || true
+    code=${body##*$'\n'}
+    if [[ $code == 200 ]] && grep -q '^node_uname_info' <<<"$body"; then
+      pass "node-exporter-tls-$name"
+    else
+      fail "node-exporter-tls-$name" "HTTPS /metrics gave HTTP $code"
+    fi
+    code=$(http_code in_ctl curl -sS --max-time 10 "http://${HOST_IP[$name]}:$NODE_PORT/metrics")
+    if [[ $code != 200 ]]; then pass "node-exporter-no-plain-http-$name (HTTP $code)"; else fail "node-exporter-no-plain-http-$name" "plain HTTP answered 200"; fi
+  done
+}
+
+check_federation() {
+  local name t0 agg all
+  for name in $(secondaries); do
+    if retry_until "$E2E_FEDERATION_TIMEOUT" 3 has_federate_series "$name"; then
+      pass "secondary-federate-endpoint-$name"
+    else
+      fail "secondary-federate-endpoint-$name" "no federate:* series within ${E2E_FEDERATION_TIMEOUT}s"
+    fi
+  done
+
+  name=$(secondaries | head -n 1)
+  agg=$(federate_bytes "$name" '{__name__=~"federate:.+"}')
+  all=$(federate_bytes "$name" '{__name__=~".+"}')
+  printf 'FIGURE federate payload on %s: aggregated %d bytes, everything %d bytes\n' "$name" "$agg" "$all"
+  if ((agg > 0 && agg < all)); then pass "federate-payload-smaller"; else fail "federate-payload-smaller" "aggregated $agg vs all $all bytes"; fi
+
+  t0=$SECONDS
+  for name in $(secondaries); do
+    if retry_until "$E2E_FEDERATION_TIMEOUT" 5 primary_has_series_from "$name"; then
+      pass "primary-federates-$name"
+    else
+      fail "primary-federates-$name" "no $(selector_for "$name") on the primary within ${E2E_FEDERATION_TIMEOUT}s"
+    fi
+  done
+  printf 'FIGURE federated series visible on the primary after %ds of polling\n' $((SECONDS - t0))
+}
+
+check_rules() {
+  local rules alert missing=()
+  rules=$(acurl primary "$PROM_PORT" /api/v1/rules 2>/dev/null) || { fail "rules-loaded" "GET /api/v1/rules failed"; return; }
+  local -a names
+  mapfile -t names < <({ role_alert_names; printf 'FederationFailing\n'; } | sort -u)
+  for alert in "${names[@]}"; do
+    jq -e --arg a "$alert" '[.data.groups[].rules[] | select(.type == "alerting") | .name] | index($a)' \
+      <<<"$rules" >/dev/null || missing+=("$alert")
+  done
+  if ((${#missing[@]} == 0)); then
+    pass "rules-loaded-on-primary (${#names[@]} alerts: ${names[*]})"
+  else
+    fail "rules-loaded-on-primary" "missing: ${missing[*]}"
+  fi
+}
+
+federation_failing_firing() {
+  acurl primary "$PROM_PORT" /api/v1/alerts 2>/dev/null |
+    jq -e '[.data.alerts[] | select(.labels.alertname == "FederationFailing" and .state == "firing")] | length > 0' >/dev/null
+}
+
+check_alert_on_outage() {
+  local t0 victim=$E2E_ARCHIVE_HOST
+  log "stopping $victim to trigger FederationFailing"
+  host_stop "$victim" TERM
+  t0=$SECONDS
+  if retry_until "$E2E_ALERT_TIMEOUT" 5 federation_failing_firing; then
+    pass "federation-failing-fires"
+    printf 'FIGURE FederationFailing firing %ds after %s stopped\n' $((SECONDS - t0)) "$victim"
+  else
+    fail "federation-failing-fires" "not firing within ${E2E_ALERT_TIMEOUT}s of stopping $victim"
+  fi
+}
+
+prom_ready() { [[ $(http_code acurl "$1" "$PROM_PORT" /-/ready) == 200 ]]; }
+
+check_reboots() {
+  local name=primary
+  log "rebooting $name (poweroff, boot again)"
+  host_stop "$name" TERM
+  host_boot "$name"
+  if host_wait "$name" && retry_until 120 2 prom_ready "$name"; then
+    pass "serves-after-reboot-$name"
+  else
+    fail "serves-after-reboot-$name" "Prometheus not ready within 120s of boot"
+  fi
+  if retry_until 120 5 primary_has_series_from secondary-1; then
+    pass "federates-after-reboot-$name"
+  else
+    fail "federates-after-reboot-$name" "no series from secondary-1 after reboot"
+  fi
+
+  name=$E2E_ARCHIVE_HOST
+  log "booting $name again"
+  host_boot "$name"
+  if host_wait "$name" && retry_until 120 2 prom_ready "$name"; then
+    pass "serves-after-reboot-$name"
+  else
+    fail "serves-after-reboot-$name" "Prometheus not ready within 120s of boot"
+  fi
+  local exe
+  # shellcheck disable=SC2016 # expanded on the host
+  exe=$(on "$name" 'sudo readlink -f /proc/$(pidof -s prometheus)/exe' </dev/null 2>/dev/null) || true
+  if [[ $exe == /opt/prometheus-* ]]; then pass "archive-install-$name ($exe)"; else fail "archive-install-$name" "prometheus runs from '${exe:-?}'"; fi
+}
+
+run_provisioning_and_checks() {
+  if [[ ! -f $E2E_ANSIBLE_DIR/site.yml ]]; then
+    fail "playbook-present" "$E2E_ANSIBLE_DIR/site.yml does not exist"
+    return
+  fi
+  tar -C "$E2E_ANSIBLE_DIR" --exclude-vcs --exclude='*.retry' -cf "$WORK/ansible.tar" .
+  local name
+  for name in "${E2E_HOSTS[@]}"; do check "tree-copy-$name" tree_copy "$name" </dev/null; done
+  prepare_vars
+  phase_converge
+  timer_start verify
+  check_endpoints
+  check_federation
+  check_rules
+  check_alert_on_outage
+  check_reboots
+  timer_stop verify
+}

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# End-to-end suite on real local hosts: three systemd-nspawn containers in network
+# namespaces stand in for the EC2 instances; the real playbook converges them through the
+# same command the Pulumi program runs, then the federation is checked over HTTPS.
+#
+# Needs root and: mmdebstrap systemd-container iproute2 openssh-client curl jq dpkg-dev
+# python3 go. Caches the image under ${XDG_CACHE_HOME:-$HOME/.cache}/promfed/e2e/.
+# Environment knobs: E2E_KEEP_WORK=1 keeps the work dir, E2E_REBUILD_IMAGE=1 rebuilds the
+# image, E2E_HOSTVARS=PROGRAM replaces `go run ./test/e2e/hostvars`, E2E_ALERT_TIMEOUT,
+# E2E_FEDERATION_TIMEOUT (seconds).
+set -euo pipefail
+
+E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd "$E2E_DIR/../.." && pwd)
+# shellcheck source=test/e2e/lib/common.sh
+source "$E2E_DIR/lib/common.sh"
+# shellcheck source=test/e2e/lib/image.sh
+source "$E2E_DIR/lib/image.sh"
+# shellcheck source=test/e2e/lib/hosts.sh
+source "$E2E_DIR/lib/hosts.sh"
+# shellcheck source=test/e2e/lib/converge.sh
+source "$E2E_DIR/lib/converge.sh"
+# shellcheck source=test/e2e/lib/verify.sh
+source "$E2E_DIR/lib/verify.sh"
+
+E2E_CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/promfed/e2e
+E2E_STACK=e2e
+E2E_ZONE=e2e.promfed.internal
+E2E_HOSTS=(primary secondary-1 secondary-2)
+E2E_ARCHIVE_HOST=secondary-2
+E2E_SSH_USER=promfed
+E2E_PREFIX="pfe2e$$"
+WORK=
+HTTP_PID=
+
+prerequisites() {
+  local missing=() cmd
+  [[ $(id -u) == 0 ]] || die "run as root (network namespaces, tmpfs mounts, systemd-nspawn)"
+  for cmd in mmdebstrap systemd-nspawn ip ssh curl jq dpkg-scanpackages dpkg-deb go python3 \
+    tar flock setsid sha256sum mountpoint; do
+    command -v "$cmd" >/dev/null || missing+=("$cmd")
+  done
+  if ((${#missing[@]})); then
+    die "missing commands: ${missing[*]}; install with: apt-get install -y --no-install-recommends mmdebstrap systemd-container iproute2 openssh-client curl jq dpkg-dev python3 ca-certificates (and Go)"
+  fi
+}
+
+teardown() {
+  local rc=$?
+  trap - EXIT INT TERM
+  set +e
+  log "tearing down"
+  [[ -n $HTTP_PID ]] && kill "$HTTP_PID" 2>/dev/null && wait "$HTTP_PID" 2>/dev/null
+  local pid
+  for pid in $(jobs -p); do kill "$pid" 2>/dev/null; done
+  hosts_teardown
+  [[ -n ${IMAGE_BUILD_TMP:-} ]] && rm -rf "$IMAGE_BUILD_TMP"
+  if [[ -n $WORK && -d $WORK ]]; then
+    if [[ ${E2E_KEEP_WORK:-0} == 1 ]]; then log "work dir kept: $WORK"; else rm -rf "$WORK"; fi
+  fi
+  exit "$rc"
+}
+
+# Material for the hosts, from the generator the Pulumi program shares.
+generate() {
+  openssl_free_seed > "$WORK/seed"
+  chmod 0600 "$WORK/seed"
+  local hosts
+  hosts=$(IFS=,; printf '%s' "${E2E_HOSTS[*]}")
+  local -a gen
+  if [[ -n ${E2E_HOSTVARS:-} ]]; then
+    gen=("$E2E_HOSTVARS")
+  else
+    gen=(go run ./test/e2e/hostvars)
+  fi
+  (cd "$REPO_ROOT" && "${gen[@]}" -seed-file "$WORK/seed" -stack "$E2E_STACK" -zone "$E2E_ZONE" \
+    -hosts "$hosts" -out "$OUTDIR") > "$WORK/logs/hostvars.log" 2>&1 || {
+    cat "$WORK/logs/hostvars.log" >&2
+    die "host material generator failed"
+  }
+  local name
+  for name in "${E2E_HOSTS[@]}"; do
+    manifest_host "$name" command >/dev/null || die "manifest.json lacks host $name"
+  done
+  E2E_SSH_USER=$(jq -er .ssh_user "$OUTDIR/manifest.json")
+}
+
+# A random 64-character seed for this run only.
+openssl_free_seed() { od -An -N32 -tx1 /dev/urandom | tr -d ' \n'; }
+
+main() {
+  prerequisites
+  timer_start total
+  WORK=$(mktemp -d "${TMPDIR:-/tmp}/promfed-e2e.XXXXXX")
+  OUTDIR="$WORK/out"
+  mkdir -p "$WORK/logs" "$WORK/roots" "$WORK/vars" "$OUTDIR"
+  trap teardown EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  log "work dir $WORK"
+
+  timer_start image
+  image_ensure
+  timer_stop image
+
+  timer_start hostvars
+  generate
+  timer_stop hostvars
+
+  timer_start boot
+  net_setup
+  ssh_setup
+  local name
+  for name in "${E2E_HOSTS[@]}"; do root_prepare "$name"; done
+  for name in "${E2E_HOSTS[@]}"; do host_boot "$name"; done
+  for name in "${E2E_HOSTS[@]}"; do
+    check "boot-ssh-$name" host_wait "$name"
+  done
+  timer_stop boot
+
+  run_provisioning_and_checks
+  timer_stop total
+  print_summary
+  ((E2E_FAILED == 0))
+}
+
+main "$@"
