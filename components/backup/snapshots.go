@@ -1,0 +1,82 @@
+// Package backup provides the Snapshots component: daily EBS snapshots of
+// the TSDB volumes by AWS Data Lifecycle Manager, selected by tag.
+package backup
+
+import (
+	"encoding/json"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/dlm"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/promfed/promfed/internal/tagging"
+)
+
+// SnapshotsArgs configures the policy.
+type SnapshotsArgs struct {
+	// TargetTags select the volumes; every tag must match.
+	TargetTags  map[string]string
+	RetainCount int
+	// Time is the daily start time, UTC "HH:MM".
+	Time string
+	Tags map[string]string
+}
+
+// Snapshots is a DLM policy and its service role.
+type Snapshots struct {
+	pulumi.ResourceState
+
+	PolicyArn pulumi.StringOutput
+}
+
+// NewSnapshots creates the policy.
+func NewSnapshots(ctx *pulumi.Context, name string, args *SnapshotsArgs, opts ...pulumi.ResourceOption) (*Snapshots, error) {
+	s := &Snapshots{}
+	if err := ctx.RegisterComponentResource("promfed:backup:Snapshots", name, s, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(s)
+	trust, _ := json.Marshal(map[string]any{
+		"Version": "2012-10-17",
+		"Statement": []any{map[string]any{
+			"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": map[string]any{"Service": "dlm.amazonaws.com"},
+		}},
+	})
+	role, err := iam.NewRole(ctx, name, &iam.RoleArgs{AssumeRolePolicy: pulumi.String(string(trust)), Tags: tagging.Named(args.Tags, name)}, parent)
+	if err != nil {
+		return nil, err
+	}
+	// AWS's managed policy for DLM snapshot management: scoped by AWS to
+	// snapshot actions only.
+	if _, err := iam.NewRolePolicyAttachment(ctx, name, &iam.RolePolicyAttachmentArgs{
+		Role: role.Name, PolicyArn: pulumi.String("arn:aws:iam::aws:policy/service-role/AWSDataLifecycleManagerServiceRole"),
+	}, parent); err != nil {
+		return nil, err
+	}
+	target := pulumi.StringMap{}
+	for k, v := range args.TargetTags {
+		target[k] = pulumi.String(v)
+	}
+	policy, err := dlm.NewLifecyclePolicy(ctx, name, &dlm.LifecyclePolicyArgs{
+		Description:      pulumi.String("promfed TSDB volumes, daily"),
+		ExecutionRoleArn: role.Arn,
+		State:            pulumi.String("ENABLED"),
+		PolicyDetails: dlm.LifecyclePolicyPolicyDetailsArgs{
+			ResourceTypes: pulumi.StringArray{pulumi.String("VOLUME")},
+			TargetTags:    target,
+			Schedules: dlm.LifecyclePolicyPolicyDetailsScheduleArray{dlm.LifecyclePolicyPolicyDetailsScheduleArgs{
+				Name:       pulumi.String("daily"),
+				CopyTags:   pulumi.Bool(true),
+				CreateRule: dlm.LifecyclePolicyPolicyDetailsScheduleCreateRuleArgs{Interval: pulumi.Int(24), IntervalUnit: pulumi.String("HOURS"), Times: pulumi.String(args.Time)},
+				RetainRule: dlm.LifecyclePolicyPolicyDetailsScheduleRetainRuleArgs{Count: pulumi.Int(args.RetainCount)},
+				TagsToAdd:  pulumi.StringMap{"promfed:snapshot": pulumi.String("dlm")},
+			}},
+		},
+		Tags: tagging.Named(args.Tags, name),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	s.PolicyArn = policy.Arn
+	return s, ctx.RegisterResourceOutputs(s, pulumi.Map{"policyArn": policy.Arn})
+}

@@ -1,0 +1,238 @@
+// Package prometheus provides the Server component: one Prometheus host (the
+// primary or a secondary) with its own encrypted TSDB volume, a least-privilege
+// instance role and cloud-init that prepares it for provisioning.
+package prometheus
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ebs"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/promfed/promfed/config"
+	"github.com/promfed/promfed/internal/tagging"
+)
+
+// Roles a server can have.
+const (
+	RolePrimary   = "primary"
+	RoleSecondary = "secondary"
+)
+
+// BackupTag marks the volumes Data Lifecycle Manager snapshots.
+const BackupTag = "promfed:backup"
+
+// ServerArgs configures one Prometheus host.
+type ServerArgs struct {
+	Role             string // primary | secondary
+	InstanceType     string
+	AmiFamily        string // used when AmiID is empty
+	AmiID            string
+	SubnetID         pulumi.StringInput
+	AvailabilityZone string
+	SecurityGroupIDs pulumi.StringArrayInput
+	DataVolumeGiB    int
+	Region           string
+	// Protect keeps the data volume from deletion and snapshots it if it is
+	// ever deleted anyway (prod).
+	Protect bool
+	// Host and client keys, derived from the stack seed (internal/pki).
+	HostKeyPrivate  pulumi.StringInput // secret
+	HostKeyPublic   string
+	ClientPublicKey string
+	Tags            map[string]string
+}
+
+// Server is one Prometheus host.
+type Server struct {
+	pulumi.ResourceState
+
+	InstanceID pulumi.IDOutput
+	PrivateIP  pulumi.StringOutput
+	VolumeID   pulumi.IDOutput
+	RoleArn    pulumi.StringOutput
+}
+
+// amiFilters maps an AMI family to its official owner and name pattern.
+var amiFilters = map[string]struct{ owner, pattern string }{
+	"debian-12":    {"136693071363", "debian-12-%s-*"},
+	"ubuntu-22.04": {"099720109477", "ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-%s-server-*"},
+	"ubuntu-24.04": {"099720109477", "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-%s-server-*"},
+}
+
+// LookupAmi finds the newest official image of a family for an instance type.
+func LookupAmi(ctx *pulumi.Context, family, instanceType string, opts ...pulumi.InvokeOption) (string, error) {
+	f, ok := amiFilters[family]
+	if !ok {
+		return "", fmt.Errorf("amiFamily %q is not supported", family)
+	}
+	arch := config.Architecture(instanceType)
+	debArch := map[string]string{"x86_64": "amd64", "arm64": "arm64"}[arch]
+	ami, err := ec2.LookupAmi(ctx, &ec2.LookupAmiArgs{
+		MostRecent: pulumi.BoolRef(true),
+		Owners:     []string{f.owner},
+		Filters: []ec2.GetAmiFilter{
+			{Name: "name", Values: []string{fmt.Sprintf(f.pattern, debArch)}},
+			{Name: "architecture", Values: []string{arch}},
+			{Name: "virtualization-type", Values: []string{"hvm"}},
+		},
+	}, opts...)
+	if err != nil {
+		return "", fmt.Errorf("looking up the %s AMI for %s: %w", family, arch, err)
+	}
+	return ami.Id, nil
+}
+
+// NewServer creates the host. name is its role name ("primary",
+// "secondary-1"), which also names its resources.
+func NewServer(ctx *pulumi.Context, name string, args *ServerArgs, opts ...pulumi.ResourceOption) (*Server, error) {
+	if args.Role != RolePrimary && args.Role != RoleSecondary {
+		return nil, fmt.Errorf("prometheus server %s: role %q must be %s or %s", name, args.Role, RolePrimary, RoleSecondary)
+	}
+	s := &Server{}
+	if err := ctx.RegisterComponentResource("promfed:prometheus:Server", name, s, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(s)
+	tags := map[string]string{"promfed:role": args.Role, "promfed:host": name}
+	for k, v := range args.Tags {
+		tags[k] = v
+	}
+
+	profile, role, err := newInstanceRole(ctx, name, args, tags, parent)
+	if err != nil {
+		return nil, err
+	}
+
+	volTags := map[string]string{BackupTag: "true"}
+	for k, v := range tags {
+		volTags[k] = v
+	}
+	vol, err := ebs.NewVolume(ctx, name+"-data", &ebs.VolumeArgs{
+		AvailabilityZone: pulumi.String(args.AvailabilityZone),
+		Size:             pulumi.Int(args.DataVolumeGiB),
+		Type:             pulumi.String("gp3"),
+		Encrypted:        pulumi.Bool(true),
+		FinalSnapshot:    pulumi.Bool(args.Protect),
+		Tags:             tagging.Named(volTags, name+"-data"),
+	}, parent, pulumi.Protect(args.Protect))
+	if err != nil {
+		return nil, err
+	}
+
+	amiID := args.AmiID
+	instOpts := []pulumi.ResourceOption{parent}
+	if amiID == "" {
+		if amiID, err = LookupAmi(ctx, args.AmiFamily, args.InstanceType, pulumi.Parent(s)); err != nil {
+			return nil, err
+		}
+		// A newer image must not replace a running host (and re-provision
+		// it); pin amiId to move hosts to a new image deliberately.
+		instOpts = append(instOpts, pulumi.IgnoreChanges([]string{"ami"}))
+	}
+	userData := pulumi.All(args.HostKeyPrivate, vol.ID()).ApplyT(func(v []any) string {
+		return RenderUserData(UserDataArgs{
+			HostKeyPrivate: v[0].(string), HostKeyPublic: args.HostKeyPublic, ClientPublicKey: args.ClientPublicKey,
+			VolumeID: string(v[1].(pulumi.ID)), Packages: []string{"ansible", "python3-passlib"},
+		})
+	}).(pulumi.StringOutput)
+
+	inst, err := ec2.NewInstance(ctx, name, &ec2.InstanceArgs{
+		Ami:                      pulumi.String(amiID),
+		InstanceType:             pulumi.String(args.InstanceType),
+		SubnetId:                 args.SubnetID,
+		VpcSecurityGroupIds:      args.SecurityGroupIDs,
+		IamInstanceProfile:       profile.Name,
+		AssociatePublicIpAddress: pulumi.Bool(false), // reached through the bastion and the ALB only
+		UserData:                 pulumi.ToSecret(userData).(pulumi.StringOutput),
+		Monitoring:               pulumi.Bool(true),
+		EbsOptimized:             pulumi.Bool(true),
+		MetadataOptions: ec2.InstanceMetadataOptionsArgs{
+			HttpEndpoint:            pulumi.String("enabled"),
+			HttpTokens:              pulumi.String("required"), // IMDSv2 only (EC2.8)
+			HttpPutResponseHopLimit: pulumi.Int(1),
+		},
+		RootBlockDevice: ec2.InstanceRootBlockDeviceArgs{
+			VolumeType: pulumi.String("gp3"), VolumeSize: pulumi.Int(16), Encrypted: pulumi.Bool(true), DeleteOnTermination: pulumi.Bool(true),
+		},
+		Tags:       tagging.Named(tags, name),
+		VolumeTags: tagging.Named(tags, name+"-root"),
+	}, instOpts...)
+	if err != nil {
+		return nil, err
+	}
+	// Replacing the instance detaches the volume first (delete before
+	// replace) and stops the old instance before detaching, so the TSDB is
+	// closed cleanly and follows the new instance.
+	if _, err := ec2.NewVolumeAttachment(ctx, name+"-data", &ec2.VolumeAttachmentArgs{
+		DeviceName:                  pulumi.String("/dev/sdf"),
+		VolumeId:                    vol.ID(),
+		InstanceId:                  inst.ID(),
+		StopInstanceBeforeDetaching: pulumi.Bool(true),
+	}, parent, pulumi.DeleteBeforeReplace(true)); err != nil {
+		return nil, err
+	}
+
+	s.InstanceID, s.PrivateIP, s.VolumeID, s.RoleArn = inst.ID(), inst.PrivateIp, vol.ID(), role.Arn
+	return s, ctx.RegisterResourceOutputs(s, pulumi.Map{
+		"instanceId": s.InstanceID, "privateIp": s.PrivateIP, "volumeId": s.VolumeID,
+	})
+}
+
+func newInstanceRole(ctx *pulumi.Context, name string, args *ServerArgs, tags map[string]string, parent pulumi.ResourceOption) (*iam.InstanceProfile, *iam.Role, error) {
+	role, err := iam.NewRole(ctx, name, &iam.RoleArgs{
+		AssumeRolePolicy: pulumi.String(mustJSON(map[string]any{
+			"Version": "2012-10-17",
+			"Statement": []any{map[string]any{
+				"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": map[string]any{"Service": "ec2.amazonaws.com"},
+			}},
+		})),
+		Tags: tagging.Named(tags, name),
+	}, parent)
+	if err != nil {
+		return nil, nil, err
+	}
+	// Session Manager gives operators a shell without SSH as a fallback.
+	if _, err := iam.NewRolePolicyAttachment(ctx, name+"-ssm", &iam.RolePolicyAttachmentArgs{
+		Role: role.Name, PolicyArn: pulumi.String("arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"),
+	}, parent); err != nil {
+		return nil, nil, err
+	}
+	if args.Role == RoleSecondary {
+		// EC2 service discovery. These Describe actions support no resource
+		// scoping, so the region condition is the available narrowing.
+		if _, err := iam.NewRolePolicy(ctx, name+"-ec2-sd", &iam.RolePolicyArgs{
+			Role:   role.Name,
+			Policy: pulumi.String(ServiceDiscoveryPolicy(args.Region)),
+		}, parent); err != nil {
+			return nil, nil, err
+		}
+	}
+	profile, err := iam.NewInstanceProfile(ctx, name, &iam.InstanceProfileArgs{Role: role.Name, Tags: tagging.Named(tags, name)}, parent)
+	return profile, role, err
+}
+
+// ServiceDiscoveryPolicy allows what Prometheus' ec2_sd_configs calls.
+func ServiceDiscoveryPolicy(region string) string {
+	return mustJSON(map[string]any{
+		"Version": "2012-10-17",
+		"Statement": []any{map[string]any{
+			"Sid":       "PrometheusEc2ServiceDiscovery",
+			"Effect":    "Allow",
+			"Action":    []string{"ec2:DescribeInstances", "ec2:DescribeTags", "ec2:DescribeAvailabilityZones"},
+			"Resource":  "*",
+			"Condition": map[string]any{"StringEquals": map[string]any{"aws:RequestedRegion": region}},
+		}},
+	})
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only maps of strings are marshalled here
+	}
+	return string(b)
+}

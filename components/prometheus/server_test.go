@@ -1,0 +1,137 @@
+package prometheus
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/promfed/promfed/internal/testmocks"
+)
+
+func run(t *testing.T, name string, args ServerArgs) *testmocks.Mocks {
+	t.Helper()
+	m, err := testmocks.Run("promfed", "dev", nil, nil, func(ctx *pulumi.Context) error {
+		_, err := NewServer(ctx, name, &args)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func baseArgs(role string) ServerArgs {
+	return ServerArgs{
+		Role: role, InstanceType: "t3.medium", AmiFamily: "debian-12", SubnetID: pulumi.String("subnet-1"),
+		AvailabilityZone: "eu-west-1a", SecurityGroupIDs: pulumi.StringArray{pulumi.String("sg-1")},
+		DataVolumeGiB: 50, Region: "eu-west-1",
+		HostKeyPrivate: pulumi.String("-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n"),
+		HostKeyPublic:  "ssh-ed25519 AAAAhost primary", ClientPublicKey: "ssh-ed25519 AAAAclient provisioner",
+		Tags: map[string]string{"promfed:stack": "dev"},
+	}
+}
+
+func TestPrivateHardenedInstance(t *testing.T) {
+	m := run(t, "primary", baseArgs(RolePrimary))
+	inst := m.Named(t, "aws:ec2/instance:Instance", "primary")
+	if inst.Get("associatePublicIpAddress") != false {
+		t.Error("instance may get a public IP")
+	}
+	md := inst.Get("metadataOptions").(map[string]any)
+	if md["httpTokens"] != "required" || md["httpPutResponseHopLimit"] != float64(1) {
+		t.Errorf("IMDS options %v", md)
+	}
+	if root := inst.Get("rootBlockDevice").(map[string]any); root["encrypted"] != true {
+		t.Errorf("root volume %v", root)
+	}
+	if !inst.IsSecret("userData") {
+		t.Error("user data carries the host private key but is not secret")
+	}
+	ud := inst.Str("userData")
+	for _, want := range []string{"ed25519_private: |\n    -----BEGIN OPENSSH PRIVATE KEY-----", "ed25519_public: ssh-ed25519 AAAAhost primary", "- ssh-ed25519 AAAAclient provisioner", "[/usr/local/sbin/promfed-mount-data, \"primary-data-id\", \"/var/lib/prometheus\"]", "  - ansible\n"} {
+		if !strings.Contains(ud, want) {
+			t.Errorf("user data lacks %q:\n%s", want, ud)
+		}
+	}
+	if strings.Join(inst.IgnoreChanges, ",") != "ami" || inst.Str("ami") != "ami-0123456789abcdef0" {
+		t.Errorf("looked-up AMI: ami=%s ignoreChanges=%v", inst.Str("ami"), inst.IgnoreChanges)
+	}
+	if inst.Tags()["promfed:role"] != "primary" || inst.Tags()["Name"] != "primary" {
+		t.Errorf("tags %v", inst.Tags())
+	}
+}
+
+func TestDataVolumeSurvivesReplacement(t *testing.T) {
+	m := run(t, "secondary-1", baseArgs(RoleSecondary))
+	vol := m.Named(t, "aws:ebs/volume:Volume", "secondary-1-data")
+	if vol.Get("encrypted") != true || vol.Str("type") != "gp3" || vol.Get("size") != float64(50) || vol.Protect {
+		t.Errorf("volume %v protect=%v", vol.Inputs, vol.Protect)
+	}
+	if vol.Tags()[BackupTag] != "true" {
+		t.Errorf("volume is not selected for snapshots: %v", vol.Tags())
+	}
+	att := m.Named(t, "aws:ec2/volumeAttachment:VolumeAttachment", "secondary-1-data")
+	if !att.DeleteBeforeReplace || att.Get("stopInstanceBeforeDetaching") != true || att.Str("instanceId") != "secondary-1-id" {
+		t.Errorf("attachment %v dbr=%v", att.Inputs, att.DeleteBeforeReplace)
+	}
+
+	a := baseArgs(RoleSecondary)
+	a.Protect, a.AmiID = true, "ami-00000000000000001"
+	m = run(t, "secondary-1", a)
+	vol = m.Named(t, "aws:ec2/instance:Instance", "secondary-1")
+	if len(vol.IgnoreChanges) != 0 || vol.Str("ami") != "ami-00000000000000001" {
+		t.Errorf("pinned AMI: %s ignore=%v", vol.Str("ami"), vol.IgnoreChanges)
+	}
+	v := m.Named(t, "aws:ebs/volume:Volume", "secondary-1-data")
+	if !v.Protect || v.Get("finalSnapshot") != true {
+		t.Errorf("protected volume: protect=%v finalSnapshot=%v", v.Protect, v.Get("finalSnapshot"))
+	}
+}
+
+func TestLeastPrivilege(t *testing.T) {
+	primary := run(t, "primary", baseArgs(RolePrimary))
+	if n := len(primary.OfType("aws:iam/rolePolicy:RolePolicy")); n != 0 {
+		t.Errorf("primary has %d inline policies; it needs none", n)
+	}
+	sec := run(t, "secondary-1", baseArgs(RoleSecondary))
+	p := sec.Named(t, "aws:iam/rolePolicy:RolePolicy", "secondary-1-ec2-sd")
+	doc := p.Str("policy")
+	if !strings.Contains(doc, `"aws:RequestedRegion":"eu-west-1"`) || !strings.Contains(doc, "ec2:DescribeInstances") || strings.Contains(doc, `"Action":"*"`) || strings.Contains(doc, `"ec2:*"`) {
+		t.Errorf("service discovery policy %s", doc)
+	}
+	for _, m := range []*testmocks.Mocks{primary, sec} {
+		att := m.OfType("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+		if len(att) != 1 || !strings.HasSuffix(att[0].Str("policyArn"), "/AmazonSSMManagedInstanceCore") {
+			t.Errorf("managed policies: %v", att)
+		}
+	}
+}
+
+func TestBadRoleRefused(t *testing.T) {
+	_, err := testmocks.Run("promfed", "dev", nil, nil, func(ctx *pulumi.Context) error {
+		a := baseArgs("tertiary")
+		_, err := NewServer(ctx, "x", &a)
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), `role "tertiary" must be primary or secondary`) {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestMountScriptIsValidShell(t *testing.T) {
+	sc, err := exec.LookPath("shellcheck")
+	if err != nil {
+		t.Fatal("shellcheck is required (apt-get install shellcheck)")
+	}
+	path := filepath.Join(t.TempDir(), "mount.sh")
+	if err := os.WriteFile(path, []byte(MountScript), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(sc, "-s", "sh", path).CombinedOutput(); err != nil {
+		t.Fatalf("shellcheck: %v\n%s", err, out)
+	}
+}
