@@ -12,7 +12,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/promfed/promfed/config"
+	"github.com/promfed/promfed/internal/hostboot"
 	"github.com/promfed/promfed/internal/tagging"
 )
 
@@ -56,36 +56,6 @@ type Server struct {
 	RoleArn    pulumi.StringOutput
 }
 
-// amiFilters maps an AMI family to its official owner and name pattern.
-var amiFilters = map[string]struct{ owner, pattern string }{
-	"debian-12":    {"136693071363", "debian-12-%s-*"},
-	"ubuntu-22.04": {"099720109477", "ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-%s-server-*"},
-	"ubuntu-24.04": {"099720109477", "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-%s-server-*"},
-}
-
-// LookupAmi finds the newest official image of a family for an instance type.
-func LookupAmi(ctx *pulumi.Context, family, instanceType string, opts ...pulumi.InvokeOption) (string, error) {
-	f, ok := amiFilters[family]
-	if !ok {
-		return "", fmt.Errorf("amiFamily %q is not supported", family)
-	}
-	arch := config.Architecture(instanceType)
-	debArch := map[string]string{"x86_64": "amd64", "arm64": "arm64"}[arch]
-	ami, err := ec2.LookupAmi(ctx, &ec2.LookupAmiArgs{
-		MostRecent: pulumi.BoolRef(true),
-		Owners:     []string{f.owner},
-		Filters: []ec2.GetAmiFilter{
-			{Name: "name", Values: []string{fmt.Sprintf(f.pattern, debArch)}},
-			{Name: "architecture", Values: []string{arch}},
-			{Name: "virtualization-type", Values: []string{"hvm"}},
-		},
-	}, opts...)
-	if err != nil {
-		return "", fmt.Errorf("looking up the %s AMI for %s: %w", family, arch, err)
-	}
-	return ami.Id, nil
-}
-
 // NewServer creates the host. name is its role name ("primary",
 // "secondary-1"), which also names its resources.
 func NewServer(ctx *pulumi.Context, name string, args *ServerArgs, opts ...pulumi.ResourceOption) (*Server, error) {
@@ -126,7 +96,7 @@ func NewServer(ctx *pulumi.Context, name string, args *ServerArgs, opts ...pulum
 	amiID := args.AmiID
 	instOpts := []pulumi.ResourceOption{parent}
 	if amiID == "" {
-		if amiID, err = LookupAmi(ctx, args.AmiFamily, args.InstanceType, pulumi.Parent(s)); err != nil {
+		if amiID, err = hostboot.LookupAmi(ctx, args.AmiFamily, args.InstanceType, pulumi.Parent(s)); err != nil {
 			return nil, err
 		}
 		// A newer image must not replace a running host (and re-provision
@@ -134,7 +104,7 @@ func NewServer(ctx *pulumi.Context, name string, args *ServerArgs, opts ...pulum
 		instOpts = append(instOpts, pulumi.IgnoreChanges([]string{"ami"}))
 	}
 	userData := pulumi.All(args.HostKeyPrivate, vol.ID()).ApplyT(func(v []any) string {
-		return RenderUserData(UserDataArgs{
+		return hostboot.RenderUserData(hostboot.UserDataArgs{
 			HostKeyPrivate: v[0].(string), HostKeyPublic: args.HostKeyPublic, ClientPublicKey: args.ClientPublicKey,
 			VolumeID: string(v[1].(pulumi.ID)), Packages: []string{"ansible", "python3-passlib"},
 		})

@@ -1,9 +1,6 @@
 package prometheus
 
 import (
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -119,19 +116,5 @@ func TestBadRoleRefused(t *testing.T) {
 	})
 	if err == nil || !strings.Contains(err.Error(), `role "tertiary" must be primary or secondary`) {
 		t.Fatalf("got %v", err)
-	}
-}
-
-func TestMountScriptIsValidShell(t *testing.T) {
-	sc, err := exec.LookPath("shellcheck")
-	if err != nil {
-		t.Fatal("shellcheck is required (apt-get install shellcheck)")
-	}
-	path := filepath.Join(t.TempDir(), "mount.sh")
-	if err := os.WriteFile(path, []byte(MountScript), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command(sc, "-s", "sh", path).CombinedOutput(); err != nil {
-		t.Fatalf("shellcheck: %v\n%s", err, out)
 	}
 }

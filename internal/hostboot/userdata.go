@@ -1,4 +1,7 @@
-package prometheus
+// Package hostboot holds what every EC2 host of the stack shares at boot:
+// the AMI lookup and the cloud-init document that installs the derived SSH
+// host key, the provisioning account and, on Prometheus hosts, the data volume.
+package hostboot
 
 import (
 	"fmt"

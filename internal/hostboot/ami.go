@@ -1,0 +1,40 @@
+package hostboot
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/promfed/promfed/config"
+)
+
+// amiFilters maps an AMI family to its official owner and name pattern.
+var amiFilters = map[string]struct{ owner, pattern string }{
+	"debian-12":    {"136693071363", "debian-12-%s-*"},
+	"ubuntu-22.04": {"099720109477", "ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-%s-server-*"},
+	"ubuntu-24.04": {"099720109477", "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-%s-server-*"},
+}
+
+// LookupAmi finds the newest official image of a family for an instance type.
+func LookupAmi(ctx *pulumi.Context, family, instanceType string, opts ...pulumi.InvokeOption) (string, error) {
+	f, ok := amiFilters[family]
+	if !ok {
+		return "", fmt.Errorf("amiFamily %q is not supported", family)
+	}
+	arch := config.Architecture(instanceType)
+	debArch := map[string]string{"x86_64": "amd64", "arm64": "arm64"}[arch]
+	ami, err := ec2.LookupAmi(ctx, &ec2.LookupAmiArgs{
+		MostRecent: pulumi.BoolRef(true),
+		Owners:     []string{f.owner},
+		Filters: []ec2.GetAmiFilter{
+			{Name: "name", Values: []string{fmt.Sprintf(f.pattern, debArch)}},
+			{Name: "architecture", Values: []string{arch}},
+			{Name: "virtualization-type", Values: []string{"hvm"}},
+		},
+	}, opts...)
+	if err != nil {
+		return "", fmt.Errorf("looking up the %s AMI for %s: %w", family, arch, err)
+	}
+	return ami.Id, nil
+}
