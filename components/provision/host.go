@@ -1,0 +1,124 @@
+// Package provision provides the Host component: it provisions one
+// Prometheus host with Ansible through pulumi-command, only when needed.
+//
+// Three steps, each a resource: wait until first boot has finished, copy the
+// Ansible tree, run the playbook on the host itself with the host's
+// variables on standard input. Their triggers are hashes of the instance id,
+// of the Ansible tree and of the variables, plus an operator-bumped
+// generation: a no-change `pulumi up` runs nothing, a replaced host is
+// provisioned again on its own, an edited role re-runs every host.
+package provision
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-command/sdk/go/command/remote"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Bastion is the jump host every connection goes through.
+type Bastion struct {
+	Address pulumi.StringInput // its Elastic IP
+	HostKey string             // pinned public key, authorized_keys format
+}
+
+// HostArgs configures one host's provisioning.
+type HostArgs struct {
+	InstanceID pulumi.StringInput
+	// Address is the host's private IP, dialled from the bastion.
+	Address pulumi.StringInput
+	HostKey string // pinned public key, authorized_keys format
+	Bastion Bastion
+	// ClientKey is the provisioning private key (secret).
+	ClientKey pulumi.StringInput
+	// VarsJSON are the host's Ansible variables (secret).
+	VarsJSON pulumi.StringInput
+	// AnsibleDir is the local tree copied to the host; TreeHash its hash.
+	AnsibleDir string
+	TreeHash   string
+	Generation int
+	// ReadyTimeout bounds the wait for first boot (default 20m).
+	ReadyTimeout string
+}
+
+// Host is the provisioning of one host.
+type Host struct {
+	pulumi.ResourceState
+
+	// Stdout of the last playbook run (secret: it follows its inputs).
+	PlaybookOutput pulumi.StringOutput
+}
+
+// NewHost provisions a host. name is the host's role name ("primary",
+// "secondary-1"); child names derive from it.
+func NewHost(ctx *pulumi.Context, name string, args *HostArgs, opts ...pulumi.ResourceOption) (*Host, error) {
+	if len(args.TreeHash) < 16 {
+		return nil, fmt.Errorf("provision %s: tree hash %q is not a SHA-256 hex digest", name, args.TreeHash)
+	}
+	h := &Host{}
+	if err := ctx.RegisterComponentResource("promfed:provision:Host", name, h, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(h)
+	timeout := args.ReadyTimeout
+	if timeout == "" {
+		timeout = "20m"
+	}
+
+	conn := remote.ConnectionArgs{
+		Host:       args.Address,
+		User:       pulumi.String(SSHUser),
+		PrivateKey: pulumi.ToSecret(args.ClientKey).(pulumi.StringOutput),
+		HostKey:    pulumi.String(args.HostKey),
+		// A fresh host's sshd comes up a while after the instance is
+		// "running": keep dialling (every PerDialTimeout) until the step's
+		// own timeout ends the wait.
+		DialErrorLimit: pulumi.Int(-1),
+		PerDialTimeout: pulumi.Int(10),
+		Proxy: remote.ProxyConnectionArgs{
+			Host:           args.Bastion.Address,
+			User:           pulumi.String(SSHUser),
+			PrivateKey:     pulumi.ToSecret(args.ClientKey).(pulumi.StringOutput),
+			HostKey:        pulumi.String(args.Bastion.HostKey),
+			DialErrorLimit: pulumi.Int(-1),
+			PerDialTimeout: pulumi.Int(10),
+		},
+	}
+	instanceHash := args.InstanceID.ToStringOutput().ApplyT(Hash).(pulumi.StringOutput)
+	varsHash := pulumi.ToSecret(args.VarsJSON.ToStringOutput().ApplyT(Hash)).(pulumi.StringOutput)
+
+	ready, err := remote.NewCommand(ctx, name+"-ready", &remote.CommandArgs{
+		Connection: conn,
+		Create:     pulumi.String(ReadyCommand),
+		Triggers:   pulumi.Array{instanceHash},
+		Logging:    remote.LoggingStderr,
+	}, parent, pulumi.Timeouts(&pulumi.CustomTimeouts{Create: timeout}))
+	if err != nil {
+		return nil, err
+	}
+	tree, err := remote.NewCopyToRemote(ctx, name+"-ansible", &remote.CopyToRemoteArgs{
+		Connection: conn,
+		Source:     pulumi.NewFileArchive(args.AnsibleDir),
+		RemotePath: pulumi.String(RemoteTreeDir(args.TreeHash)),
+		Triggers:   pulumi.Array{instanceHash, pulumi.String(args.TreeHash)},
+	}, parent, pulumi.DependsOn([]pulumi.Resource{ready}))
+	if err != nil {
+		return nil, err
+	}
+	play, err := remote.NewCommand(ctx, name+"-playbook", &remote.CommandArgs{
+		Connection: conn,
+		Create:     pulumi.String(PlaybookCommand(args.TreeHash)),
+		Stdin:      pulumi.ToSecret(args.VarsJSON).(pulumi.StringOutput),
+		Triggers: pulumi.Array{
+			instanceHash, pulumi.String(args.TreeHash), varsHash, pulumi.Int(args.Generation),
+		},
+		// Ansible prints task names and results; tasks that handle secrets
+		// are no_log, and the variables never reach a command line.
+		Logging: remote.LoggingStdoutAndStderr,
+	}, parent, pulumi.DependsOn([]pulumi.Resource{tree}), pulumi.Timeouts(&pulumi.CustomTimeouts{Create: "30m"}))
+	if err != nil {
+		return nil, err
+	}
+	h.PlaybookOutput = play.Stdout
+	return h, ctx.RegisterResourceOutputs(h, pulumi.Map{"playbookOutput": play.Stdout})
+}
