@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Checks the Prometheus rule files of the ansible prometheus role and runs
+# their unit tests. Exits non-zero when a check or a test fails, or when an
+# alert has no unit test.
+#   test/rules/run.sh            (PROMTOOL=/path/to/promtool to pick one)
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+rules_dir=$(cd "$here/../../ansible/roles/prometheus/files/rules" && pwd)
+promtool=${PROMTOOL:-promtool}
+
+if ! command -v "$promtool" >/dev/null 2>&1; then
+  echo "promtool not found (apt-get install prometheus, or set PROMTOOL)" >&2
+  exit 2
+fi
+
+shopt -s nullglob
+rule_files=("$rules_dir"/*.yml)
+test_files=("$here"/*_test.yml)
+if ((${#rule_files[@]} == 0 || ${#test_files[@]} == 0)); then
+  echo "no rule files in $rules_dir or no *_test.yml in $here" >&2
+  exit 2
+fi
+
+passed=0
+failed=0
+
+record() { # record NAME COMMAND...: run a check and count it
+  local name=$1
+  shift
+  if "$@"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    echo "FAILED: $name" >&2
+  fi
+}
+
+for f in "${rule_files[@]}"; do
+  record "check rules $(basename "$f")" "$promtool" check rules "$f"
+done
+
+# promtool resolves rule_files relative to the test file.
+for f in "${test_files[@]}"; do
+  record "test rules $(basename "$f")" "$promtool" test rules "$f"
+done
+
+# Every alert defined in the role must appear in a unit test.
+untested() {
+  local alert missing=0
+  while read -r alert; do
+    if ! grep -qE "alertname:[[:space:]]*${alert}[[:space:]]*$" "${test_files[@]}"; then
+      echo "alert without a unit test: $alert" >&2
+      missing=1
+    fi
+  done < <(sed -nE 's/^[[:space:]]*-?[[:space:]]*alert:[[:space:]]*([A-Za-z0-9_]+).*/\1/p' "${rule_files[@]}" | sort -u)
+  return "$missing"
+}
+record "every alert has a unit test" untested
+
+echo "rules: $passed passed, $failed failed"
+((failed == 0))
