@@ -1,0 +1,365 @@
+package main
+
+// The IAM actions the CI roles are granted. Every list is explicit: no
+// action contains a wildcard. docs/team.md lists each action (a test checks
+// that), so a reviewer can read the whole grant without running anything.
+
+// stateReadActions read the state bucket (both roles).
+var stateReadActions = []string{
+	"s3:GetBucketLocation",
+	"s3:ListBucket",
+	"s3:GetObject",
+}
+
+// stateWriteActions write state objects (deploy role: the whole bucket;
+// preview role: only lock objects under .pulumi/locks/).
+var stateWriteActions = []string{
+	"s3:PutObject",
+	"s3:DeleteObject",
+}
+
+// kmsPreviewActions: decrypt the stack's data key and secrets, and write the
+// SSE-KMS encrypted lock object.
+var kmsPreviewActions = []string{
+	"kms:Decrypt",
+	"kms:DescribeKey",
+	"kms:GenerateDataKey",
+}
+
+// kmsDeployActions: as preview, plus encrypting new secret values.
+var kmsDeployActions = []string{
+	"kms:Decrypt",
+	"kms:DescribeKey",
+	"kms:Encrypt",
+	"kms:GenerateDataKey",
+}
+
+// stateGuardActions are denied on the state bucket to the deploy role, so a
+// compromised deploy cannot weaken or destroy the state history.
+var stateGuardActions = []string{
+	"s3:DeleteBucket",
+	"s3:DeleteBucketPolicy",
+	"s3:DeleteObjectVersion",
+	"s3:PutBucketOwnershipControls",
+	"s3:PutBucketPolicy",
+	"s3:PutBucketPublicAccessBlock",
+	"s3:PutBucketVersioning",
+	"s3:PutEncryptionConfiguration",
+	"s3:PutLifecycleConfiguration",
+}
+
+// stackReadActions are the read-only calls a `pulumi preview` of the main
+// stack makes (data sources: AMI, AZs, zones, certificates, caller identity
+// needs no permission).
+var stackReadActions = []string{
+	"acm:DescribeCertificate",
+	"acm:ListCertificates",
+	"ec2:DescribeAvailabilityZones",
+	"ec2:DescribeImages",
+	"ec2:DescribeInstanceTypes",
+	"ec2:DescribeRegions",
+	"ec2:DescribeSubnets",
+	"ec2:DescribeVpcs",
+	"elasticloadbalancing:DescribeSSLPolicies",
+	"route53:GetHostedZone",
+	"route53:ListHostedZones",
+	"route53:ListHostedZonesByName",
+}
+
+// ec2Actions: VPC, subnets, gateways, routes, security groups, flow logs,
+// instances, volumes, key pairs (regional, region-pinned by condition).
+var ec2Actions = []string{
+	"ec2:AllocateAddress",
+	"ec2:AssociateAddress",
+	"ec2:AssociateIamInstanceProfile",
+	"ec2:AssociateRouteTable",
+	"ec2:AttachInternetGateway",
+	"ec2:AttachVolume",
+	"ec2:AuthorizeSecurityGroupEgress",
+	"ec2:AuthorizeSecurityGroupIngress",
+	"ec2:CreateFlowLogs",
+	"ec2:CreateInternetGateway",
+	"ec2:CreateNatGateway",
+	"ec2:CreateRoute",
+	"ec2:CreateRouteTable",
+	"ec2:CreateSecurityGroup",
+	"ec2:CreateSubnet",
+	"ec2:CreateTags",
+	"ec2:CreateVolume",
+	"ec2:CreateVpc",
+	"ec2:DeleteFlowLogs",
+	"ec2:DeleteInternetGateway",
+	"ec2:DeleteKeyPair",
+	"ec2:DeleteNatGateway",
+	"ec2:DeleteRoute",
+	"ec2:DeleteRouteTable",
+	"ec2:DeleteSecurityGroup",
+	"ec2:DeleteSubnet",
+	"ec2:DeleteTags",
+	"ec2:DeleteVolume",
+	"ec2:DeleteVpc",
+	"ec2:DescribeAccountAttributes",
+	"ec2:DescribeAddresses",
+	"ec2:DescribeAddressesAttribute",
+	"ec2:DescribeFlowLogs",
+	"ec2:DescribeIamInstanceProfileAssociations",
+	"ec2:DescribeInstanceAttribute",
+	"ec2:DescribeInstanceCreditSpecifications",
+	"ec2:DescribeInstanceStatus",
+	"ec2:DescribeInstances",
+	"ec2:DescribeInternetGateways",
+	"ec2:DescribeKeyPairs",
+	"ec2:DescribeNatGateways",
+	"ec2:DescribeNetworkAcls",
+	"ec2:DescribeNetworkInterfaces",
+	"ec2:DescribePrefixLists",
+	"ec2:DescribeRouteTables",
+	"ec2:DescribeSecurityGroupRules",
+	"ec2:DescribeSecurityGroups",
+	"ec2:DescribeTags",
+	"ec2:DescribeVolumes",
+	"ec2:DescribeVolumesModifications",
+	"ec2:DescribeVpcAttribute",
+	"ec2:DetachInternetGateway",
+	"ec2:DetachVolume",
+	"ec2:DisassociateAddress",
+	"ec2:DisassociateIamInstanceProfile",
+	"ec2:DisassociateRouteTable",
+	"ec2:GetEbsDefaultKmsKeyId",
+	"ec2:GetEbsEncryptionByDefault",
+	"ec2:ImportKeyPair",
+	"ec2:ModifyInstanceAttribute",
+	"ec2:ModifyInstanceMetadataOptions",
+	"ec2:ModifySecurityGroupRules",
+	"ec2:ModifySubnetAttribute",
+	"ec2:ModifyVolume",
+	"ec2:ModifyVpcAttribute",
+	"ec2:ReleaseAddress",
+	"ec2:ReplaceIamInstanceProfileAssociation",
+	"ec2:ReplaceRoute",
+	"ec2:ReplaceRouteTableAssociation",
+	"ec2:RevokeSecurityGroupEgress",
+	"ec2:RevokeSecurityGroupIngress",
+	"ec2:RunInstances",
+	"ec2:StartInstances",
+	"ec2:StopInstances",
+	"ec2:TerminateInstances",
+	"ec2:UpdateSecurityGroupRuleDescriptionsEgress",
+	"ec2:UpdateSecurityGroupRuleDescriptionsIngress",
+}
+
+// elbActions: the ALB, target groups, listeners, rules and mTLS trust store.
+var elbActions = []string{
+	"elasticloadbalancing:AddListenerCertificates",
+	"elasticloadbalancing:AddTags",
+	"elasticloadbalancing:CreateListener",
+	"elasticloadbalancing:CreateLoadBalancer",
+	"elasticloadbalancing:CreateRule",
+	"elasticloadbalancing:CreateTargetGroup",
+	"elasticloadbalancing:CreateTrustStore",
+	"elasticloadbalancing:DeleteListener",
+	"elasticloadbalancing:DeleteLoadBalancer",
+	"elasticloadbalancing:DeleteRule",
+	"elasticloadbalancing:DeleteTargetGroup",
+	"elasticloadbalancing:DeleteTrustStore",
+	"elasticloadbalancing:DeregisterTargets",
+	"elasticloadbalancing:DescribeCapacityReservation",
+	"elasticloadbalancing:DescribeListenerAttributes",
+	"elasticloadbalancing:DescribeListenerCertificates",
+	"elasticloadbalancing:DescribeListeners",
+	"elasticloadbalancing:DescribeLoadBalancerAttributes",
+	"elasticloadbalancing:DescribeLoadBalancers",
+	"elasticloadbalancing:DescribeRules",
+	"elasticloadbalancing:DescribeTags",
+	"elasticloadbalancing:DescribeTargetGroupAttributes",
+	"elasticloadbalancing:DescribeTargetGroups",
+	"elasticloadbalancing:DescribeTargetHealth",
+	"elasticloadbalancing:DescribeTrustStores",
+	"elasticloadbalancing:GetTrustStoreCaCertificatesBundle",
+	"elasticloadbalancing:ModifyListener",
+	"elasticloadbalancing:ModifyListenerAttributes",
+	"elasticloadbalancing:ModifyLoadBalancerAttributes",
+	"elasticloadbalancing:ModifyRule",
+	"elasticloadbalancing:ModifyTargetGroup",
+	"elasticloadbalancing:ModifyTargetGroupAttributes",
+	"elasticloadbalancing:ModifyTrustStore",
+	"elasticloadbalancing:RegisterTargets",
+	"elasticloadbalancing:RemoveListenerCertificates",
+	"elasticloadbalancing:RemoveTags",
+	"elasticloadbalancing:SetRulePriorities",
+	"elasticloadbalancing:SetSecurityGroups",
+	"elasticloadbalancing:SetSubnets",
+}
+
+// acmActions: the ALB certificate (DNS validated or imported).
+var acmActions = []string{
+	"acm:AddTagsToCertificate",
+	"acm:DeleteCertificate",
+	"acm:ImportCertificate",
+	"acm:ListTagsForCertificate",
+	"acm:RemoveTagsFromCertificate",
+	"acm:RequestCertificate",
+}
+
+// route53Actions: records (certificate validation, aliases) in existing zones.
+var route53Actions = []string{
+	"route53:ChangeResourceRecordSets",
+	"route53:GetChange",
+	"route53:ListResourceRecordSets",
+	"route53:ListTagsForResource",
+}
+
+// iamActions: roles, inline/managed policies and instance profiles that the
+// main stack creates (EC2 instance role, flow-logs role, DLM role).
+var iamActions = []string{
+	"iam:AddRoleToInstanceProfile",
+	"iam:AttachRolePolicy",
+	"iam:CreateInstanceProfile",
+	"iam:CreatePolicy",
+	"iam:CreatePolicyVersion",
+	"iam:CreateRole",
+	"iam:DeleteInstanceProfile",
+	"iam:DeletePolicy",
+	"iam:DeletePolicyVersion",
+	"iam:DeleteRole",
+	"iam:DeleteRolePolicy",
+	"iam:DetachRolePolicy",
+	"iam:GetInstanceProfile",
+	"iam:GetPolicy",
+	"iam:GetPolicyVersion",
+	"iam:GetRole",
+	"iam:GetRolePolicy",
+	"iam:ListAttachedRolePolicies",
+	"iam:ListInstanceProfilesForRole",
+	"iam:ListPolicyVersions",
+	"iam:ListRolePolicies",
+	"iam:PutRolePolicy",
+	"iam:RemoveRoleFromInstanceProfile",
+	"iam:TagInstanceProfile",
+	"iam:TagPolicy",
+	"iam:TagRole",
+	"iam:UntagInstanceProfile",
+	"iam:UntagPolicy",
+	"iam:UntagRole",
+	"iam:UpdateAssumeRolePolicy",
+	"iam:UpdateRole",
+	"iam:UpdateRoleDescription",
+}
+
+// passRoleActions: handing a stack-created role to a service; restricted by
+// the iam:PassedToService condition to passRoleServices.
+var passRoleActions = []string{
+	"iam:PassRole",
+}
+
+// passRoleServices may receive a role from the deploy role.
+var passRoleServices = []string{
+	"dlm.amazonaws.com",
+	"ec2.amazonaws.com",
+	"vpc-flow-logs.amazonaws.com",
+}
+
+// serviceLinkedRoleActions: the ELB service-linked role on first ALB, only
+// for the services in serviceLinkedRoleServices (iam:AWSServiceName).
+var serviceLinkedRoleActions = []string{
+	"iam:CreateServiceLinkedRole",
+}
+
+var serviceLinkedRoleServices = []string{
+	"elasticloadbalancing.amazonaws.com",
+}
+
+// ciRoleGuardActions are denied on the two CI roles and the OIDC provider, so
+// the deploy role cannot widen its own grant or trust.
+var ciRoleGuardActions = []string{
+	"iam:AttachRolePolicy",
+	"iam:DeleteRole",
+	"iam:DeleteRolePermissionsBoundary",
+	"iam:DeleteRolePolicy",
+	"iam:DetachRolePolicy",
+	"iam:PutRolePermissionsBoundary",
+	"iam:PutRolePolicy",
+	"iam:UpdateAssumeRolePolicy",
+	"iam:UpdateRole",
+	"iam:AddClientIDToOpenIDConnectProvider",
+	"iam:DeleteOpenIDConnectProvider",
+	"iam:UpdateOpenIDConnectProviderThumbprint",
+	"iam:CreatePolicyVersion",
+	"iam:DeletePolicy",
+	"iam:SetDefaultPolicyVersion",
+}
+
+// s3AppActions: the ALB access-log bucket and its settings.
+var s3AppActions = []string{
+	"s3:CreateBucket",
+	"s3:DeleteBucket",
+	"s3:DeleteBucketPolicy",
+	"s3:DeleteObject",
+	"s3:DeleteObjectVersion",
+	"s3:GetAccelerateConfiguration",
+	"s3:GetBucketAcl",
+	"s3:GetBucketCORS",
+	"s3:GetBucketLogging",
+	"s3:GetBucketObjectLockConfiguration",
+	"s3:GetBucketOwnershipControls",
+	"s3:GetBucketPolicy",
+	"s3:GetBucketPublicAccessBlock",
+	"s3:GetBucketRequestPayment",
+	"s3:GetBucketTagging",
+	"s3:GetBucketVersioning",
+	"s3:GetBucketWebsite",
+	"s3:GetEncryptionConfiguration",
+	"s3:GetLifecycleConfiguration",
+	"s3:GetReplicationConfiguration",
+	"s3:ListBucket",
+	"s3:ListBucketVersions",
+	"s3:PutBucketOwnershipControls",
+	"s3:PutBucketPolicy",
+	"s3:PutBucketPublicAccessBlock",
+	"s3:PutBucketTagging",
+	"s3:PutBucketVersioning",
+	"s3:PutEncryptionConfiguration",
+	"s3:PutLifecycleConfiguration",
+}
+
+// logsActions: the VPC flow-log group.
+var logsActions = []string{
+	"logs:CreateLogGroup",
+	"logs:DeleteLogGroup",
+	"logs:DeleteRetentionPolicy",
+	"logs:ListTagsForResource",
+	"logs:ListTagsLogGroup",
+	"logs:PutRetentionPolicy",
+	"logs:TagResource",
+	"logs:UntagResource",
+}
+
+// logsDescribeActions only work on resource "*".
+var logsDescribeActions = []string{
+	"logs:DescribeLogGroups",
+}
+
+// dlmActions: EBS snapshot lifecycle policy for the Prometheus volumes.
+var dlmActions = []string{
+	"dlm:CreateLifecyclePolicy",
+	"dlm:DeleteLifecyclePolicy",
+	"dlm:GetLifecyclePolicies",
+	"dlm:GetLifecyclePolicy",
+	"dlm:ListTagsForResource",
+	"dlm:TagResource",
+	"dlm:UntagResource",
+	"dlm:UpdateLifecyclePolicy",
+}
+
+// allActionLists is every list above, for the documentation test.
+func allActionLists() map[string][]string {
+	return map[string][]string{
+		"stateRead": stateReadActions, "stateWrite": stateWriteActions,
+		"kmsPreview": kmsPreviewActions, "kmsDeploy": kmsDeployActions,
+		"stateGuard": stateGuardActions, "stackRead": stackReadActions,
+		"ec2": ec2Actions, "elb": elbActions, "acm": acmActions, "route53": route53Actions,
+		"iam": iamActions, "passRole": passRoleActions, "serviceLinkedRole": serviceLinkedRoleActions,
+		"ciRoleGuard": ciRoleGuardActions, "s3App": s3AppActions, "logs": logsActions,
+		"logsDescribe": logsDescribeActions, "dlm": dlmActions,
+	}
+}
