@@ -68,3 +68,6 @@ func lookupKey(name string) Key {
 	}
 	panic("config: unknown key " + name) // programming error: every caller names a table key
 }
+
+// Required keys have no default: the stack must set them.
+var Required = map[string]bool{"domain": true, "adminCidrs": true, "webPassword": true, "hostKeySeed": true}

@@ -33,10 +33,12 @@ type VpcArgs struct {
 type Vpc struct {
 	pulumi.ResourceState
 
-	VpcID            pulumi.StringOutput
-	CidrBlock        string
-	PublicSubnetIDs  pulumi.StringArrayOutput
-	PrivateSubnetIDs pulumi.StringArrayOutput
+	VpcID     pulumi.StringOutput
+	CidrBlock string
+	// AvailabilityZones are the AZ names, one per public/private subnet pair.
+	AvailabilityZones []string
+	PublicSubnetIDs   pulumi.StringArrayOutput
+	PrivateSubnetIDs  pulumi.StringArrayOutput
 	// NatGatewayIDs is empty when NatStrategy is none.
 	NatGatewayIDs pulumi.StringArrayOutput
 }
@@ -172,6 +174,7 @@ func NewVpc(ctx *pulumi.Context, name string, args *VpcArgs, opts ...pulumi.Reso
 		return nil, err
 	}
 
+	v.AvailabilityZones = azs.Names[:args.AzCount]
 	v.VpcID = vpc.ID().ToStringOutput()
 	v.PublicSubnetIDs = publicIDs.ToStringArrayOutput()
 	v.PrivateSubnetIDs = privateIDs.ToStringArrayOutput()

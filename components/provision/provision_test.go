@@ -116,8 +116,8 @@ func triggers(t *testing.T, instanceIDs map[string]string, treeHash string, f *F
 			}
 			if _, err := NewHost(ctx, h, &HostArgs{
 				InstanceID: pulumi.String(instanceIDs[h]), Address: pulumi.String("10.40.2.10"),
-				HostKey: f.Keys.HostKey(h).PublicKey,
-				Bastion: Bastion{Address: pulumi.String("198.51.100.7"), HostKey: f.Keys.HostKey("bastion").PublicKey},
+				HostKey:   f.Keys.HostKey(h).PublicKey,
+				Bastion:   Bastion{Address: pulumi.String("198.51.100.7"), HostKey: f.Keys.HostKey("bastion").PublicKey},
 				ClientKey: pulumi.String(f.Keys.ClientKey().PrivateKey), VarsJSON: pulumi.String(vars),
 				AnsibleDir: "testdata", TreeHash: treeHash,
 			}); err != nil {

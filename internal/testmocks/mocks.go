@@ -67,6 +67,8 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		out["privateIp"] = resource.NewProperty("10.40.2.10")
 	case "aws:ec2/eip:Eip":
 		out["publicIp"] = resource.NewProperty("198.51.100.7")
+	case "aws:s3/bucketV2:BucketV2":
+		out["bucket"] = resource.NewProperty(args.Name + "-bucket")
 	case "aws:ec2/vpc:Vpc":
 		out["defaultSecurityGroupId"] = resource.NewProperty("sg-default")
 	}

@@ -1,0 +1,101 @@
+// Package bastion provides the Bastion component: a small SSH jump host with
+// an Elastic IP. The address never changes across stops, starts or
+// replacements, unlike the instance public IPs the old setup chased.
+package bastion
+
+import (
+	"encoding/json"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/promfed/promfed/internal/hostboot"
+	"github.com/promfed/promfed/internal/tagging"
+)
+
+// BastionArgs configures the jump host.
+type BastionArgs struct {
+	InstanceType    string
+	AmiFamily       string
+	AmiID           string
+	SubnetID        pulumi.StringInput // a public subnet
+	SecurityGroupID pulumi.StringInput
+	HostKeyPrivate  pulumi.StringInput // secret
+	HostKeyPublic   string
+	ClientPublicKey string
+	Tags            map[string]string
+}
+
+// Bastion is the jump host.
+type Bastion struct {
+	pulumi.ResourceState
+
+	PublicIP   pulumi.StringOutput
+	InstanceID pulumi.IDOutput
+}
+
+// NewBastion creates the host and its Elastic IP.
+func NewBastion(ctx *pulumi.Context, name string, args *BastionArgs, opts ...pulumi.ResourceOption) (*Bastion, error) {
+	b := &Bastion{}
+	if err := ctx.RegisterComponentResource("promfed:bastion:Bastion", name, b, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(b)
+	trust, _ := json.Marshal(map[string]any{
+		"Version": "2012-10-17",
+		"Statement": []any{map[string]any{
+			"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": map[string]any{"Service": "ec2.amazonaws.com"},
+		}},
+	})
+	role, err := iam.NewRole(ctx, name, &iam.RoleArgs{AssumeRolePolicy: pulumi.String(string(trust)), Tags: tagging.Named(args.Tags, name)}, parent)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := iam.NewRolePolicyAttachment(ctx, name+"-ssm", &iam.RolePolicyAttachmentArgs{
+		Role: role.Name, PolicyArn: pulumi.String("arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"),
+	}, parent); err != nil {
+		return nil, err
+	}
+	profile, err := iam.NewInstanceProfile(ctx, name, &iam.InstanceProfileArgs{Role: role.Name, Tags: tagging.Named(args.Tags, name)}, parent)
+	if err != nil {
+		return nil, err
+	}
+	amiID := args.AmiID
+	instOpts := []pulumi.ResourceOption{parent}
+	if amiID == "" {
+		if amiID, err = hostboot.LookupAmi(ctx, args.AmiFamily, args.InstanceType, pulumi.Parent(b)); err != nil {
+			return nil, err
+		}
+		instOpts = append(instOpts, pulumi.IgnoreChanges([]string{"ami"}))
+	}
+	userData := args.HostKeyPrivate.ToStringOutput().ApplyT(func(key string) string {
+		return hostboot.RenderUserData(hostboot.UserDataArgs{HostKeyPrivate: key, HostKeyPublic: args.HostKeyPublic, ClientPublicKey: args.ClientPublicKey})
+	}).(pulumi.StringOutput)
+	inst, err := ec2.NewInstance(ctx, name, &ec2.InstanceArgs{
+		Ami: pulumi.String(amiID), InstanceType: pulumi.String(args.InstanceType),
+		SubnetId: args.SubnetID, VpcSecurityGroupIds: pulumi.StringArray{args.SecurityGroupID},
+		IamInstanceProfile: profile.Name,
+		// The Elastic IP below is its only public address.
+		AssociatePublicIpAddress: pulumi.Bool(false),
+		UserData:                 pulumi.ToSecret(userData).(pulumi.StringOutput),
+		MetadataOptions: ec2.InstanceMetadataOptionsArgs{
+			HttpEndpoint: pulumi.String("enabled"), HttpTokens: pulumi.String("required"), HttpPutResponseHopLimit: pulumi.Int(1),
+		},
+		RootBlockDevice: ec2.InstanceRootBlockDeviceArgs{VolumeType: pulumi.String("gp3"), VolumeSize: pulumi.Int(8), Encrypted: pulumi.Bool(true)},
+		Tags:            tagging.Named(args.Tags, name),
+		VolumeTags:      tagging.Named(args.Tags, name+"-root"),
+	}, instOpts...)
+	if err != nil {
+		return nil, err
+	}
+	eip, err := ec2.NewEip(ctx, name, &ec2.EipArgs{Domain: pulumi.String("vpc"), Tags: tagging.Named(args.Tags, name)}, parent)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := ec2.NewEipAssociation(ctx, name, &ec2.EipAssociationArgs{AllocationId: eip.ID(), InstanceId: inst.ID()}, parent); err != nil {
+		return nil, err
+	}
+	b.PublicIP, b.InstanceID = eip.PublicIp, inst.ID()
+	return b, ctx.RegisterResourceOutputs(b, pulumi.Map{"publicIp": eip.PublicIp, "instanceId": inst.ID()})
+}

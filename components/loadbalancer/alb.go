@@ -1,0 +1,237 @@
+// Package loadbalancer provides the Alb component: the public HTTPS entry to
+// the primary Prometheus, with its access-log bucket and, behind Cloudflare,
+// mutual TLS that admits only Cloudflare's origin-pull certificate.
+package loadbalancer
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/elb"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lb"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/promfed/promfed/internal/tagging"
+)
+
+// HealthyStatus is what the target's /-/ready answers the health check:
+// Prometheus requires basic auth on every path, so a live, TLS-serving,
+// auth-enforcing Prometheus answers 401. A 200 would mean auth is off,
+// which must not count as healthy.
+const HealthyStatus = "401"
+
+// AlbArgs configures the load balancer.
+type AlbArgs struct {
+	Name            string // AWS name (config.AlbName)
+	TargetGroupName string
+	VpcID           pulumi.StringInput
+	SubnetIDs       pulumi.StringArrayInput // public subnets
+	SecurityGroupID pulumi.StringInput
+	CertificateArn  pulumi.StringInput // validated
+	TLSPolicy       string
+	// TargetInstanceID is the primary: the only target, so answers never
+	// alternate between servers holding different data.
+	TargetInstanceID pulumi.StringInput
+	TargetPort       int
+	// OriginPullCA, when set, turns on mutual TLS: only clients with a
+	// certificate from this CA (Cloudflare, configured with the matching
+	// client certificate) get through.
+	OriginPullCA          string
+	AccessLogRetentionDay int
+	Protect               bool
+	Tags                  map[string]string
+}
+
+// Alb is the load balancer and its listeners.
+type Alb struct {
+	pulumi.ResourceState
+
+	DNSName   pulumi.StringOutput
+	ZoneID    pulumi.StringOutput
+	LogBucket pulumi.StringOutput
+}
+
+// NewAlb creates the load balancer.
+func NewAlb(ctx *pulumi.Context, name string, args *AlbArgs, opts ...pulumi.ResourceOption) (*Alb, error) {
+	a := &Alb{}
+	if err := ctx.RegisterComponentResource("promfed:loadbalancer:Alb", name, a, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(a)
+
+	bucket, policy, err := newLogBucket(ctx, name, args, a)
+	if err != nil {
+		return nil, err
+	}
+	alb, err := lb.NewLoadBalancer(ctx, name, &lb.LoadBalancerArgs{
+		Name:                     pulumi.String(args.Name),
+		LoadBalancerType:         pulumi.String("application"),
+		Internal:                 pulumi.Bool(false),
+		Subnets:                  args.SubnetIDs,
+		SecurityGroups:           pulumi.StringArray{args.SecurityGroupID},
+		DropInvalidHeaderFields:  pulumi.Bool(true), // ELB.4
+		DesyncMitigationMode:     pulumi.String("strictest"),
+		EnableDeletionProtection: pulumi.Bool(args.Protect), // ELB.6
+		IdleTimeout:              pulumi.Int(120),           // long range queries
+		AccessLogs: lb.LoadBalancerAccessLogsArgs{ // ELB.5
+			Bucket: bucket.Bucket, Prefix: pulumi.String("alb"), Enabled: pulumi.Bool(true),
+		},
+		Tags: tagging.Named(args.Tags, args.Name),
+	}, parent, pulumi.DependsOn([]pulumi.Resource{policy}))
+	if err != nil {
+		return nil, err
+	}
+	tg, err := lb.NewTargetGroup(ctx, name+"-primary", &lb.TargetGroupArgs{
+		Name:       pulumi.String(args.TargetGroupName),
+		VpcId:      args.VpcID,
+		TargetType: pulumi.String("instance"),
+		Protocol:   pulumi.String("HTTPS"), // TLS on the last hop too
+		Port:       pulumi.Int(args.TargetPort),
+		HealthCheck: lb.TargetGroupHealthCheckArgs{
+			Enabled: pulumi.Bool(true), Protocol: pulumi.String("HTTPS"), Path: pulumi.String("/-/ready"),
+			Port: pulumi.String("traffic-port"), Matcher: pulumi.String(HealthyStatus),
+			Interval: pulumi.Int(15), Timeout: pulumi.Int(5), HealthyThreshold: pulumi.Int(2), UnhealthyThreshold: pulumi.Int(3),
+		},
+		DeregistrationDelay: pulumi.Int(30),
+		Tags:                tagging.Named(args.Tags, args.TargetGroupName),
+	}, parent, pulumi.DeleteBeforeReplace(true)) // the fixed name cannot exist twice
+	if err != nil {
+		return nil, err
+	}
+	if _, err := lb.NewTargetGroupAttachment(ctx, name+"-primary", &lb.TargetGroupAttachmentArgs{
+		TargetGroupArn: tg.Arn, TargetId: args.TargetInstanceID, Port: pulumi.Int(args.TargetPort),
+	}, parent); err != nil {
+		return nil, err
+	}
+
+	https := &lb.ListenerArgs{
+		LoadBalancerArn: alb.Arn,
+		Port:            pulumi.Int(443),
+		Protocol:        pulumi.String("HTTPS"),
+		SslPolicy:       pulumi.String(args.TLSPolicy),
+		CertificateArn:  args.CertificateArn,
+		DefaultActions:  lb.ListenerDefaultActionArray{lb.ListenerDefaultActionArgs{Type: pulumi.String("forward"), TargetGroupArn: tg.Arn}},
+		RoutingHttpResponseStrictTransportSecurityHeaderValue: pulumi.String("max-age=31536000; includeSubDomains"),
+		RoutingHttpResponseXContentTypeOptionsHeaderValue:     pulumi.String("nosniff"),
+		Tags: tagging.Named(args.Tags, name+"-https"),
+	}
+	if args.OriginPullCA != "" {
+		store, err := newTrustStore(ctx, name, bucket, args, parent)
+		if err != nil {
+			return nil, err
+		}
+		https.MutualAuthentication = lb.ListenerMutualAuthenticationArgs{Mode: pulumi.String("verify"), TrustStoreArn: store.Arn}
+	}
+	if _, err := lb.NewListener(ctx, name+"-https", https, parent); err != nil {
+		return nil, err
+	}
+	if _, err := lb.NewListener(ctx, name+"-http", &lb.ListenerArgs{
+		LoadBalancerArn: alb.Arn, Port: pulumi.Int(80), Protocol: pulumi.String("HTTP"),
+		DefaultActions: lb.ListenerDefaultActionArray{lb.ListenerDefaultActionArgs{
+			Type: pulumi.String("redirect"),
+			Redirect: lb.ListenerDefaultActionRedirectArgs{
+				Protocol: pulumi.String("HTTPS"), Port: pulumi.String("443"), StatusCode: pulumi.String("HTTP_301"),
+			},
+		}},
+		Tags: tagging.Named(args.Tags, name+"-http"),
+	}, parent); err != nil {
+		return nil, err
+	}
+
+	a.DNSName, a.ZoneID, a.LogBucket = alb.DnsName, alb.ZoneId, bucket.Bucket
+	return a, ctx.RegisterResourceOutputs(a, pulumi.Map{"dnsName": alb.DnsName, "zoneId": alb.ZoneId, "logBucket": bucket.Bucket})
+}
+
+// newLogBucket creates the access-log bucket: owner-enforced, fully
+// private, encrypted (SSE-S3: the only encryption ALB log delivery
+// supports), TLS-only, expiring, writable by the regional ELB log delivery
+// under the alb/ prefix only.
+func newLogBucket(ctx *pulumi.Context, name string, args *AlbArgs, a *Alb) (*s3.BucketV2, *s3.BucketPolicy, error) {
+	parent := pulumi.Parent(a)
+	bucket, err := s3.NewBucketV2(ctx, name+"-logs", &s3.BucketV2Args{
+		ForceDestroy: pulumi.Bool(!args.Protect),
+		Tags:         tagging.Named(args.Tags, name+"-logs"),
+	}, parent, pulumi.Protect(args.Protect))
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := s3.NewBucketOwnershipControls(ctx, name+"-logs", &s3.BucketOwnershipControlsArgs{
+		Bucket: bucket.ID(), Rule: s3.BucketOwnershipControlsRuleArgs{ObjectOwnership: pulumi.String("BucketOwnerEnforced")},
+	}, parent); err != nil {
+		return nil, nil, err
+	}
+	if _, err := s3.NewBucketPublicAccessBlock(ctx, name+"-logs", &s3.BucketPublicAccessBlockArgs{
+		Bucket: bucket.ID(), BlockPublicAcls: pulumi.Bool(true), BlockPublicPolicy: pulumi.Bool(true),
+		IgnorePublicAcls: pulumi.Bool(true), RestrictPublicBuckets: pulumi.Bool(true),
+	}, parent); err != nil {
+		return nil, nil, err
+	}
+	if _, err := s3.NewBucketServerSideEncryptionConfigurationV2(ctx, name+"-logs", &s3.BucketServerSideEncryptionConfigurationV2Args{
+		Bucket: bucket.ID(),
+		Rules: s3.BucketServerSideEncryptionConfigurationV2RuleArray{s3.BucketServerSideEncryptionConfigurationV2RuleArgs{
+			ApplyServerSideEncryptionByDefault: s3.BucketServerSideEncryptionConfigurationV2RuleApplyServerSideEncryptionByDefaultArgs{SseAlgorithm: pulumi.String("AES256")},
+		}},
+	}, parent); err != nil {
+		return nil, nil, err
+	}
+	if _, err := s3.NewBucketLifecycleConfigurationV2(ctx, name+"-logs", &s3.BucketLifecycleConfigurationV2Args{
+		Bucket: bucket.ID(),
+		Rules: s3.BucketLifecycleConfigurationV2RuleArray{s3.BucketLifecycleConfigurationV2RuleArgs{
+			Id: pulumi.String("expire-access-logs"), Status: pulumi.String("Enabled"),
+			Filter:     s3.BucketLifecycleConfigurationV2RuleFilterArgs{Prefix: pulumi.String("alb/")},
+			Expiration: s3.BucketLifecycleConfigurationV2RuleExpirationArgs{Days: pulumi.Int(args.AccessLogRetentionDay)},
+		}},
+	}, parent); err != nil {
+		return nil, nil, err
+	}
+	elbAccount, err := elb.GetServiceAccount(ctx, &elb.GetServiceAccountArgs{}, pulumi.Parent(a))
+	if err != nil {
+		return nil, nil, err
+	}
+	caller, err := aws.GetCallerIdentity(ctx, &aws.GetCallerIdentityArgs{}, pulumi.Parent(a))
+	if err != nil {
+		return nil, nil, err
+	}
+	doc := bucket.Arn.ApplyT(func(arn string) (string, error) {
+		return LogBucketPolicy(arn, elbAccount.Arn, caller.AccountId)
+	}).(pulumi.StringOutput)
+	policy, err := s3.NewBucketPolicy(ctx, name+"-logs", &s3.BucketPolicyArgs{Bucket: bucket.ID(), Policy: doc}, parent)
+	return bucket, policy, err
+}
+
+// LogBucketPolicy allows ELB log delivery (the regional ELB account, and
+// the log-delivery service principal that newer regions use) to write under
+// alb/AWSLogs/<account>/, and denies every request without TLS.
+func LogBucketPolicy(bucketArn, elbAccountArn, accountID string) (string, error) {
+	logs := fmt.Sprintf("%s/alb/AWSLogs/%s/*", bucketArn, accountID)
+	b, err := json.Marshal(map[string]any{
+		"Version": "2012-10-17",
+		"Statement": []any{
+			map[string]any{"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+				"Resource": []string{bucketArn, bucketArn + "/*"}, "Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}}},
+			map[string]any{"Sid": "ElbAccountLogDelivery", "Effect": "Allow", "Principal": map[string]any{"AWS": elbAccountArn},
+				"Action": "s3:PutObject", "Resource": logs},
+			map[string]any{"Sid": "ElbServiceLogDelivery", "Effect": "Allow", "Principal": map[string]any{"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
+				"Action": "s3:PutObject", "Resource": logs},
+		},
+	})
+	return string(b), err
+}
+
+func newTrustStore(ctx *pulumi.Context, name string, bucket *s3.BucketV2, args *AlbArgs, parent pulumi.ResourceOption) (*lb.TrustStore, error) {
+	obj, err := s3.NewBucketObjectv2(ctx, name+"-origin-pull-ca", &s3.BucketObjectv2Args{
+		Bucket: bucket.ID(), Key: pulumi.String("truststore/origin-pull-ca.pem"),
+		Content: pulumi.String(args.OriginPullCA), ContentType: pulumi.String("application/x-pem-file"),
+		Tags: tagging.Named(args.Tags, name+"-origin-pull-ca"),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	return lb.NewTrustStore(ctx, name+"-origin-pull", &lb.TrustStoreArgs{
+		CaCertificatesBundleS3Bucket: bucket.Bucket,
+		CaCertificatesBundleS3Key:    obj.Key,
+		Tags:                         tagging.Named(args.Tags, name+"-origin-pull"),
+	}, parent)
+}

@@ -1,0 +1,41 @@
+// Command promfed is the Pulumi program that stands up a Prometheus
+// federation on AWS. This file is its table of contents: configuration, the
+// network and firewall, the hosts, the public endpoint, then provisioning.
+package main
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/promfed/promfed/config"
+)
+
+func main() { pulumi.Run(program) }
+
+// program validates all configuration before registering any resource, so
+// bad input fails with every problem listed and nothing half-created.
+func program(ctx *pulumi.Context) error {
+	region, _ := ctx.GetConfig("aws:region")
+	cfg, err := config.Load(ctx.Project(), ctx.Stack(), region, pulumiSource{ctx})
+	if err != nil {
+		return err
+	}
+	st, err := build(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("building stack %s: %w", cfg.Stack, err)
+	}
+	st.export(ctx)
+	return nil
+}
+
+// pulumiSource reads the project's keys from the stack configuration.
+type pulumiSource struct{ ctx *pulumi.Context }
+
+func (s pulumiSource) Get(key string) (string, bool) {
+	return s.ctx.GetConfig(s.ctx.Project() + ":" + key)
+}
+
+func (s pulumiSource) IsSecret(key string) bool {
+	return s.ctx.IsConfigSecret(s.ctx.Project() + ":" + key)
+}

@@ -1,0 +1,313 @@
+package main
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"math/big"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"gopkg.in/yaml.v3"
+
+	"github.com/promfed/promfed/config"
+	"github.com/promfed/promfed/internal/testmocks"
+)
+
+// stackConfig reads Pulumi.<stack>.yaml as the engine passes it to the
+// program (lists as JSON) and adds what operators set with --secret.
+func stackConfig(t *testing.T, stack string) (map[string]string, []string) {
+	t.Helper()
+	raw, err := os.ReadFile("Pulumi." + stack + ".yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Config map[string]any `yaml:"config"`
+	}
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for k, v := range doc.Config {
+		switch x := v.(type) {
+		case string:
+			out[k] = x
+		default:
+			b, _ := json.Marshal(x)
+			out[k] = string(b)
+		}
+	}
+	out["promfed:webPassword"] = "a-very-long-web-password"
+	out["promfed:hostKeySeed"] = "0123456789abcdef0123456789abcdef"
+	secrets := []string{"promfed:webPassword", "promfed:hostKeySeed"}
+	if out["promfed:dnsProvider"] == "cloudflare" {
+		ca, cert, key := originPull(t)
+		out["promfed:originPullCa"], out["promfed:originPullCertificate"], out["promfed:originPullPrivateKey"] = ca, cert, key
+		secrets = append(secrets, "promfed:originPullPrivateKey")
+	}
+	return out, secrets
+}
+
+func originPull(t *testing.T) (string, string, string) {
+	t.Helper()
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	now := time.Now()
+	caT := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "origin-pull CA"}, NotBefore: now, NotAfter: now.Add(time.Hour), IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	caDER, _ := x509.CreateCertificate(rand.Reader, caT, caT, caKey.Public(), caKey)
+	caCert, _ := x509.ParseCertificate(caDER)
+	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	lt := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "cloudflare"}, NotBefore: now, NotAfter: now.Add(time.Hour), ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	der, _ := x509.CreateCertificate(rand.Reader, lt, caCert, k.Public(), caKey)
+	pk, _ := x509.MarshalPKCS8PrivateKey(k)
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})), string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})), string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pk}))
+}
+
+func runStack(t *testing.T, stack string, edit func(map[string]string)) (*testmocks.Mocks, error) {
+	t.Helper()
+	cfg, secrets := stackConfig(t, stack)
+	if edit != nil {
+		edit(cfg)
+	}
+	return testmocks.Run("promfed", stack, cfg, secrets, program)
+}
+
+func mustRun(t *testing.T, stack string) *testmocks.Mocks {
+	t.Helper()
+	m, err := runStack(t, stack, nil)
+	if err != nil {
+		t.Fatalf("stack %s: %v", stack, err)
+	}
+	return m
+}
+
+// Resource types that take no tags.
+var untaggable = map[string]bool{
+	"aws:ec2/routeTableAssociation:RouteTableAssociation": true, "aws:iam/rolePolicy:RolePolicy": true,
+	"aws:iam/rolePolicyAttachment:RolePolicyAttachment": true, "aws:ec2/volumeAttachment:VolumeAttachment": true,
+	"aws:lb/targetGroupAttachment:TargetGroupAttachment": true, "aws:route53/record:Record": true,
+	"aws:acm/certificateValidation:CertificateValidation": true, "aws:ec2/eipAssociation:EipAssociation": true,
+	"aws:s3/bucketPolicy:BucketPolicy": true, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": true,
+	"aws:s3/bucketOwnershipControls:BucketOwnershipControls": true, "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2": true,
+	"aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2": true,
+}
+
+func TestConventions(t *testing.T) {
+	for _, stack := range []string{"dev", "prod"} {
+		m := mustRun(t, stack)
+		for _, r := range m.Resources {
+			if !r.Custom {
+				parts := strings.Split(r.Type, ":")
+				if len(parts) != 3 || parts[0] != "promfed" || strings.ToLower(parts[2][:1]) == parts[2][:1] {
+					t.Errorf("%s: component type %q is not promfed:<module>:<Type>", stack, r.Type)
+				}
+				continue
+			}
+			if r.Parent == "" || strings.HasSuffix(r.Parent, "pulumi:pulumi:Stack::promfed-"+stack) {
+				t.Errorf("%s: %s %s has no component parent", stack, r.Type, r.Name)
+			}
+			if strings.HasPrefix(r.Type, "aws:") && !untaggable[r.Type] {
+				if tags := r.Tags(); tags["promfed:stack"] != stack || tags["ManagedBy"] != "pulumi" {
+					t.Errorf("%s: %s %s tags %v", stack, r.Type, r.Name, tags)
+				}
+			}
+		}
+	}
+}
+
+func TestNoWideOpenAdminPorts(t *testing.T) {
+	for _, stack := range []string{"dev", "prod"} {
+		m := mustRun(t, stack)
+		for _, r := range m.OfType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") {
+			port := r.Get("fromPort").(float64)
+			src := r.Str("cidrIpv4") + r.Str("cidrIpv6")
+			if (port == 22 || port == 9090 || port == 9100) && (src == "0.0.0.0/0" || src == "::/0") {
+				t.Errorf("%s: %s opens %v to %s", stack, r.Name, port, src)
+			}
+		}
+		for _, inst := range m.OfType("aws:ec2/instance:Instance") {
+			if inst.Get("associatePublicIpAddress") != false || !inst.IsSecret("userData") {
+				t.Errorf("%s: instance %s public IP or plain user data", stack, inst.Name)
+			}
+		}
+	}
+}
+
+func albIngress(m *testmocks.Mocks) []string {
+	var out []string
+	for _, r := range m.OfType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") {
+		if r.Str("securityGroupId") == "promfed-alb-id" && r.Get("fromPort") == float64(443) {
+			out = append(out, r.Str("cidrIpv4")+r.Str("cidrIpv6"))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestDevEndpoint(t *testing.T) {
+	m := mustRun(t, "dev")
+	alb := m.Named(t, "aws:lb/loadBalancer:LoadBalancer", "promfed")
+	if alb.Get("enableDeletionProtection") != false || alb.Get("dropInvalidHeaderFields") != true || alb.Str("name") != "promfed-dev" {
+		t.Errorf("alb %v", alb.Inputs)
+	}
+	if logs := alb.Get("accessLogs").(map[string]any); logs["enabled"] != true || logs["bucket"] == "" {
+		t.Errorf("access logs %v", logs)
+	}
+	https := m.Named(t, "aws:lb/listener:Listener", "promfed-https")
+	if https.Str("protocol") != "HTTPS" || https.Str("sslPolicy") != "ELBSecurityPolicy-TLS13-1-2-2021-06" || https.Get("mutualAuthentication") != nil {
+		t.Errorf("https listener %v", https.Inputs)
+	}
+	redirect := m.Named(t, "aws:lb/listener:Listener", "promfed-http").Get("defaultActions").([]any)[0].(map[string]any)
+	if redirect["type"] != "redirect" || redirect["redirect"].(map[string]any)["statusCode"] != "HTTP_301" || redirect["redirect"].(map[string]any)["protocol"] != "HTTPS" {
+		t.Errorf("http listener does not only redirect: %v", redirect)
+	}
+	tg := m.Named(t, "aws:lb/targetGroup:TargetGroup", "promfed-primary")
+	hc := tg.Get("healthCheck").(map[string]any)
+	if tg.Str("protocol") != "HTTPS" || tg.Get("port") != float64(9090) || hc["path"] != "/-/ready" || hc["matcher"] != "401" {
+		t.Errorf("target group %v", tg.Inputs)
+	}
+	if att := m.OfType("aws:lb/targetGroupAttachment:TargetGroupAttachment"); len(att) != 1 || att[0].Str("targetId") != "primary-id" {
+		t.Errorf("targets %v", att)
+	}
+	pab := m.Named(t, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "promfed-logs")
+	for _, k := range []string{"blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"} {
+		if pab.Get(k) != true {
+			t.Errorf("public access block %s = %v", k, pab.Get(k))
+		}
+	}
+	policy := m.Named(t, "aws:s3/bucketPolicy:BucketPolicy", "promfed-logs").Str("policy")
+	for _, want := range []string{`"aws:SecureTransport":"false"`, `"AWS":"arn:aws:iam::156460612806:root"`, `/alb/AWSLogs/123456789012/*`} {
+		if !strings.Contains(policy, want) {
+			t.Errorf("log bucket policy lacks %s: %s", want, policy)
+		}
+	}
+	if got := strings.Join(albIngress(m), ","); got != "198.51.100.0/24" {
+		t.Errorf("dev ALB admits %s, want allowedCidrs", got)
+	}
+	alias := m.Named(t, "aws:route53/record:Record", "promfed-endpoint")
+	if alias.Str("zoneId") != "Z0123456789EXAMPLE" || alias.Get("aliases") == nil {
+		t.Errorf("public alias %v", alias.Inputs)
+	}
+	validation := m.Named(t, "aws:route53/record:Record", "promfed-endpoint-validation")
+	if validation.Str("name") != "_abc.prometheus-dev.example.com." {
+		t.Errorf("validation record %v", validation.Inputs)
+	}
+	for _, host := range []string{"primary", "secondary-1"} {
+		r := m.Named(t, "aws:route53/record:Record", "promfed-internal-"+host)
+		if r.Str("name") != host+".dev.promfed.internal" || r.Str("type") != "A" {
+			t.Errorf("private record %v", r.Inputs)
+		}
+	}
+	for _, r := range m.Resources {
+		if strings.HasPrefix(r.Type, "cloudflare:") {
+			t.Errorf("dev created Cloudflare resource %s", r.Type)
+		}
+	}
+	if n := len(m.OfType("promfed:prometheus:Server")); n != 2 {
+		t.Errorf("dev has %d Prometheus servers", n)
+	}
+}
+
+func TestProdEndpoint(t *testing.T) {
+	m := mustRun(t, "prod")
+	alb := m.Named(t, "aws:lb/loadBalancer:LoadBalancer", "promfed")
+	if alb.Get("enableDeletionProtection") != true {
+		t.Error("prod ALB lacks deletion protection")
+	}
+	if got := strings.Join(albIngress(m), ","); got != "103.21.244.0/22,173.245.48.0/20,2400:cb00::/32,2606:4700::/32" {
+		t.Errorf("prod ALB admits %s, want Cloudflare's ranges", got)
+	}
+	mtls := m.Named(t, "aws:lb/listener:Listener", "promfed-https").Get("mutualAuthentication").(map[string]any)
+	if mtls["mode"] != "verify" || mtls["trustStoreArn"] == "" {
+		t.Errorf("mutual TLS %v", mtls)
+	}
+	rec := m.Named(t, "cloudflare:index/record:Record", "promfed-edge")
+	if rec.Get("proxied") != true || rec.Str("content") != "promfed-123.eu-west-1.elb.amazonaws.com" {
+		t.Errorf("cloudflare record %v", rec.Inputs)
+	}
+	if v := m.Named(t, "cloudflare:index/record:Record", "promfed-endpoint-validation"); v.Get("proxied") != false {
+		t.Error("the ACM validation record must not be proxied")
+	}
+	phases := map[string]bool{}
+	for _, rs := range m.OfType("cloudflare:index/ruleset:Ruleset") {
+		phases[rs.Str("phase")] = true
+	}
+	if len(phases) != 2 || !phases["http_request_firewall_custom"] || !phases["http_ratelimit"] {
+		t.Errorf("rulesets %v", phases)
+	}
+	waf, _ := json.Marshal(m.Named(t, "cloudflare:index/ruleset:Ruleset", "promfed-edge-waf").Get("rules"))
+	if !strings.Contains(string(waf), `not ip.src in {198.51.100.0/24}`) || !strings.Contains(string(waf), `/api/v1/admin`) {
+		t.Errorf("WAF rules %s", waf)
+	}
+	aop := m.Named(t, "cloudflare:index/authenticatedOriginPullsCertificate:AuthenticatedOriginPullsCertificate", "promfed-edge-origin-pull")
+	if !aop.IsSecret("privateKey") || aop.Str("type") != "per-hostname" {
+		t.Errorf("origin pull certificate secret=%v type=%s", aop.IsSecret("privateKey"), aop.Str("type"))
+	}
+	if ss := m.Named(t, "cloudflare:index/zoneSettingsOverride:ZoneSettingsOverride", "promfed-edge").Get("settings").(map[string]any); ss["ssl"] != "strict" {
+		t.Errorf("ssl mode %v", ss["ssl"])
+	}
+	for _, v := range m.OfType("aws:ebs/volume:Volume") {
+		if !v.Protect {
+			t.Errorf("prod volume %s is not protected", v.Name)
+		}
+	}
+	if n := len(m.OfType("promfed:prometheus:Server")); n != 3 {
+		t.Errorf("prod has %d Prometheus servers", n)
+	}
+	if n := len(m.OfType("aws:ec2/natGateway:NatGateway")); n != 3 {
+		t.Errorf("prod has %d NAT gateways", n)
+	}
+}
+
+func TestBadConfigRegistersNothing(t *testing.T) {
+	for key, value := range map[string]string{
+		"promfed:vpcCidr": "10.0.0.0/33", "promfed:adminCidrs": `["0.0.0.0/0"]`, "promfed:secondaryCount": "0", "promfed:namePrefix": "x",
+	} {
+		m, err := runStack(t, "dev", func(c map[string]string) { c[key] = value })
+		if err == nil {
+			t.Errorf("%s=%s accepted", key, value)
+			continue
+		}
+		if !strings.Contains(err.Error(), strings.TrimPrefix(key, "promfed:")) {
+			t.Errorf("%s: error does not name the key: %v", key, err)
+		}
+		if len(m.Resources) != 0 {
+			t.Errorf("%s: %d resources registered despite bad config", key, len(m.Resources))
+		}
+	}
+	m, err := runStack(t, "dev", func(c map[string]string) { delete(c, "promfed:hostKeySeed") })
+	if err == nil || !strings.Contains(err.Error(), "hostKeySeed has 0 characters") || len(m.Resources) != 0 {
+		t.Errorf("missing seed: %v (%d resources)", err, len(m.Resources))
+	}
+}
+
+func TestOutputs(t *testing.T) {
+	cfgMap, secrets := stackConfig(t, "dev")
+	var st *stack
+	_, err := testmocks.Run("promfed", "dev", cfgMap, secrets, func(ctx *pulumi.Context) error {
+		region, _ := ctx.GetConfig("aws:region")
+		cfg, err := config.Load(ctx.Project(), ctx.Stack(), region, pulumiSource{ctx})
+		if err != nil {
+			return err
+		}
+		st, err = build(ctx, cfg)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.URL != "https://prometheus-dev.example.com" || st.Hosts["secondary-1"] != "secondary-1.dev.promfed.internal" {
+		t.Errorf("outputs: %s %v", st.URL, st.Hosts)
+	}
+	if !strings.HasPrefix(st.HostKeys["primary"], "ssh-ed25519 ") || !strings.Contains(st.CA, "BEGIN CERTIFICATE") || len(st.AnsibleTree) != 64 {
+		t.Errorf("host keys %v, CA, tree %s", st.HostKeys, st.AnsibleTree)
+	}
+}
