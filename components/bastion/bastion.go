@@ -79,6 +79,9 @@ func NewBastion(ctx *pulumi.Context, name string, args *BastionArgs, opts ...pul
 		// The Elastic IP below is its only public address.
 		AssociatePublicIpAddress: pulumi.Bool(false),
 		UserData:                 pulumi.ToSecret(userData).(pulumi.StringOutput),
+		// Keys and mounts are installed on first boot only: new user data needs
+		// a new instance to take effect.
+		UserDataReplaceOnChange: pulumi.Bool(true),
 		MetadataOptions: ec2.InstanceMetadataOptionsArgs{
 			HttpEndpoint: pulumi.String("enabled"), HttpTokens: pulumi.String("required"), HttpPutResponseHopLimit: pulumi.Int(1),
 		},

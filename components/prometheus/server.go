@@ -118,8 +118,11 @@ func NewServer(ctx *pulumi.Context, name string, args *ServerArgs, opts ...pulum
 		IamInstanceProfile:       profile.Name,
 		AssociatePublicIpAddress: pulumi.Bool(false), // reached through the bastion and the ALB only
 		UserData:                 pulumi.ToSecret(userData).(pulumi.StringOutput),
-		Monitoring:               pulumi.Bool(true),
-		EbsOptimized:             pulumi.Bool(true),
+		// Keys and mounts are installed on first boot only: new user data needs
+		// a new instance to take effect.
+		UserDataReplaceOnChange: pulumi.Bool(true),
+		Monitoring:              pulumi.Bool(true),
+		EbsOptimized:            pulumi.Bool(true),
 		MetadataOptions: ec2.InstanceMetadataOptionsArgs{
 			HttpEndpoint:            pulumi.String("enabled"),
 			HttpTokens:              pulumi.String("required"), // IMDSv2 only (EC2.8)

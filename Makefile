@@ -1,0 +1,57 @@
+# promfed: the commands a developer, CI and an operator run.
+#   make check      everything CI runs (after make deps)
+#   make up STACK=dev   deploy a stack (pulumi up)
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+STACK ?= dev
+
+# Debian packages the tests need: Ansible and its linter, promtool, the
+# end-to-end test hosts (mmdebstrap, systemd-nspawn, iproute2), SSH, linters.
+APT_PACKAGES := ansible ansible-lint python3-passlib python3-cryptography prometheus \
+	mmdebstrap systemd-container openssh-client iproute2 curl jq dpkg-dev \
+	shellcheck yamllint ca-certificates
+
+.PHONY: help deps check test unit rules e2e lint lint-go lint-ansible up preview
+
+help:
+	@sed -n 's/^## //p' $(MAKEFILE_LIST)
+
+## deps: install the Debian packages and Go modules the tests need
+deps:
+	DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES) >/dev/null
+	go mod download
+
+## check: lint, unit tests, promtool rule tests, the S3 state check and the end-to-end suite
+check: lint test test-backend e2e
+
+## test: unit suite (the whole program under Pulumi mocks) and alerting-rule tests
+test: unit rules
+
+unit:
+	go test -count=1 ./...
+
+rules:
+	bash test/rules/run.sh
+
+## e2e: converge real local test hosts (systemd-nspawn) with the playbook and verify federation
+e2e:
+	bash test/e2e/run.sh
+
+## lint: gofmt, go vet, ansible-lint (production profile) and the team linters
+lint: lint-go lint-ansible lint-team
+
+lint-go:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	go vet ./...
+
+lint-ansible:
+	cd ansible && ansible-lint --profile production --offline .
+
+## preview / up: run Pulumi for STACK (needs AWS credentials and a logged-in backend; see docs/team.md)
+preview:
+	pulumi preview --stack $(STACK) --diff
+up:
+	pulumi up --stack $(STACK)
+
+include test/backend/team.mk

@@ -1,0 +1,89 @@
+// Command inventory turns `pulumi stack output --json` into an Ansible inventory
+// (JSON in the YAML inventory layout): hosts by private IP through the bastion, host keys pinned from
+// the stack's outputs. It replaces the old script that asked EC2 for
+// (changing) public IPs.
+//
+//	pulumi stack output --json | go run ./cmd/inventory -known-hosts ~/.ssh/known_hosts.promfed > inventory.yml
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+)
+
+type outputs struct {
+	BastionIP      string `json:"bastionIp"`
+	BastionHostKey string `json:"bastionHostKey"`
+	SSHUser        string `json:"sshUser"`
+	Hosts          map[string]struct {
+		Fqdn       string `json:"fqdn"`
+		PrivateIP  string `json:"privateIp"`
+		InstanceID string `json:"instanceId"`
+		Role       string `json:"role"`
+		HostKey    string `json:"hostKey"`
+	} `json:"hosts"`
+}
+
+func main() {
+	knownHosts := flag.String("known-hosts", "", "write the pinned host keys to this known_hosts file")
+	flag.Parse()
+	if err := run(os.Stdin, os.Stdout, *knownHosts); err != nil {
+		fmt.Fprintln(os.Stderr, "inventory:", err)
+		os.Exit(1)
+	}
+}
+
+func run(in io.Reader, out io.Writer, knownHostsPath string) error {
+	var o outputs
+	if err := json.NewDecoder(in).Decode(&o); err != nil {
+		return fmt.Errorf("reading stack outputs (pipe `pulumi stack output --json`): %w", err)
+	}
+	if o.BastionIP == "" || len(o.Hosts) == 0 || o.SSHUser == "" {
+		return fmt.Errorf("stack outputs lack bastionIp, sshUser or hosts: is this a promfed stack after `pulumi up`?")
+	}
+	names := make([]string, 0, len(o.Hosts))
+	for n := range o.Hosts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	khArg := ""
+	if knownHostsPath != "" {
+		khArg = " -o UserKnownHostsFile=" + knownHostsPath
+	}
+	groups := map[string]map[string]any{}
+	known := []string{o.BastionIP + " " + o.BastionHostKey}
+	for _, n := range names {
+		h := o.Hosts[n]
+		if h.PrivateIP == "" || h.HostKey == "" {
+			return fmt.Errorf("host %s has no privateIp or hostKey in the outputs", n)
+		}
+		if groups[h.Role] == nil {
+			groups[h.Role] = map[string]any{}
+		}
+		groups[h.Role][n] = map[string]any{
+			"ansible_host": h.PrivateIP, "ansible_user": o.SSHUser, "promfed_fqdn": h.Fqdn, "promfed_instance_id": h.InstanceID,
+			"ansible_ssh_common_args": fmt.Sprintf("-o StrictHostKeyChecking=yes%s -o ProxyCommand=\"ssh -o StrictHostKeyChecking=yes%s -W %%h:%%p %s@%s\"", khArg, khArg, o.SSHUser, o.BastionIP),
+		}
+		known = append(known, h.PrivateIP+" "+h.HostKey)
+	}
+	// The YAML inventory layout (JSON is YAML), read by Ansible's default
+	// yaml inventory plugin: all > prometheus > primary | secondary.
+	children := map[string]any{}
+	for role, hosts := range groups {
+		children[role] = map[string]any{"hosts": hosts}
+	}
+	inv := map[string]any{"all": map[string]any{"children": map[string]any{"prometheus": map[string]any{"children": children}}}}
+	if knownHostsPath != "" {
+		if err := os.WriteFile(knownHostsPath, []byte(strings.Join(known, "\n")+"\n"), 0o600); err != nil {
+			return err
+		}
+	}
+	enc := json.NewEncoder(out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(inv)
+}
