@@ -6,7 +6,7 @@
 # Needs root and: mmdebstrap systemd-container iproute2 openssh-client curl jq dpkg-dev
 # python3 go. Caches the image under ${XDG_CACHE_HOME:-$HOME/.cache}/promfed/e2e/.
 # Environment knobs: E2E_KEEP_WORK=1 keeps the work dir, E2E_REBUILD_IMAGE=1 rebuilds the
-# image, E2E_HOSTVARS=PROGRAM replaces `go run ./test/e2e/hostvars`, E2E_ALERT_TIMEOUT,
+# image, E2E_ANSIBLE_DIR (default: the repository's ansible/), E2E_ALERT_TIMEOUT and
 # E2E_FEDERATION_TIMEOUT (seconds).
 set -euo pipefail
 
@@ -30,6 +30,7 @@ E2E_HOSTS=(primary secondary-1 secondary-2)
 E2E_ARCHIVE_HOST=secondary-2
 E2E_SSH_USER=promfed
 E2E_PREFIX="pfe2e$$"
+E2E_ANSIBLE_DIR=${E2E_ANSIBLE_DIR:-$REPO_ROOT/ansible}
 WORK=
 HTTP_PID=
 
@@ -63,18 +64,15 @@ teardown() {
 
 # Material for the hosts, from the generator the Pulumi program shares.
 generate() {
-  openssl_free_seed > "$WORK/seed"
+  random_seed > "$WORK/seed"
   chmod 0600 "$WORK/seed"
   local hosts
   hosts=$(IFS=,; printf '%s' "${E2E_HOSTS[*]}")
-  local -a gen
-  if [[ -n ${E2E_HOSTVARS:-} ]]; then
-    gen=("$E2E_HOSTVARS")
-  else
-    gen=(go run ./test/e2e/hostvars)
-  fi
-  (cd "$REPO_ROOT" && "${gen[@]}" -seed-file "$WORK/seed" -stack "$E2E_STACK" -zone "$E2E_ZONE" \
-    -hosts "$hosts" -out "$OUTDIR") > "$WORK/logs/hostvars.log" 2>&1 || {
+  # The first secondary probes the archive server in the ctl namespace (a plain HTTP
+  # target inside the test network) through its blackbox_exporter.
+  (cd "$REPO_ROOT" && go run ./test/e2e/hostvars -seed-file "$WORK/seed" -stack "$E2E_STACK" \
+    -zone "$E2E_ZONE" -hosts "$hosts" -out "$OUTDIR" -ansible "$E2E_ANSIBLE_DIR" \
+    -blackbox "http://$CTL_IP:8000/") > "$WORK/logs/hostvars.log" 2>&1 || {
     cat "$WORK/logs/hostvars.log" >&2
     die "host material generator failed"
   }
@@ -86,7 +84,7 @@ generate() {
 }
 
 # A random 64-character seed for this run only.
-openssl_free_seed() { od -An -N32 -tx1 /dev/urandom | tr -d ' \n'; }
+random_seed() { od -An -N32 -tx1 /dev/urandom | tr -d ' \n'; }
 
 main() {
   prerequisites
@@ -114,7 +112,7 @@ main() {
   for name in "${E2E_HOSTS[@]}"; do root_prepare "$name"; done
   for name in "${E2E_HOSTS[@]}"; do host_boot "$name"; done
   for name in "${E2E_HOSTS[@]}"; do
-    check "boot-ssh-$name" host_wait "$name"
+    check "boot-ssh-$name" host_wait_ssh "$name"
   done
   timer_stop boot
 

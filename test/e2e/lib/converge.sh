@@ -5,12 +5,20 @@
 
 manifest_host() { jq -er --arg h "$1" --arg k "$2" '.hosts[] | select(.name == $h) | .[$k]' "$OUTDIR/manifest.json"; }
 
-# tree_copy NAME: tar the repository's ansible/ tree over SSH into tree_dir.
+# ready NAME: the manifest's ready_command (waits for first boot to be over).
+ready() {
+  local cmd
+  cmd=$(jq -r '.ready_command // empty' "$OUTDIR/manifest.json")
+  [[ -z $cmd ]] || on "$1" "$cmd" </dev/null
+}
+
+# tree_copy NAME: tar the repository's ansible/ tree over SSH into tree_dir, as the login
+# user like pulumi-command's CopyToRemote (with sudo only for a tree_dir outside its home).
 tree_copy() {
-  local name=$1 tree
+  local name=$1 tree sudo=sudo
   tree=$(jq -er .tree_dir "$OUTDIR/manifest.json")
-  on "$name" "sudo rm -rf '$tree' && sudo mkdir -p '$tree' && sudo tar -x --no-same-owner -C '$tree'" \
-    < "$WORK/ansible.tar"
+  [[ $tree == "/home/$E2E_SSH_USER/"* ]] && sudo=
+  on "$name" "$sudo mkdir -p '$tree' && $sudo tar -x --no-same-owner -C '$tree'" < "$WORK/ansible.tar"
 }
 
 # provision NAME RUN: run the host's command; output goes to logs/converge-NAME-RUN.log.

@@ -84,6 +84,23 @@ root_prepare() {
   printf 'HostKey /etc/ssh/ssh_host_ed25519_key\n' > "$root/etc/ssh/sshd_config.d/10-promfed.conf"
 
   mkdir -p "$root/var/lib/prometheus"
+
+  # The provisioning's ready step asks cloud-init whether first boot is over. Its work
+  # was done above, before boot; this stand-in reports "done" once systemd has started.
+  cat > "$root/usr/local/bin/cloud-init" <<'STUB'
+#!/bin/sh
+# promfed e2e stand-in for `cloud-init status [--wait] [--long]`.
+[ "${1:-}" = status ] || { echo "cloud-init (e2e stand-in): only 'status' exists" >&2; exit 1; }
+shift
+for arg in "$@"; do
+  [ "$arg" = --wait ] && systemctl is-system-running --wait >/dev/null 2>&1
+done
+case $(systemctl is-system-running 2>/dev/null) in
+  running | degraded) echo "status: done" ;;
+  *) echo "status: running" ;;
+esac
+STUB
+  chmod 0755 "$root/usr/local/bin/cloud-init"
 }
 
 # host_boot NAME: start the container in the background; records its nspawn pid.
@@ -142,13 +159,18 @@ on() {
   in_ctl ssh -F "$WORK/ssh_config" "$(fqdn "$name")" "$@"
 }
 
+# host_wait_ssh NAME: wait until sshd answers with the pinned host key.
+host_wait_ssh() {
+  if ! retry_until 90 0.5 on "$1" true </dev/null 2>/dev/null; then
+    tail -n 20 "$WORK/logs/nspawn-$1.log" >&2
+    return 1
+  fi
+}
+
 # host_wait NAME: wait for sshd, then for systemd to finish booting.
 host_wait() {
   local name=$1 state
-  if ! retry_until 90 0.5 on "$name" true </dev/null 2>/dev/null; then
-    tail -n 20 "$WORK/logs/nspawn-$name.log" >&2
-    return 1
-  fi
+  host_wait_ssh "$name" || return 1
   state=$(on "$name" 'timeout 90 systemctl is-system-running --wait' </dev/null 2>/dev/null) || true
   if [[ $state != running ]]; then
     log "$name: system state '$state'; failed units:"

@@ -2,9 +2,8 @@
 # Provisioning phases and the checks run against the converged hosts. All traffic goes
 # from the ctl namespace to addresses inside the test's namespaces.
 
-E2E_ANSIBLE_DIR=${E2E_ANSIBLE_DIR:-$REPO_ROOT/ansible}
 E2E_FEDERATION_TIMEOUT=${E2E_FEDERATION_TIMEOUT:-240}
-E2E_ALERT_TIMEOUT=${E2E_ALERT_TIMEOUT:-480}
+E2E_ALERT_TIMEOUT=${E2E_ALERT_TIMEOUT:-300}
 PROM_PORT=9090
 NODE_PORT=9100
 
@@ -178,6 +177,20 @@ check_federation() {
   printf 'FIGURE federated series visible on the primary after %ds of polling\n' $((SECONDS - t0))
 }
 
+# probe_ok: the primary sees a successful blackbox probe federated from a secondary.
+probe_ok() {
+  prom_query primary 'federate:probe_success:min{prometheus!="primary"} == 1' 2>/dev/null |
+    jq -e '.data.result | length > 0' >/dev/null
+}
+
+check_probe() {
+  if retry_until "$E2E_FEDERATION_TIMEOUT" 5 probe_ok; then
+    pass "blackbox-probe-federated"
+  else
+    fail "blackbox-probe-federated" "no federate:probe_success:min == 1 on the primary"
+  fi
+}
+
 check_rules() {
   local rules alert missing=()
   rules=$(acurl primary "$PROM_PORT" /api/v1/rules 2>/dev/null) || { fail "rules-loaded" "GET /api/v1/rules failed"; return; }
@@ -217,9 +230,16 @@ prom_ready() { [[ $(http_code acurl "$1" "$PROM_PORT" /-/ready) == 200 ]]; }
 check_reboots() {
   local name=primary
   log "rebooting $name (poweroff, boot again)"
+  # /run is a fresh tmpfs on every boot: the marker proves the host really rebooted.
+  on "$name" 'sudo touch /run/promfed-e2e-before-reboot' </dev/null || true
   host_stop "$name" TERM
   host_boot "$name"
-  if host_wait "$name" && retry_until 120 2 prom_ready "$name"; then
+  if host_wait "$name" && ! on "$name" 'test -e /run/promfed-e2e-before-reboot' </dev/null; then
+    pass "rebooted-$name"
+  else
+    fail "rebooted-$name" "host did not come back from a reboot"
+  fi
+  if retry_until 120 2 prom_ready "$name"; then
     pass "serves-after-reboot-$name"
   else
     fail "serves-after-reboot-$name" "Prometheus not ready within 120s of boot"
@@ -251,12 +271,20 @@ run_provisioning_and_checks() {
   fi
   tar -C "$E2E_ANSIBLE_DIR" --exclude-vcs --exclude='*.retry' -cf "$WORK/ansible.tar" .
   local name
-  for name in "${E2E_HOSTS[@]}"; do check "tree-copy-$name" tree_copy "$name" </dev/null; done
+  # Like the Pulumi program: ready step, tree copy, playbook; the ready step starts as
+  # soon as sshd answers, while the host may still be booting.
+  timer_start ready+copy
+  for name in "${E2E_HOSTS[@]}"; do
+    check "ready-command-$name" ready "$name"
+    check "tree-copy-$name" tree_copy "$name"
+  done
+  timer_stop ready+copy
   prepare_vars
   phase_converge
   timer_start verify
   check_endpoints
   check_federation
+  check_probe
   check_rules
   check_alert_on_outage
   check_reboots
