@@ -46,7 +46,7 @@ lint-go:
 	go vet ./...
 
 lint-ansible:
-	cd ansible && ansible-lint --profile production --offline .
+	ansible-lint --profile production --offline ansible/
 
 ## preview / up: run Pulumi for STACK (needs AWS credentials and a logged-in backend; see docs/team.md)
 preview:
