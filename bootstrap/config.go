@@ -70,8 +70,8 @@ var (
 	bktPfxRe   = regexp.MustCompile(`^(?:[a-z0-9][a-z0-9-]{0,39})?$`)
 	branchRe   = regexp.MustCompile(`^[A-Za-z0-9._/-]{1,200}$`)
 	envRe      = regexp.MustCompile(`^[A-Za-z0-9._-]{1,255}$`)
-	regionRe   = regexp.MustCompile(`^[a-z]{2}(?:-gov)?-[a-z]+-[0-9]$`)
-	ipLikeRe   = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$`)
+	regionRe   = regexp.MustCompile(`^[a-z]{2}(?:-gov)?-[a-z]+-\d$`)
+	ipLikeRe   = regexp.MustCompile(`^\d+\.\d+\.\d+\.\d+$`)
 	reservedS3 = []string{"xn--", "sthree-", "amzn-s3-demo-"}
 )
 
@@ -102,7 +102,10 @@ func loadSettings(ctx *pulumi.Context) (*settings, error) {
 		return nil, invalid("noncurrentVersionDays", days, "must be a whole number of days from 1 to 3650")
 	}
 	s.NoncurrentDays = n
-	return s, s.validate()
+	if err := s.validate(); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 func (s *settings) validate() error {

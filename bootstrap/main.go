@@ -91,7 +91,7 @@ func program(ctx *pulumi.Context) error {
 		"Pulumi preview of pull requests: read state, lock, decrypt",
 		jsonOf(func(id ids) policyDocument { return trustPolicy(id.OIDCARN, previewSubjects(s)) }),
 		map[string]pulumi.StringOutput{
-			"preview": jsonOf(func(id ids) policyDocument { return previewPolicy(s, id) }),
+			"preview": jsonOf(previewPolicy),
 		}, tags)
 	if err != nil {
 		return err

@@ -103,7 +103,7 @@ func regionCondition(region string) map[string]map[string]any {
 
 // previewPolicy: read state, take/release the lock, decrypt secrets, and the
 // read-only calls a preview of the main stack makes.
-func previewPolicy(s *settings, id ids) policyDocument {
+func previewPolicy(id ids) policyDocument {
 	return newPolicy(
 		statement{Sid: "ReadState", Effect: "Allow", Action: sorted(stateReadActions),
 			Resource: []string{id.BucketARN, id.BucketARN + "/*"}},
