@@ -72,13 +72,15 @@ const MountScript = `#!/bin/sh
 set -eu
 vol=$(printf '%s' "$1" | tr -d '-')
 mnt=$2
+wait=${PROMFED_DEVICE_WAIT:-360} # seconds; the attachment follows the instance's start
 dev=""
 i=0
-while [ "$i" -lt 180 ]; do
+while :; do
   for d in "/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_$vol" /dev/xvdf /dev/sdf; do
     if [ -b "$d" ]; then dev=$(readlink -f "$d"); break 2; fi
   done
-  i=$((i + 1)); sleep 2
+  [ "$i" -lt "$wait" ] || break
+  i=$((i + 2)); sleep 2
 done
 if [ -z "$dev" ]; then echo "promfed-mount-data: volume $1 did not appear" >&2; exit 1; fi
 if ! blkid -o value -s TYPE "$dev" >/dev/null 2>&1; then

@@ -69,3 +69,64 @@ func TestUserDataIsValidCloudConfig(t *testing.T) {
 		t.Errorf("users %v packages %v", doc.Users, doc.Packages)
 	}
 }
+
+// TestMountScriptOnALoopDevice runs the mount script for real, as root, in a
+// private mount namespace: a loop device stands in for the Nitro NVMe volume
+// (linked under its by-id name) and a scratch file for /etc/fstab.
+func TestMountScriptOnALoopDevice(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for losetup and mount namespaces (CI runs as root)")
+	}
+	dir := t.TempDir()
+	script := filepath.Join(dir, "mount.sh")
+	img := filepath.Join(dir, "disk.img")
+	if err := os.WriteFile(script, []byte(MountScript), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(createFile(t, img), 64<<20); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("losetup", "-f", "--show", img).Output()
+	if err != nil {
+		t.Fatalf("losetup: %v", err)
+	}
+	loop := strings.TrimSpace(string(out))
+	t.Cleanup(func() { _ = exec.Command("losetup", "-d", loop).Run() })
+
+	inner := `set -eu
+mkdir -p /dev/disk && mount -t tmpfs none /dev/disk && mkdir -p /dev/disk/by-id
+ln -s "$LOOP" /dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol0abc123
+: > "$DIR/fstab"; mount --bind "$DIR/fstab" /etc/fstab
+sh "$SCRIPT" vol-0abc123 "$DIR/mnt"
+echo kept > "$DIR/mnt/marker"
+umount "$DIR/mnt"
+sh "$SCRIPT" vol-0abc123 "$DIR/mnt"
+echo "marker=$(cat "$DIR/mnt/marker")"
+echo "fstab=$(grep -c "^UUID=.* $DIR/mnt ext4 defaults,nofail,noatime 0 2$" /etc/fstab)"
+echo "fs=$(blkid -o value -s TYPE "$LOOP")"
+umount "$DIR/mnt"
+if PROMFED_DEVICE_WAIT=2 sh "$SCRIPT" vol-0missing "$DIR/other" 2>"$DIR/err"; then echo missing=accepted; else echo "missing=$(cat "$DIR/err")"; fi
+`
+	cmd := exec.Command("unshare", "-m", "--propagation", "private", "sh", "-c", inner)
+	cmd.Env = append(os.Environ(), "LOOP="+loop, "DIR="+dir, "SCRIPT="+script)
+	res, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("mount script: %v\n%s", err, res)
+	}
+	got := string(res)
+	for _, want := range []string{"marker=kept\n", "fstab=1\n", "fs=ext4\n", "missing=promfed-mount-data: volume vol-0missing did not appear\n"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("want %q in:\n%s", want, got)
+		}
+	}
+}
+
+func createFile(t *testing.T, path string) string {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = f.Close()
+	return path
+}
