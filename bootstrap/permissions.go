@@ -66,7 +66,7 @@ var stackReadActions = []string{
 	"route53:ListHostedZonesByName",
 }
 
-// ec2Actions: VPC, subnets, gateways, routes, security groups, flow logs,
+// ec2Actions: VPC, subnets, network ACLs, gateways, routes, security groups, flow logs,
 // instances, volumes, key pairs (regional, region-pinned by condition).
 var ec2Actions = []string{
 	"ec2:AllocateAddress",
@@ -80,6 +80,8 @@ var ec2Actions = []string{
 	"ec2:CreateFlowLogs",
 	"ec2:CreateInternetGateway",
 	"ec2:CreateNatGateway",
+	"ec2:CreateNetworkAcl",
+	"ec2:CreateNetworkAclEntry",
 	"ec2:CreateRoute",
 	"ec2:CreateRouteTable",
 	"ec2:CreateSecurityGroup",
@@ -91,6 +93,8 @@ var ec2Actions = []string{
 	"ec2:DeleteInternetGateway",
 	"ec2:DeleteKeyPair",
 	"ec2:DeleteNatGateway",
+	"ec2:DeleteNetworkAcl",
+	"ec2:DeleteNetworkAclEntry",
 	"ec2:DeleteRoute",
 	"ec2:DeleteRouteTable",
 	"ec2:DeleteSecurityGroup",
@@ -136,6 +140,8 @@ var ec2Actions = []string{
 	"ec2:ModifyVpcAttribute",
 	"ec2:ReleaseAddress",
 	"ec2:ReplaceIamInstanceProfileAssociation",
+	"ec2:ReplaceNetworkAclAssociation",
+	"ec2:ReplaceNetworkAclEntry",
 	"ec2:ReplaceRoute",
 	"ec2:ReplaceRouteTableAssociation",
 	"ec2:RevokeSecurityGroupEgress",
@@ -201,12 +207,23 @@ var acmActions = []string{
 	"acm:RequestCertificate",
 }
 
-// route53Actions: records (certificate validation, aliases) in existing zones.
+// route53Actions: the stack's private hosted zone (attached to its VPC) and
+// records (certificate validation, aliases, internal names).
 var route53Actions = []string{
+	"route53:AssociateVPCWithHostedZone",
 	"route53:ChangeResourceRecordSets",
+	"route53:ChangeTagsForResource",
+	"route53:DeleteHostedZone",
+	"route53:DisassociateVPCFromHostedZone",
 	"route53:GetChange",
 	"route53:ListResourceRecordSets",
 	"route53:ListTagsForResource",
+	"route53:UpdateHostedZoneComment",
+}
+
+// route53CreateZoneActions only work on resource "*".
+var route53CreateZoneActions = []string{
+	"route53:CreateHostedZone",
 }
 
 // iamActions: roles, inline/managed policies and instance profiles that the
@@ -289,7 +306,8 @@ var ciRoleGuardActions = []string{
 	"iam:SetDefaultPolicyVersion",
 }
 
-// s3AppActions: the ALB access-log bucket and its settings.
+// s3AppActions: the ALB access-log bucket, its settings, and the objects the
+// stack uploads (the origin-pull CA bundle the ALB trust store reads).
 var s3AppActions = []string{
 	"s3:CreateBucket",
 	"s3:DeleteBucket",
@@ -310,6 +328,8 @@ var s3AppActions = []string{
 	"s3:GetBucketWebsite",
 	"s3:GetEncryptionConfiguration",
 	"s3:GetLifecycleConfiguration",
+	"s3:GetObject",
+	"s3:GetObjectTagging",
 	"s3:GetReplicationConfiguration",
 	"s3:ListBucket",
 	"s3:ListBucketVersions",
@@ -320,6 +340,8 @@ var s3AppActions = []string{
 	"s3:PutBucketVersioning",
 	"s3:PutEncryptionConfiguration",
 	"s3:PutLifecycleConfiguration",
+	"s3:PutObject",
+	"s3:PutObjectTagging",
 }
 
 // logsActions: the VPC flow-log group.
@@ -358,7 +380,8 @@ func allActionLists() map[string][]string {
 		"kmsPreview": kmsPreviewActions, "kmsDeploy": kmsDeployActions,
 		"stateGuard": stateGuardActions, "stackRead": stackReadActions,
 		"ec2": ec2Actions, "elb": elbActions, "acm": acmActions, "route53": route53Actions,
-		"iam": iamActions, "passRole": passRoleActions, "serviceLinkedRole": serviceLinkedRoleActions,
+		"route53CreateZone": route53CreateZoneActions,
+		"iam":               iamActions, "passRole": passRoleActions, "serviceLinkedRole": serviceLinkedRoleActions,
 		"ciRoleGuard": ciRoleGuardActions, "s3App": s3AppActions, "logs": logsActions,
 		"logsDescribe": logsDescribeActions, "dlm": dlmActions,
 	}

@@ -161,6 +161,8 @@ func deployPolicies(s *settings, id ids) map[string]policyDocument {
 					fmt.Sprintf("arn:%s:route53:::hostedzone/*", id.Partition),
 					fmt.Sprintf("arn:%s:route53:::change/*", id.Partition),
 				}},
+			statement{Sid: "DnsZone", Effect: "Allow", Action: sorted(route53CreateZoneActions),
+				Resource: []string{"*"}},
 			statement{Sid: "FlowLogGroup", Effect: "Allow", Action: sorted(logsActions),
 				Resource: []string{regional("logs", "log-group:*")}},
 			statement{Sid: "DescribeLogGroups", Effect: "Allow", Action: sorted(logsDescribeActions),
