@@ -3,12 +3,11 @@
 package backup
 
 import (
-	"encoding/json"
-
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/dlm"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/promfed/promfed/internal/iampolicy"
 	"github.com/promfed/promfed/internal/tagging"
 )
 
@@ -36,13 +35,7 @@ func NewSnapshots(ctx *pulumi.Context, name string, args *SnapshotsArgs, opts ..
 		return nil, err
 	}
 	parent := pulumi.Parent(s)
-	trust, _ := json.Marshal(map[string]any{
-		"Version": "2012-10-17",
-		"Statement": []any{map[string]any{
-			"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": map[string]any{"Service": "dlm.amazonaws.com"},
-		}},
-	})
-	role, err := iam.NewRole(ctx, name, &iam.RoleArgs{AssumeRolePolicy: pulumi.String(string(trust)), Tags: tagging.Named(args.Tags, name)}, parent)
+	role, err := iam.NewRole(ctx, name, &iam.RoleArgs{AssumeRolePolicy: pulumi.String(iampolicy.AssumeRole("dlm.amazonaws.com")), Tags: tagging.Named(args.Tags, name)}, parent)
 	if err != nil {
 		return nil, err
 	}

@@ -133,55 +133,46 @@ type rules struct {
 
 func (r *rules) role(sg *ec2.SecurityGroup) string { return r.roles[sg] }
 
-func (r *rules) ingress(sg *ec2.SecurityGroup, what string, port int, cidr *netip.Prefix, from *ec2.SecurityGroup) {
+// add creates one single-port TCP rule on sg, in or out, to or from a CIDR
+// or a peer group. Ingress and egress rules are distinct AWS types with the
+// same fields.
+func (r *rules) add(dir string, sg *ec2.SecurityGroup, what string, port int, cidr *netip.Prefix, peer *ec2.SecurityGroup) {
 	if r.err != nil {
 		return
 	}
-	n := fmt.Sprintf("%s-%s-in-%s", r.name, r.role(sg), what)
-	args := &vpc.SecurityGroupIngressRuleArgs{
-		SecurityGroupId: sg.ID(), IpProtocol: pulumi.String("tcp"), FromPort: pulumi.Int(port), ToPort: pulumi.Int(port),
-		Description: pulumi.String(what),
-	}
+	n := fmt.Sprintf("%s-%s-%s-%s", r.name, r.role(sg), dir, what)
+	var v4, v6, ref pulumi.StringPtrInput
 	if cidr != nil {
 		n += "-" + safeName.Replace(cidr.String())
-		args.CidrIpv4, args.CidrIpv6 = cidrArgs(*cidr)
+		v4, v6 = cidrArgs(*cidr)
 	} else {
-		args.ReferencedSecurityGroupId = from.ID()
+		ref = peer.ID()
 	}
-	args.Tags = tagging.Named(r.tags, n)
-	_, r.err = vpc.NewSecurityGroupIngressRule(r.ctx, n, args, r.parent)
-}
-
-func (r *rules) egress(sg *ec2.SecurityGroup, what string, port int, cidr *netip.Prefix, to *ec2.SecurityGroup) {
-	if r.err != nil {
+	proto, from, to, desc, tags := pulumi.String("tcp"), pulumi.Int(port), pulumi.Int(port), pulumi.String(what), tagging.Named(r.tags, n)
+	if dir == "in" {
+		_, r.err = vpc.NewSecurityGroupIngressRule(r.ctx, n, &vpc.SecurityGroupIngressRuleArgs{
+			SecurityGroupId: sg.ID(), IpProtocol: proto, FromPort: from, ToPort: to, Description: desc, Tags: tags,
+			CidrIpv4: v4, CidrIpv6: v6, ReferencedSecurityGroupId: ref,
+		}, r.parent)
 		return
 	}
-	n := fmt.Sprintf("%s-%s-out-%s", r.name, r.role(sg), what)
-	args := &vpc.SecurityGroupEgressRuleArgs{
-		SecurityGroupId: sg.ID(), IpProtocol: pulumi.String("tcp"), FromPort: pulumi.Int(port), ToPort: pulumi.Int(port),
-		Description: pulumi.String(what),
-	}
-	if cidr != nil {
-		n += "-" + safeName.Replace(cidr.String())
-		args.CidrIpv4, args.CidrIpv6 = cidrArgs(*cidr)
-	} else {
-		args.ReferencedSecurityGroupId = to.ID()
-	}
-	args.Tags = tagging.Named(r.tags, n)
-	_, r.err = vpc.NewSecurityGroupEgressRule(r.ctx, n, args, r.parent)
+	_, r.err = vpc.NewSecurityGroupEgressRule(r.ctx, n, &vpc.SecurityGroupEgressRuleArgs{
+		SecurityGroupId: sg.ID(), IpProtocol: proto, FromPort: from, ToPort: to, Description: desc, Tags: tags,
+		CidrIpv4: v4, CidrIpv6: v6, ReferencedSecurityGroupId: ref,
+	}, r.parent)
 }
 
 func (r *rules) inCidr(sg *ec2.SecurityGroup, what string, port int, p netip.Prefix) {
-	r.ingress(sg, what, port, &p, nil)
+	r.add("in", sg, what, port, &p, nil)
 }
 func (r *rules) inSG(sg *ec2.SecurityGroup, what string, port int, from *ec2.SecurityGroup) {
-	r.ingress(sg, what, port, nil, from)
+	r.add("in", sg, what, port, nil, from)
 }
 func (r *rules) outCidr(sg *ec2.SecurityGroup, what string, port int, p netip.Prefix) {
-	r.egress(sg, what, port, &p, nil)
+	r.add("out", sg, what, port, &p, nil)
 }
 func (r *rules) outSG(sg *ec2.SecurityGroup, what string, port int, to *ec2.SecurityGroup) {
-	r.egress(sg, what, port, nil, to)
+	r.add("out", sg, what, port, nil, to)
 }
 
 // safeName keeps CIDRs usable in resource names: "::" would break the URN.

@@ -4,7 +4,6 @@
 package network
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/netip"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/promfed/promfed/internal/iampolicy"
 	"github.com/promfed/promfed/internal/tagging"
 )
 
@@ -243,30 +243,19 @@ func newFlowLogs(ctx *pulumi.Context, name string, vpc *ec2.Vpc, args *VpcArgs, 
 	if err != nil {
 		return err
 	}
-	trust, _ := json.Marshal(map[string]any{
-		"Version": "2012-10-17",
-		"Statement": []any{map[string]any{
-			"Effect": "Allow", "Action": "sts:AssumeRole",
-			"Principal": map[string]any{"Service": "vpc-flow-logs.amazonaws.com"},
-		}},
-	})
 	role, err := iam.NewRole(ctx, name+"-flow-logs", &iam.RoleArgs{
-		AssumeRolePolicy: pulumi.String(string(trust)),
+		AssumeRolePolicy: pulumi.String(iampolicy.AssumeRole("vpc-flow-logs.amazonaws.com")),
 		Tags:             tagging.Named(args.Tags, name+"-flow-logs"),
 	}, parent)
 	if err != nil {
 		return err
 	}
-	policy := group.Arn.ApplyT(func(arn string) (string, error) {
-		b, err := json.Marshal(map[string]any{
-			"Version": "2012-10-17",
-			"Statement": []any{map[string]any{
-				"Effect":   "Allow",
-				"Action":   []string{"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"},
-				"Resource": []string{arn, arn + ":*"},
-			}},
+	policy := group.Arn.ApplyT(func(arn string) string {
+		return iampolicy.Document(iampolicy.Statement{
+			"Effect":   "Allow",
+			"Action":   []string{"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"},
+			"Resource": []string{arn, arn + ":*"},
 		})
-		return string(b), err
 	}).(pulumi.StringOutput)
 	if _, err := iam.NewRolePolicy(ctx, name+"-flow-logs", &iam.RolePolicyArgs{Role: role.Name, Policy: policy}, parent); err != nil {
 		return err

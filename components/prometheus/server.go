@@ -4,7 +4,6 @@
 package prometheus
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ebs"
@@ -13,6 +12,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/promfed/promfed/internal/hostboot"
+	"github.com/promfed/promfed/internal/iampolicy"
 	"github.com/promfed/promfed/internal/tagging"
 )
 
@@ -156,56 +156,25 @@ func NewServer(ctx *pulumi.Context, name string, args *ServerArgs, opts ...pulum
 }
 
 func newInstanceRole(ctx *pulumi.Context, name string, args *ServerArgs, tags map[string]string, parent pulumi.ResourceOption) (*iam.InstanceProfile, *iam.Role, error) {
-	role, err := iam.NewRole(ctx, name, &iam.RoleArgs{
-		AssumeRolePolicy: pulumi.String(mustJSON(map[string]any{
-			"Version": "2012-10-17",
-			"Statement": []any{map[string]any{
-				"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": map[string]any{"Service": "ec2.amazonaws.com"},
-			}},
-		})),
-		Tags: tagging.Named(tags, name),
+	role, profile, err := hostboot.NewInstanceRole(ctx, name, tags, parent)
+	if err != nil || args.Role != RoleSecondary {
+		return profile, role, err
+	}
+	// EC2 service discovery. These Describe actions support no resource
+	// scoping, so the region condition is the available narrowing.
+	_, err = iam.NewRolePolicy(ctx, name+"-ec2-sd", &iam.RolePolicyArgs{
+		Role: role.Name, Policy: pulumi.String(ServiceDiscoveryPolicy(args.Region)),
 	}, parent)
-	if err != nil {
-		return nil, nil, err
-	}
-	// Session Manager gives operators a shell without SSH as a fallback.
-	if _, err := iam.NewRolePolicyAttachment(ctx, name+"-ssm", &iam.RolePolicyAttachmentArgs{
-		Role: role.Name, PolicyArn: pulumi.String("arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"),
-	}, parent); err != nil {
-		return nil, nil, err
-	}
-	if args.Role == RoleSecondary {
-		// EC2 service discovery. These Describe actions support no resource
-		// scoping, so the region condition is the available narrowing.
-		if _, err := iam.NewRolePolicy(ctx, name+"-ec2-sd", &iam.RolePolicyArgs{
-			Role:   role.Name,
-			Policy: pulumi.String(ServiceDiscoveryPolicy(args.Region)),
-		}, parent); err != nil {
-			return nil, nil, err
-		}
-	}
-	profile, err := iam.NewInstanceProfile(ctx, name, &iam.InstanceProfileArgs{Role: role.Name, Tags: tagging.Named(tags, name)}, parent)
 	return profile, role, err
 }
 
 // ServiceDiscoveryPolicy allows what Prometheus' ec2_sd_configs calls.
 func ServiceDiscoveryPolicy(region string) string {
-	return mustJSON(map[string]any{
-		"Version": "2012-10-17",
-		"Statement": []any{map[string]any{
-			"Sid":       "PrometheusEc2ServiceDiscovery",
-			"Effect":    "Allow",
-			"Action":    []string{"ec2:DescribeInstances", "ec2:DescribeTags", "ec2:DescribeAvailabilityZones"},
-			"Resource":  "*",
-			"Condition": map[string]any{"StringEquals": map[string]any{"aws:RequestedRegion": region}},
-		}},
+	return iampolicy.Document(iampolicy.Statement{
+		"Sid":       "PrometheusEc2ServiceDiscovery",
+		"Effect":    "Allow",
+		"Action":    []string{"ec2:DescribeInstances", "ec2:DescribeTags", "ec2:DescribeAvailabilityZones"},
+		"Resource":  "*",
+		"Condition": map[string]any{"StringEquals": map[string]any{"aws:RequestedRegion": region}},
 	})
-}
-
-func mustJSON(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err) // only maps of strings are marshalled here
-	}
-	return string(b)
 }
