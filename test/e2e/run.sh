@@ -38,7 +38,7 @@ prerequisites() {
   local missing=() cmd
   [[ $(id -u) == 0 ]] || die "run as root (network namespaces, tmpfs mounts, systemd-nspawn)"
   for cmd in mmdebstrap systemd-nspawn ip ssh curl jq dpkg-scanpackages dpkg-deb go python3 \
-    tar flock setsid sha256sum mountpoint; do
+    tar flock setsid sha256sum od; do
     command -v "$cmd" >/dev/null || missing+=("$cmd")
   done
   if ((${#missing[@]})); then

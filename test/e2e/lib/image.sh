@@ -7,16 +7,17 @@ E2E_MIRROR=${E2E_MIRROR:-http://deb.debian.org/debian}
 E2E_SECURITY_MIRROR=${E2E_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 
 # Installed in the image: what the AMI plus cloud-init give a host before Pulumi runs the
-# provisioning command (systemd, sshd, python3, sudo, and Ansible to run the playbook locally).
+# provisioning command: systemd, sshd, python3, sudo, and the packages the user data
+# installs on first boot (keep in step with Packages in components/prometheus/server.go).
 E2E_IMAGE_PACKAGES=(
   systemd systemd-sysv dbus libpam-systemd openssh-server python3 python3-apt sudo
-  iproute2 ca-certificates ansible-core python3-passlib
+  iproute2 ca-certificates
+  ansible python3-passlib
 )
 # Downloaded (with their dependencies and recommends) into the image's local apt repo, so
 # the playbook's apt tasks do real installs inside the offline hosts.
 E2E_REPO_PACKAGES=(
   prometheus prometheus-node-exporter prometheus-blackbox-exporter prometheus-alertmanager
-  ansible python3-bcrypt curl
 )
 
 image_apt_lines() {
