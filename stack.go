@@ -64,7 +64,7 @@ func build(ctx *pulumi.Context, cfg *config.Config) (*stack, error) {
 			return nil, err
 		}
 	}
-	fw, err := firewall.NewFirewall(ctx, cfg.NamePrefix, &firewall.FirewallArgs{
+	fw, err := firewall.NewFirewall(ctx, cfg.NamePrefix, &firewall.Args{
 		VpcID: net.VpcID, AdminCidrs: cfg.AdminCidrs, WebSources: web, Tags: tags,
 	})
 	if err != nil {
@@ -73,7 +73,7 @@ func build(ctx *pulumi.Context, cfg *config.Config) (*stack, error) {
 
 	client := keys.ClientKey()
 	bastionKey := keys.HostKey("bastion")
-	jump, err := bastion.NewBastion(ctx, "bastion", &bastion.BastionArgs{
+	jump, err := bastion.NewBastion(ctx, "bastion", &bastion.Args{
 		InstanceType: cfg.BastionInstanceType, AmiFamily: cfg.AmiFamily, AmiID: cfg.AmiID,
 		SubnetID: net.PublicSubnetIDs.Index(pulumi.Int(0)), SecurityGroupID: fw.BastionSG,
 		HostKeyPrivate: pulumi.ToSecret(pulumi.String(bastionKey.PrivateKey)).(pulumi.StringOutput),
@@ -164,7 +164,7 @@ func publicEndpoint(ctx *pulumi.Context, cfg *config.Config, net *network.Vpc, f
 	if cfg.Cloudflare() {
 		validator, originCA = edge.Validator(cfg.CloudflareZoneID), cfg.OriginPullCa
 	}
-	cert, err := certificate.NewCertificate(ctx, cfg.NamePrefix+"-endpoint", &certificate.CertificateArgs{
+	cert, err := certificate.NewCertificate(ctx, cfg.NamePrefix+"-endpoint", &certificate.Args{
 		Domain: cfg.Domain, Validator: validator, Tags: cfg.Tags(),
 	})
 	if err != nil {

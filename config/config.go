@@ -16,10 +16,14 @@ import (
 // that wraps it as a Pulumi secret.
 type Secret struct{ value string }
 
-func (s Secret) String() string   { return "[secret]" }
+// String hides the value from fmt and logs.
+func (s Secret) String() string { return "[secret]" }
+
+// GoString hides the value from %#v.
 func (s Secret) GoString() string { return "[secret]" }
-func (s Secret) Reveal() string   { return s.value }
-func (s Secret) IsSet() bool      { return s.value != "" }
+
+// Reveal returns the value, for wrapping as a Pulumi secret.
+func (s Secret) Reveal() string { return s.value }
 
 // NewSecret wraps a value; tests and the bootstrap flow use it.
 func NewSecret(v string) Secret { return Secret{value: v} }
@@ -85,8 +89,11 @@ type MapSource struct {
 	Secrets map[string]bool
 }
 
+// Get returns a value and whether it is set.
 func (m MapSource) Get(key string) (string, bool) { v, ok := m.Values[key]; return v, ok }
-func (m MapSource) IsSecret(key string) bool      { return m.Secrets[key] }
+
+// IsSecret tells whether key counts as encrypted.
+func (m MapSource) IsSecret(key string) bool { return m.Secrets[key] }
 
 // Error lists every problem found, so one run shows them all.
 type Error struct{ Problems []string }
@@ -189,8 +196,8 @@ var (
 	awsNameRe      = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$`)
 	instanceTypeRe = regexp.MustCompile(`^[a-z][a-z0-9-]*[0-9][a-z0-9-]*\.(nano|micro|small|medium|large|metal|[0-9]*xlarge|metal-[0-9]+xl)$`)
 	amiRe          = regexp.MustCompile(`^ami-[0-9a-f]{8}([0-9a-f]{9})?$`)
-	durationRe     = regexp.MustCompile(`^([0-9]+(y|w|d|h|m|s|ms))+$`)
-	sizeRe         = regexp.MustCompile(`^[0-9]+(B|KB|MB|GB|TB|PB|EB)$`)
+	durationRe     = regexp.MustCompile(`^(\d+(y|w|d|h|m|s|ms))+$`)
+	sizeRe         = regexp.MustCompile(`^\d+(B|KB|MB|GB|TB|PB|EB)$`)
 	hostnameRe     = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
 	zoneNameRe     = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]{2,63}$`)
 	route53ZoneRe  = regexp.MustCompile(`^Z[A-Z0-9]{1,31}$`)

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"math/big"
 	"strings"
 	"testing"
@@ -137,8 +138,8 @@ func TestAllProblemsReportedAtOnce(t *testing.T) {
 	v := validRoute53()
 	v["vpcCidr"], v["azCount"], v["webPassword"] = "nope", "9", "x"
 	_, err := load(t, v)
-	cerr, ok := err.(*Error)
-	if !ok || len(cerr.Problems) != 3 {
+	var cerr *Error
+	if !errors.As(err, &cerr) || len(cerr.Problems) != 3 {
 		t.Fatalf("want 3 problems, got %v", err)
 	}
 }

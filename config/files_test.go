@@ -66,12 +66,12 @@ func TestReadmeDocumentsEveryKey(t *testing.T) {
 	for _, k := range Keys {
 		def := "(required)"
 		if !Required[k.Name] {
-			def = "`" + k.Default + "`"
+			def = fmt.Sprintf("%#q", k.Default)
 			if k.Default == "" {
 				def = "(empty)"
 			}
 		}
-		row := fmt.Sprintf("| `%s` | %s | %s |", k.Name, k.Kind, def)
+		row := fmt.Sprintf("| %#q | %s | %s |", k.Name, k.Kind, def)
 		if !strings.Contains(readme, row) {
 			t.Errorf("README lacks the row starting %q", row)
 		}

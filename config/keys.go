@@ -3,6 +3,7 @@ package config
 // Kind is the type of a configuration value, as Pulumi.yaml declares it.
 type Kind string
 
+// The kinds Pulumi.yaml knows.
 const (
 	KindString  Kind = "string"
 	KindInteger Kind = "integer"

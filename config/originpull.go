@@ -27,7 +27,7 @@ func CheckOriginPull(caPEM, certPEM, keyPEM string) error {
 		return err
 	}
 	if err := leaf.CheckSignatureFrom(ca); err != nil {
-		return fmt.Errorf("originPullCertificate %q is not signed by originPullCa %q: %v", leaf.Subject, ca.Subject, err)
+		return fmt.Errorf("originPullCertificate %q is not signed by originPullCa %q: %w", leaf.Subject, ca.Subject, err)
 	}
 	clientAuth := false
 	for _, u := range leaf.ExtKeyUsage {
@@ -42,7 +42,7 @@ func CheckOriginPull(caPEM, certPEM, keyPEM string) error {
 	}
 	key, err := parsePrivateKey(block.Bytes)
 	if err != nil {
-		return fmt.Errorf("originPullPrivateKey cannot be parsed as PKCS#8, PKCS#1 or EC key (value hidden): %v", err)
+		return fmt.Errorf("originPullPrivateKey cannot be parsed as PKCS#8, PKCS#1 or EC key (value hidden): %w", err)
 	}
 	type publicKeyer interface{ Public() crypto.PublicKey }
 	pk, ok := key.(publicKeyer)
@@ -63,7 +63,7 @@ func parseCert(key, s string) (*x509.Certificate, error) {
 	}
 	cert, err := x509.ParseCertificate(block.Bytes)
 	if err != nil {
-		return nil, fmt.Errorf("%s cannot be parsed: %v", key, err)
+		return nil, fmt.Errorf("%s cannot be parsed: %w", key, err)
 	}
 	return cert, nil
 }

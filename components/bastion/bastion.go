@@ -11,8 +11,8 @@ import (
 	"github.com/promfed/promfed/internal/tagging"
 )
 
-// BastionArgs configures the jump host.
-type BastionArgs struct {
+// Args configures the jump host.
+type Args struct {
 	InstanceType    string
 	AmiFamily       string
 	AmiID           string
@@ -33,7 +33,7 @@ type Bastion struct {
 }
 
 // NewBastion creates the host and its Elastic IP.
-func NewBastion(ctx *pulumi.Context, name string, args *BastionArgs, opts ...pulumi.ResourceOption) (*Bastion, error) {
+func NewBastion(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Bastion, error) {
 	b := &Bastion{}
 	if err := ctx.RegisterComponentResource("promfed:bastion:Bastion", name, b, opts...); err != nil {
 		return nil, err

@@ -11,7 +11,7 @@ import (
 
 func TestStableAddressAndPinnedKey(t *testing.T) {
 	m, err := testmocks.Run("promfed", "dev", nil, nil, func(ctx *pulumi.Context) error {
-		_, err := NewBastion(ctx, "bastion", &BastionArgs{
+		_, err := NewBastion(ctx, "bastion", &Args{
 			InstanceType: "t3.micro", AmiFamily: "debian-12", SubnetID: pulumi.String("subnet-public"), SecurityGroupID: pulumi.String("sg-bastion"),
 			HostKeyPrivate: pulumi.String("PRIVATE"), HostKeyPublic: "ssh-ed25519 AAAAH bastion", ClientPublicKey: "ssh-ed25519 AAAAC client",
 			Tags: map[string]string{"promfed:stack": "dev"},

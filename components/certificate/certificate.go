@@ -18,8 +18,8 @@ type Record struct {
 // Validator creates rec in the zone's DNS provider and returns its name.
 type Validator func(ctx *pulumi.Context, name string, rec Record, opts ...pulumi.ResourceOption) (pulumi.StringOutput, error)
 
-// CertificateArgs configures the certificate.
-type CertificateArgs struct {
+// Args configures the certificate.
+type Args struct {
 	Domain    string
 	Validator Validator
 	Tags      map[string]string
@@ -35,7 +35,7 @@ type Certificate struct {
 }
 
 // NewCertificate requests and validates the certificate.
-func NewCertificate(ctx *pulumi.Context, name string, args *CertificateArgs, opts ...pulumi.ResourceOption) (*Certificate, error) {
+func NewCertificate(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Certificate, error) {
 	c := &Certificate{}
 	if err := ctx.RegisterComponentResource("promfed:certificate:Certificate", name, c, opts...); err != nil {
 		return nil, err

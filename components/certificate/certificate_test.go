@@ -13,7 +13,7 @@ import (
 func TestValidatorContract(t *testing.T) {
 	var gotName string
 	m, err := testmocks.Run("promfed", "dev", nil, nil, func(ctx *pulumi.Context) error {
-		_, err := NewCertificate(ctx, "cert", &CertificateArgs{
+		_, err := NewCertificate(ctx, "cert", &Args{
 			Domain: "prometheus.example.com",
 			Validator: func(ctx *pulumi.Context, name string, rec Record, opts ...pulumi.ResourceOption) (pulumi.StringOutput, error) {
 				gotName = name

@@ -49,7 +49,7 @@ func TestPublicAliasAndValidation(t *testing.T) {
 		}); err != nil {
 			return err
 		}
-		_, err := certificate.NewCertificate(ctx, "cert", &certificate.CertificateArgs{
+		_, err := certificate.NewCertificate(ctx, "cert", &certificate.Args{
 			Domain: "prometheus.example.com", Validator: Validator("Z0123456789EXAMPLE"), Tags: map[string]string{"promfed:stack": "dev"},
 		})
 		return err

@@ -76,7 +76,7 @@ func NewCloudflare(ctx *pulumi.Context, name string, args *CloudflareArgs, opts 
 		Name: pulumi.String("promfed rate limit"), Description: pulumi.String("promfed: per-client request budget"),
 		Rules: cloudflare.RulesetRuleArray{cloudflare.RulesetRuleArgs{
 			Action: pulumi.String("block"), Description: pulumi.String("per-IP budget on the endpoint"), Enabled: pulumi.Bool(true),
-			Expression: pulumi.Sprintf(`(http.host eq "%s")`, args.Domain),
+			Expression: pulumi.Sprintf(`(http.host eq %q)`, args.Domain),
 			Ratelimit: cloudflare.RulesetRuleRatelimitArgs{
 				Characteristics:   pulumi.StringArray{pulumi.String("cf.colo.id"), pulumi.String("ip.src")},
 				Period:            pulumi.Int(60),
@@ -106,7 +106,7 @@ func NewCloudflare(ctx *pulumi.Context, name string, args *CloudflareArgs, opts 
 
 // WafRules are the custom firewall rules, in evaluation order.
 func WafRules(domain string, allowed []netip.Prefix) cloudflare.RulesetRuleArray {
-	host := fmt.Sprintf(`http.host eq "%s"`, domain)
+	host := fmt.Sprintf(`http.host eq %q`, domain)
 	federate := fmt.Sprintf(`(%s and http.request.uri.path eq "/federate")`, host)
 	federateDesc := "/federate is closed: allowedCidrs is empty"
 	if len(allowed) > 0 {

@@ -22,7 +22,7 @@ func run(t *testing.T, allowed []netip.Prefix) *testmocks.Mocks {
 		}); err != nil {
 			return err
 		}
-		_, err := certificate.NewCertificate(ctx, "cert", &certificate.CertificateArgs{Domain: "prometheus.example.com", Validator: Validator("0123456789abcdef0123456789abcdef")})
+		_, err := certificate.NewCertificate(ctx, "cert", &certificate.Args{Domain: "prometheus.example.com", Validator: Validator("0123456789abcdef0123456789abcdef")})
 		return err
 	})
 	if err != nil {

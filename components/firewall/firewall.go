@@ -26,8 +26,8 @@ const (
 	PortSSH          = 22
 )
 
-// FirewallArgs configures the security groups.
-type FirewallArgs struct {
+// Args configures the security groups.
+type Args struct {
 	VpcID pulumi.StringInput
 	// AdminCidrs may SSH to the bastion.
 	AdminCidrs []netip.Prefix
@@ -49,7 +49,7 @@ type Firewall struct {
 }
 
 // NewFirewall creates the groups and their rules.
-func NewFirewall(ctx *pulumi.Context, name string, args *FirewallArgs, opts ...pulumi.ResourceOption) (*Firewall, error) {
+func NewFirewall(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Firewall, error) {
 	f := &Firewall{}
 	if err := ctx.RegisterComponentResource("promfed:firewall:Firewall", name, f, opts...); err != nil {
 		return nil, err

@@ -18,7 +18,7 @@ func run(t *testing.T, web []string) *testmocks.Mocks {
 		sources = append(sources, netip.MustParsePrefix(w))
 	}
 	m, err := testmocks.Run("promfed", "dev", nil, nil, func(ctx *pulumi.Context) error {
-		_, err := NewFirewall(ctx, "fw", &FirewallArgs{
+		_, err := NewFirewall(ctx, "fw", &Args{
 			VpcID:      pulumi.String("vpc-1"),
 			AdminCidrs: []netip.Prefix{netip.MustParsePrefix("203.0.113.10/32")},
 			WebSources: sources,

@@ -1,6 +1,7 @@
 package network
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 )
@@ -13,15 +14,17 @@ func SubnetPlan(vpc netip.Prefix, azCount, bits int) (public, private []netip.Pr
 		return nil, nil, fmt.Errorf("vpc %s cannot hold %d subnets of /%d", vpc, 2*azCount, bits)
 	}
 	base := vpc.Masked().Addr().As4()
-	start := uint32(base[0])<<24 | uint32(base[1])<<16 | uint32(base[2])<<8 | uint32(base[3])
+	start := binary.BigEndian.Uint32(base[:])
 	size := uint32(1) << (32 - bits)
-	nth := func(i int) netip.Prefix {
-		a := start + uint32(i)*size
-		return netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(a >> 24), byte(a >> 16), byte(a >> 8), byte(a)}), bits)
+	nth := func(i uint32) netip.Prefix {
+		var a [4]byte
+		binary.BigEndian.PutUint32(a[:], start+i*size)
+		return netip.PrefixFrom(netip.AddrFrom4(a), bits)
 	}
-	for i := 0; i < azCount; i++ {
+	n := uint32(azCount) //nolint:gosec // azCount is checked above to fit the VPC, so it is small and positive
+	for i := uint32(0); i < n; i++ {
 		public = append(public, nth(i))
-		private = append(private, nth(azCount+i))
+		private = append(private, nth(n+i))
 	}
 	return public, private, nil
 }

@@ -25,7 +25,7 @@ type Bastion struct {
 // HostArgs configures one host's provisioning.
 type HostArgs struct {
 	InstanceID pulumi.StringInput
-	// Address is the host's private IP, dialled from the bastion.
+	// Address is the host's private IP, dialed from the bastion.
 	Address pulumi.StringInput
 	HostKey string // pinned public key, authorized_keys format
 	Bastion Bastion
@@ -71,7 +71,7 @@ func NewHost(ctx *pulumi.Context, name string, args *HostArgs, opts ...pulumi.Re
 		PrivateKey: pulumi.ToSecret(args.ClientKey).(pulumi.StringOutput),
 		HostKey:    pulumi.String(args.HostKey),
 		// A fresh host's sshd comes up a while after the instance is
-		// "running": keep dialling (every PerDialTimeout) until the step's
+		// "running": keep dialing (every PerDialTimeout) until the step's
 		// own timeout ends the wait.
 		DialErrorLimit: pulumi.Int(-1),
 		PerDialTimeout: pulumi.Int(10),

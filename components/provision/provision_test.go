@@ -20,7 +20,7 @@ func fleet(t *testing.T, hosts ...string) *Fleet {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Fleet{
+	return &Fleet{ //nolint:gosec // a test fixture password, not a credential
 		Stack: "dev", InternalZone: "dev.promfed.internal", Hosts: hosts, WebUsername: "promfed", WebPassword: "a-long-web-password",
 		RetentionTime: "15d", BlackboxTargets: []string{"https://prometheus.example.com/-/healthy"}, EC2SDRegion: "eu-west-1", Keys: keys,
 	}
@@ -78,8 +78,8 @@ func TestTreeHash(t *testing.T) {
 	dir := t.TempDir()
 	write := func(rel, body string) {
 		p := filepath.Join(dir, rel)
-		_ = os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		_ = os.MkdirAll(filepath.Dir(p), 0o750)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -16,7 +16,7 @@ func TestMountScriptIsValidShell(t *testing.T) {
 		t.Fatal("shellcheck is required (apt-get install shellcheck)")
 	}
 	path := filepath.Join(t.TempDir(), "mount.sh")
-	if err := os.WriteFile(path, []byte(MountScript), 0o755); err != nil {
+	if err := os.WriteFile(path, []byte(MountScript), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if out, err := exec.Command(sc, "-s", "sh", path).CombinedOutput(); err != nil {
@@ -80,7 +80,7 @@ func TestMountScriptOnALoopDevice(t *testing.T) {
 	dir := t.TempDir()
 	script := filepath.Join(dir, "mount.sh")
 	img := filepath.Join(dir, "disk.img")
-	if err := os.WriteFile(script, []byte(MountScript), 0o755); err != nil {
+	if err := os.WriteFile(script, []byte(MountScript), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Truncate(createFile(t, img), 64<<20); err != nil {

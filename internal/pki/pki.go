@@ -106,7 +106,7 @@ func openSSHPrivate(pubBlob []byte, key ed25519.PrivateKey, check uint32, commen
 }
 
 func sshString(b, s []byte) []byte {
-	b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
+	b = binary.BigEndian.AppendUint32(b, uint32(len(s))) //nolint:gosec // keys and comments are far below 4 GiB
 	return append(b, s...)
 }
 

@@ -32,6 +32,8 @@ type Mocks struct {
 	Invokes   []string
 }
 
+// NewResource records a registration and answers with its inputs plus
+// the outputs tests rely on (ids, ARNs, DNS names).
 func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
 	r := Resource{Type: args.TypeToken, Name: args.Name, Custom: args.Custom, Inputs: args.Inputs}
 	if rpc := args.RegisterRPC; rpc != nil {
@@ -75,6 +77,7 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	return id, out, nil
 }
 
+// Call answers the invokes (data sources) the program makes.
 func (m *Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 	m.mu.Lock()
 	m.Invokes = append(m.Invokes, args.Token)

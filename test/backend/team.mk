@@ -16,7 +16,7 @@
 #   SECRETS_PROVIDER  default awskms://alias/$(KMS_ALIAS)?region=$(AWS_REGION)
 #   CONFIRM           unlock deletes the lock only with CONFIRM=yes
 #   PROMFED_CACHE     cache folder outside the repo (default $XDG_CACHE_HOME/promfed)
-#   GOLANGCI_PKGS     packages golangci-lint checks (default ./bootstrap/...)
+#   GOLANGCI_PKGS     packages golangci-lint checks (default ./..., the whole root module)
 #   GO_TEST_FLAGS     extra flags for the test-backend go test run
 
 TEAM_MK_DIR   := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
@@ -31,7 +31,7 @@ PULUMI_PROJECT   ?= $(shell awk '/^name:/ {print $$2; exit}' $(PULUMI_DIR)/Pulum
 PULUMI           ?= pulumi
 BACKEND_URL      ?= s3://$(STATE_BUCKET)?region=$(AWS_REGION)&awssdk=v2
 SECRETS_PROVIDER ?= awskms://alias/$(KMS_ALIAS)?region=$(AWS_REGION)
-GOLANGCI_PKGS    ?= ./bootstrap/...
+GOLANGCI_PKGS    ?= ./...
 GO_TEST_FLAGS    ?=
 
 TEAM_LOCK_PREFIX = .pulumi/locks/$(PULUMI_ORG)/$(PULUMI_PROJECT)/$(STACK)/
