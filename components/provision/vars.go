@@ -96,8 +96,9 @@ func (f *Fleet) Vars(host string) (map[string]any, error) {
 		v["alertmanager_webhook_url"] = f.AlertWebhookURL
 		return v, nil
 	}
-	// Each secondary scrapes its own node_exporter; the first also scrapes
-	// the primary's, so every host is scraped exactly once.
+	// Every server scrapes its own node_exporter (the role does it through
+	// localhost and drops its own name from this list). The first secondary
+	// also scrapes the primary's, so a primary outage is seen from outside.
 	nodes := []string{fmt.Sprintf("%s:%d", f.fqdn(host), NodeExporterPort)}
 	if host == f.firstSecondary() {
 		nodes = append(nodes, fmt.Sprintf("%s:%d", f.fqdn("primary"), NodeExporterPort))
