@@ -110,6 +110,12 @@ image_ensure() {
     # shellcheck disable=SC2034
     IMAGE_BUILD_TMP=
   fi
+  # Images whose inputs changed stay behind: drop those unused for two weeks.
+  touch "$IMAGE_DIR/last-used"
+  find "$E2E_CACHE" -mindepth 2 -maxdepth 2 -path "$E2E_CACHE/image-*/last-used" -mtime +14 \
+    -printf '%h\n' | while read -r old; do
+    [[ $old == "$IMAGE_DIR" ]] || { log "image: pruning $old"; rm -rf "$old"; }
+  done
   flock -u "$lockfd"
   exec {lockfd}>&-
 }

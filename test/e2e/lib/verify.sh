@@ -78,6 +78,7 @@ phase_converge() {
   timer_start first-converge
   converge_all 1
   timer_stop first-converge
+  FIRST_CONVERGE_FAILED=("${CONVERGE_FAILED[@]}")
   for name in "${E2E_HOSTS[@]}"; do
     if [[ " ${CONVERGE_FAILED[*]} " == *" $name "* ]]; then
       fail "first-converge-$name" "see $WORK/logs/converge-$name-1.log (E2E_KEEP_WORK=1 keeps it)"
@@ -281,6 +282,11 @@ run_provisioning_and_checks() {
   timer_stop ready+copy
   prepare_vars
   phase_converge
+  if ((${#FIRST_CONVERGE_FAILED[@]})); then
+    # Every check below would only time out against unconverged hosts.
+    fail "verification" "skipped: the first converge failed on ${FIRST_CONVERGE_FAILED[*]}"
+    return
+  fi
   timer_start verify
   check_endpoints
   check_federation
