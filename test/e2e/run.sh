@@ -46,10 +46,14 @@ prerequisites() {
   fi
 }
 
+# The EXIT trap: stop and remove everything, then print the summary as the last line.
 teardown() {
   local rc=$?
   trap - EXIT INT TERM
   set +e
+  if ((rc != 0 && E2E_FAILED == 0)); then
+    fail "run" "aborted with exit status $rc before the checks completed"
+  fi
   log "tearing down"
   [[ -n $HTTP_PID ]] && kill "$HTTP_PID" 2>/dev/null && wait "$HTTP_PID" 2>/dev/null
   local pid
@@ -59,6 +63,8 @@ teardown() {
   if [[ -n $WORK && -d $WORK ]]; then
     if [[ ${E2E_KEEP_WORK:-0} == 1 ]]; then log "work dir kept: $WORK"; else rm -rf "$WORK"; fi
   fi
+  print_summary
+  if ((E2E_FAILED > 0 && rc == 0)); then rc=1; fi
   exit "$rc"
 }
 
@@ -87,14 +93,14 @@ generate() {
 random_seed() { od -An -N32 -tx1 /dev/urandom | tr -d ' \n'; }
 
 main() {
+  trap teardown EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
   prerequisites
   timer_start total
   WORK=$(mktemp -d "${TMPDIR:-/tmp}/promfed-e2e.XXXXXX")
   OUTDIR="$WORK/out"
   mkdir -p "$WORK/logs" "$WORK/roots" "$WORK/vars" "$OUTDIR"
-  trap teardown EXIT
-  trap 'exit 130' INT
-  trap 'exit 143' TERM
   log "work dir $WORK"
 
   timer_start image
@@ -118,8 +124,7 @@ main() {
 
   run_provisioning_and_checks
   timer_stop total
-  print_summary
-  ((E2E_FAILED == 0))
+  # The EXIT trap tears down, prints the summary and sets the exit status.
 }
 
 main "$@"

@@ -79,6 +79,7 @@ phase_converge() {
   converge_all 1
   timer_stop first-converge
   FIRST_CONVERGE_FAILED=("${CONVERGE_FAILED[@]}")
+  CONVERGED_AT=$SECONDS
   for name in "${E2E_HOSTS[@]}"; do
     if [[ " ${CONVERGE_FAILED[*]} " == *" $name "* ]]; then
       fail "first-converge-$name" "see $WORK/logs/converge-$name-1.log (E2E_KEEP_WORK=1 keeps it)"
@@ -175,7 +176,8 @@ check_federation() {
       fail "primary-federates-$name" "no $(selector_for "$name") on the primary within ${E2E_FEDERATION_TIMEOUT}s"
     fi
   done
-  printf 'FIGURE federated series visible on the primary after %ds of polling\n' $((SECONDS - t0))
+  printf 'FIGURE federated series of every secondary on the primary after %ds of polling (%ds after the first converge ended)\n' \
+    $((SECONDS - t0)) $((SECONDS - CONVERGED_AT))
 }
 
 # probe_ok: the primary sees a successful blackbox probe federated from a secondary.
