@@ -94,7 +94,11 @@ image_ensure() {
   if [[ -f $IMAGE_DIR/complete ]]; then
     log "image: reusing $IMAGE_DIR"
   else
-    log "image: building $IMAGE_DIR (mmdebstrap, about a minute)"
+    # mmdebstrap verifies the mirror with Debian's keyring (not installed by default on
+    # Ubuntu, e.g. hosted CI runners).
+    [[ -f /usr/share/keyrings/debian-archive-keyring.gpg ]] ||
+      die "building the image needs Debian's archive keyring: apt-get install debian-archive-keyring"
+    log "image: building $IMAGE_DIR (mmdebstrap, 2-4 minutes)"
     local tmp="$E2E_CACHE/.build-$key.$$"
     # Removed by the EXIT trap if the build is interrupted.
     # shellcheck disable=SC2034
