@@ -4,7 +4,8 @@
 # same command the Pulumi program runs, then the federation is checked over HTTPS.
 #
 # Needs root and: mmdebstrap systemd-container iproute2 openssh-client curl jq dpkg-dev
-# python3 ca-certificates debian-archive-keyring, and Go. Caches the image under ${XDG_CACHE_HOME:-$HOME/.cache}/promfed/e2e/.
+# python3 ca-certificates debian-archive-keyring, and Go.
+# Caches the image under ${XDG_CACHE_HOME:-$HOME/.cache}/promfed/e2e/.
 # Environment knobs: E2E_KEEP_WORK=1 keeps the work dir, E2E_REBUILD_IMAGE=1 rebuilds the
 # image, E2E_ANSIBLE_DIR (default: the repository's ansible/), E2E_ALERT_TIMEOUT and
 # E2E_FEDERATION_TIMEOUT (seconds).
