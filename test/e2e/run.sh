@@ -34,6 +34,7 @@ E2E_PREFIX="pfe2e$$"
 E2E_ANSIBLE_DIR=${E2E_ANSIBLE_DIR:-$REPO_ROOT/ansible}
 WORK=
 HTTP_PID=
+E2E_FINISHED=0
 
 prerequisites() {
   local missing=() cmd
@@ -52,7 +53,7 @@ teardown() {
   local rc=$?
   trap - EXIT INT TERM
   set +e
-  if ((rc != 0 && E2E_FAILED == 0)); then
+  if [[ $E2E_FINISHED != 1 ]]; then
     fail "run" "aborted with exit status $rc before the checks completed"
   fi
   log "tearing down"
@@ -125,6 +126,7 @@ main() {
 
   run_provisioning_and_checks
   timer_stop total
+  E2E_FINISHED=1
   # The EXIT trap tears down, prints the summary and sets the exit status.
 }
 

@@ -48,7 +48,8 @@ converge_all() {
     if ((rc != 0)) || ! recap "$name" "$run" | grep -q .; then
       CONVERGE_FAILED+=("$name")
       log "$name: run $run exited $rc; last lines of its log:"
-      grep -vE '^\s*$' "$WORK/logs/converge-$name-$run.log" | tail -n 25 | sed "s/^/  [$name] /" >&2
+      { grep -vE '^\s*$' "$WORK/logs/converge-$name-$run.log" || true; } | tail -n 25 |
+        sed "s/^/  [$name] /" >&2
     fi
   done
 }

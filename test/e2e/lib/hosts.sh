@@ -103,13 +103,58 @@ STUB
   chmod 0755 "$root/usr/local/bin/cloud-init"
 }
 
+# Without a systemd on the machine, nspawn --keep-unit puts the container's cgroup tree
+# (payload/, supervisor/) under the caller's own cgroup: containers started from one
+# shell would share it and their systemds would manage each other's units (seen as a
+# failed systemd-user-sessions.service leaving /run/nologin, so SSH logins were refused).
+# Each container therefore starts from a cgroup of its own, in every hierarchy systemd uses.
+
+# cgroup_dirs NAME: the cgroup directories of a host (they may not exist yet).
+cgroup_dirs() {
+  local line hier path mnt
+  while IFS= read -r line; do
+    hier=${line#*:}
+    path=${hier#*:}
+    hier=${hier%%:*}
+    mnt=
+    if [[ $hier == name=systemd ]]; then
+      mnt=/sys/fs/cgroup/systemd
+    elif [[ -z $hier ]]; then
+      if [[ $(stat -f -c %T /sys/fs/cgroup/unified 2>/dev/null) == cgroup2fs ]]; then
+        mnt=/sys/fs/cgroup/unified
+      elif [[ $(stat -f -c %T /sys/fs/cgroup 2>/dev/null) == cgroup2fs ]]; then
+        mnt=/sys/fs/cgroup
+      fi
+    fi
+    [[ -n $mnt && -d $mnt ]] && printf '%s\n' "$mnt${path%/}/$E2E_PREFIX-$1"
+  done < /proc/self/cgroup
+  return 0
+}
+
+# cgroup_remove NAME: remove a host's cgroups, innermost first (empty once nspawn is gone).
+cgroup_remove() {
+  local dir
+  while IFS= read -r dir; do
+    [[ -d $dir ]] && find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null
+  done < <(cgroup_dirs "$1")
+  return 0
+}
+
 # host_boot NAME: start the container in the background; records its nspawn pid.
 host_boot() {
-  local name=$1
-  setsid systemd-nspawn --boot --quiet -D "${HOST_ROOT[$name]}" -M "$name" \
-    --register=no --keep-unit --network-namespace-path="/run/netns/${HOST_NS[$name]}" \
-    --bind-ro="$IMAGE_DIR/repo:/srv/repo" --console=read-only --link-journal=no \
-    --resolv-conf=off --timezone=off </dev/null >>"$WORK/logs/nspawn-$name.log" 2>&1 &
+  local name=$1 dir
+  local -a dirs
+  cgroup_remove "$name"
+  mapfile -t dirs < <(cgroup_dirs "$name")
+  (
+    for dir in "${dirs[@]}"; do
+      mkdir -p "$dir" && printf '%s\n' "$BASHPID" > "$dir/cgroup.procs"
+    done
+    exec setsid systemd-nspawn --boot --quiet -D "${HOST_ROOT[$name]}" -M "$name" \
+      --register=no --keep-unit --network-namespace-path="/run/netns/${HOST_NS[$name]}" \
+      --bind-ro="$IMAGE_DIR/repo:/srv/repo" --console=read-only --link-journal=no \
+      --resolv-conf=off --timezone=off
+  ) </dev/null >>"$WORK/logs/nspawn-$name.log" 2>&1 &
   HOST_PID[$name]=$!
 }
 
@@ -183,7 +228,10 @@ hosts_teardown() {
   for name in "${!HOST_PID[@]}"; do
     [[ -n ${HOST_PID[$name]} ]] && kill -TERM "${HOST_PID[$name]}" 2>/dev/null
   done
-  for name in "${!HOST_PID[@]}"; do host_stop "$name" TERM; done
+  for name in "${!HOST_PID[@]}"; do
+    host_stop "$name" TERM
+    cgroup_remove "$name"
+  done
   for root in "${E2E_MOUNTS[@]}"; do
     umount "$root" 2>/dev/null || umount -l "$root" 2>/dev/null || log "could not unmount $root"
   done
