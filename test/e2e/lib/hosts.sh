@@ -207,7 +207,9 @@ on() {
 # host_wait_ssh NAME: wait until sshd answers with the pinned host key.
 host_wait_ssh() {
   if ! retry_until 90 0.5 on "$1" true </dev/null 2>/dev/null; then
-    tail -n 20 "$WORK/logs/nspawn-$1.log" >&2
+    log "$1: last console lines:"
+    tail -n 20 "$WORK/logs/nspawn-$1.log" | tr -d '\r' >&2
+    printf 'no SSH login within 90 s of boot (console: logs/nspawn-%s.log)\n' "$1"
     return 1
   fi
 }

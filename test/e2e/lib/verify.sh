@@ -128,9 +128,21 @@ primary_has_series_from() {
   prom_query primary "count($(selector_for "$1"))" 2>/dev/null | jq -e '.data.result[0].value[1] | tonumber > 0' >/dev/null
 }
 
+# system_ok NAME: systemd reports no failed unit (the roles' services included).
+system_ok() {
+  local state
+  state=$(on "$1" 'systemctl is-system-running' </dev/null 2>/dev/null) || true
+  [[ $state == running ]] && return 0
+  printf '%s; failed units: %s\n' "${state:-unknown}" \
+    "$(on "$1" 'systemctl --failed --no-legend --plain | cut -d" " -f1 | tr "\n" " "' </dev/null 2>/dev/null)"
+  return 1
+}
+
 check_endpoints() {
   local name code body
   for name in "${E2E_HOSTS[@]}"; do
+    check "no-failed-units-$name" system_ok "$name"
+
     code=$(http_code hcurl "$name" "$PROM_PORT" '/federate?match[]=up')
     if [[ $code == 401 ]]; then pass "federate-needs-auth-$name"; else fail "federate-needs-auth-$name" "HTTP $code, want 401"; fi
 
@@ -247,6 +259,7 @@ check_reboots() {
   else
     fail "serves-after-reboot-$name" "Prometheus not ready within 120s of boot"
   fi
+  check "no-failed-units-after-reboot-$name" system_ok "$name"
   if retry_until 120 5 primary_has_series_from secondary-1; then
     pass "federates-after-reboot-$name"
   else
@@ -261,6 +274,7 @@ check_reboots() {
   else
     fail "serves-after-reboot-$name" "Prometheus not ready within 120s of boot"
   fi
+  check "no-failed-units-after-reboot-$name" system_ok "$name"
   local exe
   # shellcheck disable=SC2016 # expanded on the host
   exe=$(on "$name" 'sudo readlink -f /proc/$(pidof -s prometheus)/exe' </dev/null 2>/dev/null) || true
