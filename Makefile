@@ -9,7 +9,7 @@ STACK ?= dev
 # end-to-end test hosts (mmdebstrap, systemd-nspawn, iproute2), SSH, linters.
 APT_PACKAGES := ansible ansible-lint python3-passlib python3-cryptography prometheus \
 	mmdebstrap systemd-container openssh-client iproute2 curl jq dpkg-dev \
-	shellcheck yamllint ca-certificates e2fsprogs util-linux mount
+	shellcheck yamllint ca-certificates debian-archive-keyring e2fsprogs util-linux mount
 
 .PHONY: help deps check test unit rules e2e lint lint-go lint-ansible up preview
 
