@@ -11,7 +11,7 @@ APT_PACKAGES := ansible ansible-lint python3-passlib python3-cryptography promet
 	mmdebstrap systemd-container openssh-client iproute2 curl jq dpkg-dev \
 	shellcheck yamllint ca-certificates debian-archive-keyring e2fsprogs util-linux mount
 
-.PHONY: help deps check test unit rules e2e lint lint-go lint-ansible up preview
+.PHONY: help deps check test unit rules e2e lint lint-go lint-ansible up preview stack-select
 
 help:
 	@sed -n 's/^## //p' $(MAKEFILE_LIST)
@@ -48,10 +48,21 @@ lint-go:
 lint-ansible:
 	ansible-lint --profile production --offline ansible/
 
-## preview / up: run Pulumi for STACK (needs AWS credentials and a logged-in backend; see docs/team.md)
+# State backend for preview/up: a local folder unless told otherwise (the
+# team's S3 bucket: BACKEND='s3://<bucket>?region=<region>', see docs/team.md).
+BACKEND ?= file://$(HOME)/.promfed/state
+PULUMI_ENV = PULUMI_BACKEND_URL='$(BACKEND)'
+
+## preview / up: pulumi preview / up for STACK against BACKEND (AWS credentials needed; a
+## local backend also needs PULUMI_CONFIG_PASSPHRASE for the stack's secrets)
+preview up: stack-select
 preview:
-	pulumi preview --stack $(STACK) --diff
+	$(PULUMI_ENV) pulumi preview --stack $(STACK) --diff
 up:
-	pulumi up --stack $(STACK)
+	$(PULUMI_ENV) pulumi up --stack $(STACK)
+
+stack-select:
+	@case '$(BACKEND)' in file://*) mkdir -p '$(patsubst file://%,%,$(BACKEND))';; esac
+	$(PULUMI_ENV) pulumi stack select --create $(STACK)
 
 include test/backend/team.mk
