@@ -262,6 +262,13 @@ func TestProdEndpoint(t *testing.T) {
 	if n := len(m.OfType("promfed:prometheus:Server")); n != 3 {
 		t.Errorf("prod has %d Prometheus servers", n)
 	}
+	primary := m.Named(t, "aws:ec2/instance:Instance", "primary").Str("subnetId")
+	if s1 := m.Named(t, "aws:ec2/instance:Instance", "secondary-1").Str("subnetId"); s1 == primary {
+		t.Errorf("secondary-1 shares the primary's subnet (and AZ) %s", primary)
+	}
+	if v := m.Named(t, "aws:ebs/volume:Volume", "secondary-1-data").Str("availabilityZone"); v != "eu-west-1b" {
+		t.Errorf("secondary-1's volume is in %s, want the second AZ", v)
+	}
 	if n := len(m.OfType("aws:ec2/natGateway:NatGateway")); n != 3 {
 		t.Errorf("prod has %d NAT gateways", n)
 	}
