@@ -71,6 +71,18 @@ func TestDataVolumeSurvivesReplacement(t *testing.T) {
 	if vol.Tags()[BackupTag] != "true" {
 		t.Errorf("volume is not selected for snapshots: %v", vol.Tags())
 	}
+	// The volume must not depend on the instance: a replaced instance then
+	// leaves the volume alone and only the attachment is recreated.
+	for _, dep := range vol.Dependencies {
+		if strings.Contains(dep, "aws:ec2/instance:Instance") {
+			t.Errorf("the data volume depends on the instance (%s)", dep)
+		}
+	}
+	for k, v := range vol.Inputs {
+		if v.IsString() && strings.Contains(v.StringValue(), "secondary-1-id") {
+			t.Errorf("the data volume's %s refers to the instance", k)
+		}
+	}
 	att := m.Named(t, "aws:ec2/volumeAttachment:VolumeAttachment", "secondary-1-data")
 	if !att.DeleteBeforeReplace || att.Get("stopInstanceBeforeDetaching") != true || att.Str("instanceId") != "secondary-1-id" {
 		t.Errorf("attachment %v dbr=%v", att.Inputs, att.DeleteBeforeReplace)
