@@ -189,8 +189,9 @@ func TestDevEndpoint(t *testing.T) {
 			t.Errorf("log bucket policy lacks %s: %s", want, policy)
 		}
 	}
-	if got := strings.Join(albIngress(m), ","); got != "198.51.100.0/24" {
-		t.Errorf("dev ALB admits %s, want allowedCidrs", got)
+	// allowedCidrs, plus the NAT gateway so a secondary can probe the endpoint.
+	if got := strings.Join(albIngress(m), ","); got != "198.51.100.0/24,198.51.100.7/32" {
+		t.Errorf("dev ALB admits %s, want allowedCidrs and the NAT gateway", got)
 	}
 	alias := m.Named(t, "aws:route53/record:Record", "promfed-endpoint")
 	if alias.Str("zoneId") != "Z0123456789EXAMPLE" || alias.Get("aliases") == nil {

@@ -58,14 +58,17 @@ func build(ctx *pulumi.Context, cfg *config.Config) (*stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	web := cfg.AllowedCidrs
+	// Without Cloudflare the ALB also admits the NAT gateways, so the first
+	// secondary can probe the public endpoint as clients see it.
+	web, probes := cfg.AllowedCidrs, net.NatPublicIPs
 	if cfg.Cloudflare() {
+		probes = nil
 		if web, err = edge.IPRanges(ctx); err != nil {
 			return nil, err
 		}
 	}
 	fw, err := firewall.NewFirewall(ctx, cfg.NamePrefix, &firewall.Args{
-		VpcID: net.VpcID, AdminCidrs: cfg.AdminCidrs, WebSources: web, Tags: tags,
+		VpcID: net.VpcID, AdminCidrs: cfg.AdminCidrs, WebSources: web, ProbeSources: probes, Tags: tags,
 	})
 	if err != nil {
 		return nil, err
@@ -127,7 +130,7 @@ func build(ctx *pulumi.Context, cfg *config.Config) (*stack, error) {
 		Stack: cfg.Stack, InternalZone: cfg.InternalZone, Hosts: cfg.HostNames(),
 		WebUsername: cfg.WebUsername, WebPassword: cfg.WebPassword.Reveal(),
 		RetentionTime: cfg.RetentionTime, RetentionSize: cfg.RetentionSize,
-		BlackboxTargets: []string{"https://" + cfg.Domain + "/-/healthy"}, EC2SDRegion: cfg.Region,
+		BlackboxTargets: []string{"https://" + cfg.Domain + "/-/healthy"}, BlackboxModule: "https_auth_required", EC2SDRegion: cfg.Region,
 		AlertWebhookURL: cfg.AlertWebhookURL.Reveal(), Keys: keys,
 	}
 	st := &stack{

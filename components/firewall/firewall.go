@@ -34,7 +34,10 @@ type Args struct {
 	// WebSources may reach the ALB on 443 and 80: Cloudflare's ranges when
 	// the edge is on, the configured allowedCidrs otherwise.
 	WebSources []netip.Prefix
-	Tags       map[string]string
+	// ProbeSources are single addresses (the NAT gateways) that may also
+	// reach the ALB on 443, so a secondary can probe the public endpoint.
+	ProbeSources []pulumi.StringOutput
+	Tags         map[string]string
 }
 
 // Firewall holds the security group ids each tier attaches.
@@ -90,6 +93,9 @@ func NewFirewall(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Re
 	for _, src := range args.WebSources {
 		r.inCidr(alb, "https", 443, src)
 		r.inCidr(alb, "http", 80, src) // only ever answered with a redirect to HTTPS
+	}
+	for i, ip := range args.ProbeSources {
+		r.inAddress(alb, fmt.Sprintf("https-probe-%d", i+1), 443, ip)
 	}
 	r.outSG(alb, "to-primary", PortPrometheus, primary)
 	r.inSG(primary, "from-alb", PortPrometheus, alb)
@@ -159,6 +165,18 @@ func (r *rules) add(dir string, sg *ec2.SecurityGroup, what string, port int, ci
 	_, r.err = vpc.NewSecurityGroupEgressRule(r.ctx, n, &vpc.SecurityGroupEgressRuleArgs{
 		SecurityGroupId: sg.ID(), IpProtocol: proto, FromPort: from, ToPort: to, Description: desc, Tags: tags,
 		CidrIpv4: v4, CidrIpv6: v6, ReferencedSecurityGroupId: ref,
+	}, r.parent)
+}
+
+// inAddress admits one IPv4 address known only at deploy time.
+func (r *rules) inAddress(sg *ec2.SecurityGroup, what string, port int, ip pulumi.StringOutput) {
+	if r.err != nil {
+		return
+	}
+	n := fmt.Sprintf("%s-%s-in-%s", r.name, r.role(sg), what)
+	_, r.err = vpc.NewSecurityGroupIngressRule(r.ctx, n, &vpc.SecurityGroupIngressRuleArgs{
+		SecurityGroupId: sg.ID(), IpProtocol: pulumi.String("tcp"), FromPort: pulumi.Int(port), ToPort: pulumi.Int(port),
+		Description: pulumi.String(what), CidrIpv4: pulumi.Sprintf("%s/32", ip), Tags: tagging.Named(r.tags, n),
 	}, r.parent)
 }
 

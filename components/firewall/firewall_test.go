@@ -21,7 +21,7 @@ func run(t *testing.T, web []string) *testmocks.Mocks {
 		_, err := NewFirewall(ctx, "fw", &Args{
 			VpcID:      pulumi.String("vpc-1"),
 			AdminCidrs: []netip.Prefix{netip.MustParsePrefix("203.0.113.10/32")},
-			WebSources: sources,
+			WebSources: sources, ProbeSources: []pulumi.StringOutput{pulumi.String("192.0.2.50").ToStringOutput()},
 			Tags:       map[string]string{"promfed:stack": "dev"},
 		})
 		return err
@@ -61,7 +61,7 @@ func TestExposure(t *testing.T) {
 	want := map[float64][]rule{
 		22:   {{"bastion", "203.0.113.10/32"}, {"members", "sg:bastion"}},
 		80:   {{"alb", "198.51.100.0/24"}, {"alb", "2001:db8::/32"}},
-		443:  {{"alb", "198.51.100.0/24"}, {"alb", "2001:db8::/32"}},
+		443:  {{"alb", "192.0.2.50/32"}, {"alb", "198.51.100.0/24"}, {"alb", "2001:db8::/32"}},
 		9090: {{"primary", "sg:alb"}, {"secondary", "sg:primary"}},
 		9100: {{"members", "sg:members"}},
 	}

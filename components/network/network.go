@@ -41,6 +41,8 @@ type Vpc struct {
 	PrivateSubnetIDs  pulumi.StringArrayOutput
 	// NatGatewayIDs is empty when NatStrategy is none.
 	NatGatewayIDs pulumi.StringArrayOutput
+	// NatPublicIPs are the addresses private hosts reach the internet from.
+	NatPublicIPs []pulumi.StringOutput
 }
 
 // NewVpc creates the network.
@@ -137,6 +139,7 @@ func NewVpc(ctx *pulumi.Context, name string, args *VpcArgs, opts ...pulumi.Reso
 		}
 		nats = append(nats, nat)
 		natIDs = append(natIDs, nat.ID())
+		v.NatPublicIPs = append(v.NatPublicIPs, eip.PublicIp)
 	}
 
 	for i := 0; i < args.AzCount; i++ {

@@ -22,7 +22,7 @@ func fleet(t *testing.T, hosts ...string) *Fleet {
 	}
 	return &Fleet{ //nolint:gosec // a test fixture password, not a credential
 		Stack: "dev", InternalZone: "dev.promfed.internal", Hosts: hosts, WebUsername: "promfed", WebPassword: "a-long-web-password",
-		RetentionTime: "15d", BlackboxTargets: []string{"https://prometheus.example.com/-/healthy"}, EC2SDRegion: "eu-west-1", Keys: keys,
+		RetentionTime: "15d", BlackboxTargets: []string{"https://prometheus.example.com/-/healthy"}, BlackboxModule: "https_auth_required", EC2SDRegion: "eu-west-1", Keys: keys,
 	}
 }
 
@@ -43,6 +43,9 @@ func TestVarsContract(t *testing.T) {
 	}
 	if got := strings.Join(s2["prometheus_node_targets"].([]string), ","); got != "secondary-2.dev.promfed.internal:9100" {
 		t.Errorf("secondary-2 scrapes %s", got)
+	}
+	if s1["prometheus_blackbox_module"] != "https_auth_required" {
+		t.Errorf("the endpoint probe uses module %v", s1["prometheus_blackbox_module"])
 	}
 	if len(s2["prometheus_blackbox_targets"].([]string)) != 0 || len(s1["prometheus_blackbox_targets"].([]string)) != 1 {
 		t.Error("the public endpoint must be probed by exactly one secondary")

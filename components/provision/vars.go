@@ -25,8 +25,11 @@ type Fleet struct {
 	RetentionTime string
 	RetentionSize string
 
-	// BlackboxTargets are URLs the secondaries probe (the public endpoint).
+	// BlackboxTargets are URLs the first secondary probes (the public
+	// endpoint) with the blackbox_exporter module BlackboxModule
+	// (https_auth_required for the endpoint: verified TLS answering 401).
 	BlackboxTargets []string
+	BlackboxModule  string
 	// EC2SDRegion turns on EC2 service discovery on the secondaries when
 	// set: each secondary discovers the instances tagged
 	// promfed:scrape-shard=<its name>, so no target is scraped twice.
@@ -111,6 +114,9 @@ func (f *Fleet) Vars(host string) (map[string]any, error) {
 		blackbox = append(blackbox, f.BlackboxTargets...)
 	}
 	v["prometheus_blackbox_targets"] = blackbox
+	if f.BlackboxModule != "" {
+		v["prometheus_blackbox_module"] = f.BlackboxModule
+	}
 	if f.EC2SDRegion != "" {
 		v["prometheus_ec2_sd"] = map[string]any{
 			"region": f.EC2SDRegion,
