@@ -60,3 +60,37 @@ retry_until() {
     sleep "$interval"
   done
 }
+
+# proc_start PID: the process's start time in clock ticks since boot (field 22 of
+# /proc/PID/stat); with the PID it identifies a process even after the PID is reused.
+proc_start() {
+  local stat f
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }   # the command name may contain spaces and parentheses
+  read -ra f <<<"$stat"
+  printf '%s\n' "${f[19]}"
+}
+
+# proc_running PID: the process exists and is not a zombie.
+proc_running() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [[ ${stat:0:1} != Z ]]
+}
+
+# proc_same PID START: PID is still the process that had START.
+proc_same() { [[ -n $1 && -n $2 && $(proc_start "$1" 2>/dev/null) == "$2" ]]; }
+
+# proc_stop PID: TERM, then KILL after 5 s; reaps it when it is a child of this shell.
+proc_stop() {
+  local pid=$1 i
+  [[ -n $pid ]] || return 0
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < 50; i++)); do
+    proc_running "$pid" || break
+    sleep 0.1
+  done
+  proc_running "$pid" && kill -KILL "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null || true
+}

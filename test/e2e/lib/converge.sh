@@ -58,3 +58,53 @@ converge_all() {
 changed_count() {
   recap "$1" "$2" | sed -nE 's/.* changed=([0-9]+).*/\1/p' | awk '{s += $1} END {if (NR) print s}'
 }
+
+start_archive_server() {
+  # shellcheck disable=SC1091
+  source "$IMAGE_DIR/archive.env"
+  mkdir -p "$WORK/www"
+  cp "$IMAGE_DIR/$ARCHIVE_FILE" "$WORK/www/"
+  # In a session of its own, like the containers, so that it outlives demo.sh's terminal.
+  setsid ip netns exec "$CTL_NS" python3 -m http.server 8000 --bind "$CTL_IP" \
+    --directory "$WORK/www" </dev/null > "$WORK/logs/http.log" 2>&1 &
+  # Stopped by stack_down (lib/stack.sh).
+  HTTP_PID=$!
+  # shellcheck disable=SC2034 # read by stack_down and saved by demo.sh
+  HTTP_PID_START=$(proc_start "$HTTP_PID") || true
+  stack_changed
+  retry_until 15 0.2 in_ctl curl -sf -o /dev/null "http://$CTL_IP:8000/$ARCHIVE_FILE" ||
+    die "archive server did not start"
+  ARCHIVE_URL="http://$CTL_IP:8000/$ARCHIVE_FILE"
+}
+
+prepare_vars() {
+  local name
+  for name in "${E2E_HOSTS[@]}"; do
+    cp "$OUTDIR/$(manifest_host "$name" vars)" "$WORK/vars/$name.json"
+  done
+  start_archive_server
+  jq --arg url "$ARCHIVE_URL" --arg sha "$ARCHIVE_SHA256" --arg ver "$ARCHIVE_VERSION" \
+    '.prometheus_install_method = "archive" | .prometheus_archive_url = $url
+     | .prometheus_archive_sha256 = $sha | .prometheus_archive_version = $ver' \
+    "$WORK/vars/$E2E_ARCHIVE_HOST.json" > "$WORK/vars/$E2E_ARCHIVE_HOST.json.new"
+  mv "$WORK/vars/$E2E_ARCHIVE_HOST.json.new" "$WORK/vars/$E2E_ARCHIVE_HOST.json"
+  chmod 0600 "$WORK/vars/"*.json
+  printf 'user = "%s:%s"\n' "$(jq -er .web_username "$OUTDIR/manifest.json")" \
+    "$(jq -er .web_password "$OUTDIR/manifest.json")" > "$WORK/curl-auth"
+  chmod 0600 "$WORK/curl-auth"
+}
+
+# provision_prepare: like the Pulumi program, the ready step and the tree copy on every host
+# (the ready step starts as soon as sshd answers, while the host may still be booting),
+# then the variables and the archive server. The playbook itself runs in converge_all.
+provision_prepare() {
+  local name
+  tar -C "$E2E_ANSIBLE_DIR" --exclude-vcs --exclude='*.retry' -cf "$WORK/ansible.tar" .
+  timer_start ready+copy
+  for name in "${E2E_HOSTS[@]}"; do
+    check "ready-command-$name" ready "$name"
+    check "tree-copy-$name" tree_copy "$name"
+  done
+  timer_stop ready+copy
+  prepare_vars
+}

@@ -6,7 +6,7 @@
 E2E_NET=${E2E_NET:-10.213.7}   # the private /24 used only inside the test namespaces
 CTL_IP=$E2E_NET.1
 
-declare -A HOST_IP=() HOST_NS=() HOST_ROOT=() HOST_PID=()
+declare -A HOST_IP=() HOST_NS=() HOST_ROOT=() HOST_PID=() HOST_PID_START=() HOST_CGROUPS=()
 E2E_NAMESPACES=()
 E2E_MOUNTS=()
 
@@ -131,12 +131,14 @@ cgroup_dirs() {
   return 0
 }
 
-# cgroup_remove NAME: remove a host's cgroups, innermost first (empty once nspawn is gone).
+# cgroup_remove NAME: remove a host's cgroups, innermost first (empty once nspawn is gone):
+# those recorded when it booted (another process may be removing them) and those this
+# process would create.
 cgroup_remove() {
   local dir
   while IFS= read -r dir; do
-    [[ -d $dir ]] && find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null
-  done < <(cgroup_dirs "$1")
+    [[ -n $dir && -d $dir ]] && find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null
+  done < <({ printf '%s\n' "${HOST_CGROUPS[$1]:-}"; cgroup_dirs "$1"; } | sort -u)
   return 0
 }
 
@@ -146,6 +148,7 @@ host_boot() {
   local -a dirs
   cgroup_remove "$name"
   mapfile -t dirs < <(cgroup_dirs "$name")
+  HOST_CGROUPS[$name]=$(printf '%s\n' "${dirs[@]}")
   (
     for dir in "${dirs[@]}"; do
       mkdir -p "$dir" && printf '%s\n' "$BASHPID" > "$dir/cgroup.procs"
@@ -156,6 +159,8 @@ host_boot() {
       --resolv-conf=off --timezone=off
   ) </dev/null >>"$WORK/logs/nspawn-$name.log" 2>&1 &
   HOST_PID[$name]=$!
+  # shellcheck disable=SC2034 # saved by demo.sh, which checks it before stopping the host
+  HOST_PID_START[$name]=$(proc_start "$!") || true
 }
 
 # host_stop NAME [TERM|KILL]: TERM is a clean poweroff; falls back to KILL after 20 s.

@@ -41,38 +41,6 @@ changed_tasks() {
   awk '/^TASK \[/ {t = $0} /^changed:/ {print "  " t " " $0}' "$WORK/logs/converge-$1-$2.log"
 }
 
-start_archive_server() {
-  # shellcheck disable=SC1091
-  source "$IMAGE_DIR/archive.env"
-  mkdir -p "$WORK/www"
-  cp "$IMAGE_DIR/$ARCHIVE_FILE" "$WORK/www/"
-  ip netns exec "$CTL_NS" python3 -m http.server 8000 --bind "$CTL_IP" --directory "$WORK/www" \
-    > "$WORK/logs/http.log" 2>&1 &
-  # Stopped by the EXIT trap in run.sh.
-  # shellcheck disable=SC2034
-  HTTP_PID=$!
-  retry_until 15 0.2 in_ctl curl -sf -o /dev/null "http://$CTL_IP:8000/$ARCHIVE_FILE" ||
-    die "archive server did not start"
-  ARCHIVE_URL="http://$CTL_IP:8000/$ARCHIVE_FILE"
-}
-
-prepare_vars() {
-  local name
-  for name in "${E2E_HOSTS[@]}"; do
-    cp "$OUTDIR/$(manifest_host "$name" vars)" "$WORK/vars/$name.json"
-  done
-  start_archive_server
-  jq --arg url "$ARCHIVE_URL" --arg sha "$ARCHIVE_SHA256" --arg ver "$ARCHIVE_VERSION" \
-    '.prometheus_install_method = "archive" | .prometheus_archive_url = $url
-     | .prometheus_archive_sha256 = $sha | .prometheus_archive_version = $ver' \
-    "$WORK/vars/$E2E_ARCHIVE_HOST.json" > "$WORK/vars/$E2E_ARCHIVE_HOST.json.new"
-  mv "$WORK/vars/$E2E_ARCHIVE_HOST.json.new" "$WORK/vars/$E2E_ARCHIVE_HOST.json"
-  chmod 0600 "$WORK/vars/"*.json
-  printf 'user = "%s:%s"\n' "$(jq -er .web_username "$OUTDIR/manifest.json")" \
-    "$(jq -er .web_password "$OUTDIR/manifest.json")" > "$WORK/curl-auth"
-  chmod 0600 "$WORK/curl-auth"
-}
-
 phase_converge() {
   local name n
   timer_start first-converge
@@ -125,7 +93,8 @@ selector_for() {
 }
 
 primary_has_series_from() {
-  prom_query primary "count($(selector_for "$1"))" 2>/dev/null | jq -e '.data.result[0].value[1] | tonumber > 0' >/dev/null
+  prom_query primary "count($(selector_for "$1"))" 2>/dev/null |
+    jq -e '.data.result[0].value[1] | tonumber > 0' >/dev/null 2>&1
 }
 
 # system_ok NAME: systemd reports no failed unit (the roles' services included).
@@ -190,6 +159,91 @@ check_federation() {
   done
   printf 'FIGURE federated series of every secondary on the primary after %ds of polling (%ds after the first converge ended)\n' \
     $((SECONDS - t0)) $((SECONDS - CONVERGED_AT))
+}
+
+# ext_matchers NAME: NAME's external labels as PromQL matchers (",stack=\"e2e\",...").
+ext_matchers() {
+  jq -r '[.prometheus_external_labels // {} | to_entries[] | ",\(.key)=\"\(.value)\""] | join("")' \
+    "$WORK/vars/$1.json"
+}
+
+# job_instance NAME PROMQL: the sorted job and instance labels of a query's series, with
+# the labels the primary would have renamed on a clash (exported_job, exported_instance).
+job_instance() {
+  prom_query "$1" "$2" 2>/dev/null | jq -er '.data.result[].metric
+    | "job=\"\(.job // "")\",instance=\"\(.instance // "")\""
+      + (if .exported_job or .exported_instance
+         then ",exported_job=\"\(.exported_job // "")\",exported_instance=\"\(.exported_instance // "")\""
+         else "" end)' 2>/dev/null | sort
+}
+
+# labels_honored SECONDARY: the primary's copies of the secondary's federate:up:max series
+# (one per target) carry the job and instance labels they have on the secondary itself,
+# not job="federate" and the secondary's address (honor_labels). The series compared by
+# name is the secondary's own node_exporter; then the whole set must match.
+labels_honored() {
+  local sec=$1 own want got
+  own="job=\"node\",instance=\"$(fqdn "$sec"):$NODE_PORT\""
+  want=$(job_instance "$sec" 'federate:up:max') || true
+  grep -qxF "$own" <<<"$want" || { printf 'no federate:up:max{%s} on %s itself\n' "$own" "$sec"; return 1; }
+  got=$(job_instance primary "{__name__=\"federate:up:max\"$(ext_matchers "$sec")}") || true
+  if grep -q 'exported_\|job="federate"' <<<"$got"; then
+    printf 'the primary relabelled series of %s, e.g. federate:up:max{%s}\n' "$sec" \
+      "$(grep -m1 'exported_\|job="federate"' <<<"$got")"
+    return 1
+  fi
+  if ! grep -qxF "$own" <<<"$got" || [[ $got != "$want" ]]; then
+    printf 'federate:up:max from %s on the primary: {%s}; on %s: {%s}\n' "$sec" \
+      "$(paste -sd';' <<<"$got")" "$sec" "$(paste -sd';' <<<"$want")"
+    return 1
+  fi
+  printf '%d series as on %s, e.g. federate:up:max{%s}\n' "$(grep -c . <<<"$got")" "$sec" "$own"
+}
+
+# labels_honored_out SECONDARY: labels_honored, keeping its last line in HONOR_OUT.
+labels_honored_out() {
+  local rc=0
+  HONOR_OUT=$(labels_honored "$1" 2>&1) || rc=$?
+  HONOR_OUT=$(tail -n 1 <<<"$HONOR_OUT")
+  return "$rc"
+}
+
+check_honor_labels() {
+  local name
+  for name in $(secondaries); do
+    # The primary pulls every 30 s: a series the secondary just recorded may be missing.
+    if retry_until 90 5 labels_honored_out "$name"; then
+      pass "honor-labels-$name ($HONOR_OUT)"
+    else
+      fail "honor-labels-$name" "$HONOR_OUT"
+    fi
+  done
+}
+
+# promtool_check WHAT FILE NAME: `promtool check WHAT FILE` on host NAME, with the promtool
+# next to the running Prometheus (the package's or the archive's), as root: the rendered
+# files, the rule files and the web password file are not world-readable.
+promtool_check() {
+  local what=$1 file=$2
+  # shellcheck disable=SC2016 # expanded on the host
+  on "$3" 'p=$(sudo readlink -f /proc/$(pidof -s prometheus)/exe) && sudo "${p%/*}/promtool" check '"$what $file" </dev/null 2>&1
+}
+
+check_promtool() {
+  local name out
+  for name in "${E2E_HOSTS[@]}"; do
+    if out=$(promtool_check config /etc/prometheus/prometheus.yml "$name"); then
+      pass "promtool-check-config-$name"
+    else
+      fail "promtool-check-config-$name" "$(grep -v '^\s*$' <<<"$out" | tail -n 1)"
+      printf '%s\n' "$out" | sed "s/^/  [$name] /" >&2
+    fi
+    if out=$(promtool_check web-config /etc/prometheus/web.yml "$name"); then
+      pass "promtool-check-web-config-$name"
+    else
+      fail "promtool-check-web-config-$name" "$(grep -v '^\s*$' <<<"$out" | tail -n 1)"
+    fi
+  done
 }
 
 # probe_ok: the primary sees a successful blackbox probe federated from a secondary.
@@ -286,17 +340,7 @@ run_provisioning_and_checks() {
     fail "playbook-present" "$E2E_ANSIBLE_DIR/site.yml does not exist"
     return
   fi
-  tar -C "$E2E_ANSIBLE_DIR" --exclude-vcs --exclude='*.retry' -cf "$WORK/ansible.tar" .
-  local name
-  # Like the Pulumi program: ready step, tree copy, playbook; the ready step starts as
-  # soon as sshd answers, while the host may still be booting.
-  timer_start ready+copy
-  for name in "${E2E_HOSTS[@]}"; do
-    check "ready-command-$name" ready "$name"
-    check "tree-copy-$name" tree_copy "$name"
-  done
-  timer_stop ready+copy
-  prepare_vars
+  provision_prepare
   phase_converge
   if ((${#FIRST_CONVERGE_FAILED[@]})); then
     # Every check below would only time out against unconverged hosts.
@@ -305,7 +349,9 @@ run_provisioning_and_checks() {
   fi
   timer_start verify
   check_endpoints
+  check_promtool
   check_federation
+  check_honor_labels
   check_probe
   check_rules
   check_alert_on_outage

@@ -1,0 +1,236 @@
+#!/usr/bin/env bash
+# The federation on local hosts, left running: the end-to-end suite's three containers
+# (primary, secondary-1, secondary-2), converged once by the real playbook, with the
+# primary's Prometheus forwarded to https://localhost:19090 on this machine.
+#
+#   demo.sh up       boot, converge, forward, print how to log in (make demo)
+#   demo.sh status   print it again
+#   demo.sh down     remove everything (make demo-down); fine when nothing is up
+#
+# Needs what run.sh needs (see test/e2e/README.md) plus socat. The state of a running demo
+# (work dir, namespaces, mounts, cgroups, process ids) is kept in $DEMO_STATE_DIR.
+# Knobs: DEMO_PORT (19090), DEMO_STATE_DIR (/run/promfed-demo), and run.sh's E2E_* ones.
+set -euo pipefail
+
+E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd "$E2E_DIR/../.." && pwd)
+# shellcheck source=test/e2e/lib/common.sh
+source "$E2E_DIR/lib/common.sh"
+# shellcheck source=test/e2e/lib/image.sh
+source "$E2E_DIR/lib/image.sh"
+# shellcheck source=test/e2e/lib/hosts.sh
+source "$E2E_DIR/lib/hosts.sh"
+# shellcheck source=test/e2e/lib/converge.sh
+source "$E2E_DIR/lib/converge.sh"
+# shellcheck source=test/e2e/lib/verify.sh
+source "$E2E_DIR/lib/verify.sh"
+# shellcheck source=test/e2e/lib/stack.sh
+source "$E2E_DIR/lib/stack.sh"
+
+E2E_CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/promfed/e2e
+E2E_PREFIX=pfdemo
+E2E_EXTRA_CMDS=(socat)
+E2E_EXTRA_PACKAGES=(socat)
+DEMO_PORT=${DEMO_PORT:-19090}
+DEMO_STATE_DIR=${DEMO_STATE_DIR:-/run/promfed-demo}
+STATE="$DEMO_STATE_DIR/state"
+CTL_NS=
+FWD_PID=
+FWD_PID_START=
+DEMO_UP=0
+
+# Everything `down` needs, as bash declarations (sourced by `down` and `status`).
+state_save() {
+  [[ -d $DEMO_STATE_DIR ]] || return 0
+  declare -p WORK OUTDIR E2E_PREFIX CTL_NS E2E_SSH_USER HOST_IP HOST_NS HOST_ROOT HOST_PID \
+    HOST_PID_START HOST_CGROUPS E2E_NAMESPACES E2E_MOUNTS HTTP_PID HTTP_PID_START FWD_PID \
+    FWD_PID_START DEMO_PORT DEMO_UP | sed 's/^declare /declare -g /' > "$STATE.new"
+  mv "$STATE.new" "$STATE"
+}
+stack_changed() { state_save; }
+
+state_load() {
+  # shellcheck disable=SC1090 # written by state_save
+  source "$STATE"
+}
+
+# The forwarder: socat listens on the host's loopback; for each connection it runs a
+# second socat inside the ctl namespace that connects to the primary. TLS is end to end.
+forward_start() {
+  local connect="$WORK/forward-connect"
+  printf '#!/bin/sh\nexec ip netns exec %s socat STDIO TCP:%s:%s\n' \
+    "$CTL_NS" "${HOST_IP[primary]}" "$PROM_PORT" > "$connect"
+  chmod 0700 "$connect"
+  setsid socat "TCP-LISTEN:$DEMO_PORT,bind=127.0.0.1,fork,reuseaddr" "EXEC:$connect" \
+    </dev/null >"$WORK/logs/forward.log" 2>&1 &
+  FWD_PID=$!
+  FWD_PID_START=$(proc_start "$FWD_PID") || true
+  state_save
+}
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$DEMO_PORT") 2>/dev/null; }
+
+# lcurl PATH [CURL ARGS...]: the primary through the forwarder, as a user would.
+lcurl() {
+  local path=$1
+  shift
+  curl -sS -g --max-time 15 --cacert "$DEMO_STATE_DIR/ca.pem" "$@" "https://localhost:$DEMO_PORT$path"
+}
+
+print_info() {
+  local user pass ca="$DEMO_STATE_DIR/ca.pem" ssh_base
+  user=$(jq -r .web_username "$OUTDIR/manifest.json")
+  pass=$(jq -r .web_password "$OUTDIR/manifest.json")
+  ssh_base="ip netns exec $CTL_NS ssh -F $WORK/ssh_config"
+  cat <<EOF
+
+The federation runs on three local hosts (primary, secondary-1, secondary-2).
+
+  URL       https://localhost:$DEMO_PORT   (the primary's Prometheus: HTTPS + basic auth)
+  user      $user
+  password  $pass
+  CA        $ca
+            (the stack's CA; the primary's certificate names localhost and 127.0.0.1)
+
+Try:
+  # what the primary federated from each secondary (external label "prometheus")
+  curl --cacert $ca -u '$user:$pass' -G \\
+    --data-urlencode 'query=federate:up:sum' https://localhost:$DEMO_PORT/api/v1/query
+  # one secondary's targets, with the job and instance labels they have there
+  curl --cacert $ca -u '$user:$pass' -G \\
+    --data-urlencode 'query=federate:up:max{prometheus="secondary-1"}' https://localhost:$DEMO_PORT/api/v1/query
+  # no credentials, no federation: 401
+  curl --cacert $ca -o /dev/null -w '%{http_code}\\n' https://localhost:$DEMO_PORT/federate
+  # a shell on a host (the login user has sudo)
+  $ssh_base primary.$E2E_ZONE
+  # power off secondary-2, then watch ALERTS{alertname="FederationFailing"} fire (~2 min)
+  $ssh_base secondary-2.$E2E_ZONE sudo systemctl poweroff
+
+In a browser: https://localhost:$DEMO_PORT (import the CA above, or accept the warning).
+
+Remove it all: make demo-down   (or: bash test/e2e/demo.sh down)
+EOF
+}
+
+# The EXIT trap of `up`: an `up` that did not finish removes what it made.
+up_cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  ((DEMO_UP == 1)) && exit "$rc"
+  set +e
+  log "up did not finish (exit status $rc): removing what it started"
+  demo_remove
+  exit "$rc"
+}
+
+# demo_remove: the forwarder, then the stack, then the state dir (with the state loaded).
+demo_remove() {
+  if [[ -n $FWD_PID ]] && proc_same "$FWD_PID" "$FWD_PID_START"; then
+    proc_stop "$FWD_PID"
+  fi
+  FWD_PID=
+  local name
+  # Only processes that are still the ones up started (a host powered off from inside
+  # is gone already; its pid may have been reused since).
+  for name in "${!HOST_PID[@]}"; do
+    [[ -n ${HOST_PID[$name]} ]] || continue
+    if ! proc_same "${HOST_PID[$name]}" "${HOST_PID_START[$name]:-}"; then
+      log "$name: no longer running"
+      HOST_PID[$name]=
+    fi
+  done
+  if [[ -n $HTTP_PID ]] && ! proc_same "$HTTP_PID" "$HTTP_PID_START"; then HTTP_PID=; fi
+  stack_down
+  rm -rf "$DEMO_STATE_DIR"
+}
+
+cmd_up() {
+  if ! mkdir -m 0755 "$DEMO_STATE_DIR" 2>/dev/null; then
+    [[ -d $DEMO_STATE_DIR ]] || die "cannot create $DEMO_STATE_DIR"
+    die "a demo is already up (state in $DEMO_STATE_DIR; 'bash test/e2e/demo.sh status' shows it); remove it with: make demo-down"
+  fi
+  trap up_cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  prerequisites
+  port_busy && die "127.0.0.1:$DEMO_PORT is in use; pick another port with DEMO_PORT=..."
+  timer_start up
+  work_create promfed-demo
+
+  image_ensure
+  generate
+  install -m 0644 "$OUTDIR/ca.pem" "$DEMO_STATE_DIR/ca.pem"
+  hosts_up
+  provision_prepare
+  ((E2E_FAILED == 0)) || die "the hosts did not come up (see the FAIL lines above)"
+
+  log "converging the three hosts (the playbook, as on EC2; a few minutes)"
+  timer_start converge
+  converge_all 1
+  timer_stop converge
+  ((${#CONVERGE_FAILED[@]} == 0)) ||
+    die "converging failed on ${CONVERGE_FAILED[*]} (logs in $WORK/logs, removed with the demo)"
+
+  forward_start
+  local name
+  log "waiting for the primary to federate from the secondaries"
+  for name in $(secondaries); do
+    retry_until "$E2E_FEDERATION_TIMEOUT" 5 primary_has_series_from "$name" ||
+      log "WARNING: no series from $name on the primary yet"
+  done
+  retry_until 15 0.5 lcurl /-/ready -K "$WORK/curl-auth" -o /dev/null -f ||
+    die "https://localhost:$DEMO_PORT/-/ready does not answer through the forwarder"
+  DEMO_UP=1
+  state_save
+  timer_stop up
+  print_info
+}
+
+cmd_status() {
+  [[ -f $STATE ]] || { printf 'no demo is up (nothing in %s)\n' "$DEMO_STATE_DIR"; return 0; }
+  state_load
+  if ((DEMO_UP != 1)); then
+    printf 'a demo is starting or its start was interrupted; make demo-down removes it\n'
+    return 0
+  fi
+  local name
+  for name in "${E2E_HOSTS[@]}"; do
+    if proc_same "${HOST_PID[$name]:-}" "${HOST_PID_START[$name]:-}"; then
+      printf '  %-12s running (%s)\n' "$name" "${HOST_IP[$name]}"
+    else
+      printf '  %-12s stopped\n' "$name"
+    fi
+  done
+  print_info
+}
+
+cmd_down() {
+  [[ $(id -u) == 0 ]] || die "run as root"
+  if [[ ! -d $DEMO_STATE_DIR ]]; then
+    printf 'no demo is up (nothing in %s): nothing to remove\n' "$DEMO_STATE_DIR"
+    local left
+    left=$(ip netns list 2>/dev/null | grep -o "^$E2E_PREFIX-[^ ]*" || true)
+    [[ -z $left ]] || log "WARNING: namespaces named like the demo's remain: $left"
+    return 0
+  fi
+  timer_start down
+  if [[ -f $STATE ]]; then
+    state_load
+  else
+    log "no state in $DEMO_STATE_DIR (up was interrupted before it saved any)"
+  fi
+  log "removing the demo"
+  demo_remove
+  timer_stop down
+  printf 'demo removed\n'
+}
+
+case ${1:-} in
+  up) cmd_up ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  *)
+    printf 'usage: %s up|status|down\n' "$0" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,103 @@
+# shellcheck shell=bash
+# The life of the local hosts, shared by run.sh (the suite) and demo.sh (left running):
+# prerequisites, work dir, generated material, booting the hosts, removing it all again.
+# The caller sets REPO_ROOT and E2E_PREFIX (names its namespaces and cgroups) first.
+# shellcheck disable=SC2034 # the settings below are read by the other libs
+
+E2E_STACK=e2e
+E2E_ZONE=e2e.promfed.internal
+E2E_HOSTS=(primary secondary-1 secondary-2)
+E2E_ARCHIVE_HOST=secondary-2
+E2E_SSH_USER=promfed
+E2E_ANSIBLE_DIR=${E2E_ANSIBLE_DIR:-$REPO_ROOT/ansible}
+WORK=
+OUTDIR=
+HTTP_PID=
+HTTP_PID_START=
+# Commands (and the Debian packages holding them) a caller needs besides the suite's.
+E2E_EXTRA_CMDS=()
+E2E_EXTRA_PACKAGES=()
+
+# stack_changed: called whenever a namespace, mount or process was added; demo.sh saves
+# its state here so that `demo.sh down` finds everything even after an interrupted `up`.
+stack_changed() { :; }
+
+# prerequisites: root and the commands the hosts need, plus E2E_EXTRA_CMDS.
+prerequisites() {
+  local missing=() cmd
+  [[ $(id -u) == 0 ]] || die "run as root (network namespaces, tmpfs mounts, systemd-nspawn)"
+  for cmd in mmdebstrap systemd-nspawn ip ssh curl jq dpkg-scanpackages dpkg-deb go python3 \
+    tar flock setsid sha256sum od "${E2E_EXTRA_CMDS[@]}"; do
+    command -v "$cmd" >/dev/null || missing+=("$cmd")
+  done
+  if ((${#missing[@]})); then
+    die "missing commands: ${missing[*]}; install with: apt-get install -y --no-install-recommends mmdebstrap systemd-container iproute2 openssh-client curl jq dpkg-dev python3 ca-certificates debian-archive-keyring${E2E_EXTRA_PACKAGES[*]:+ ${E2E_EXTRA_PACKAGES[*]}} (and Go)"
+  fi
+}
+
+# work_create PREFIX: a fresh work dir (logs, roots, generated material).
+work_create() {
+  WORK=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX")
+  OUTDIR="$WORK/out"
+  mkdir -p "$WORK/logs" "$WORK/roots" "$WORK/vars" "$OUTDIR"
+  stack_changed
+  log "work dir $WORK"
+}
+
+# Material for the hosts, from the generator the Pulumi program shares.
+generate() {
+  random_seed > "$WORK/seed"
+  chmod 0600 "$WORK/seed"
+  local hosts
+  hosts=$(IFS=,; printf '%s' "${E2E_HOSTS[*]}")
+  # The first secondary probes the archive server in the ctl namespace (a plain HTTP
+  # target inside the test network) through its blackbox_exporter.
+  (cd "$REPO_ROOT" && go run ./test/e2e/hostvars -seed-file "$WORK/seed" -stack "$E2E_STACK" \
+    -zone "$E2E_ZONE" -hosts "$hosts" -out "$OUTDIR" -ansible "$E2E_ANSIBLE_DIR" \
+    -blackbox "http://$CTL_IP:8000/") > "$WORK/logs/hostvars.log" 2>&1 || {
+    cat "$WORK/logs/hostvars.log" >&2
+    die "host material generator failed"
+  }
+  local name
+  for name in "${E2E_HOSTS[@]}"; do
+    manifest_host "$name" command >/dev/null || die "manifest.json lacks host $name"
+  done
+  E2E_SSH_USER=$(jq -er .ssh_user "$OUTDIR/manifest.json")
+}
+
+# A random 64-character seed for this run only.
+random_seed() { od -An -N32 -tx1 /dev/urandom | tr -d ' \n'; }
+
+# hosts_up: namespaces, SSH client config, roots, boot; a check per host that SSH answers.
+hosts_up() {
+  local name
+  net_setup
+  stack_changed
+  ssh_setup
+  for name in "${E2E_HOSTS[@]}"; do
+    root_prepare "$name"
+    stack_changed
+  done
+  for name in "${E2E_HOSTS[@]}"; do
+    host_boot "$name"
+    stack_changed
+  done
+  for name in "${E2E_HOSTS[@]}"; do
+    check "boot-ssh-$name" host_wait_ssh "$name"
+  done
+}
+
+# stack_down: stop the archive server and the hosts, remove mounts, namespaces, cgroups,
+# an interrupted image build and (unless E2E_KEEP_WORK=1) the work dir.
+stack_down() {
+  if [[ -n $HTTP_PID ]] && { [[ -z $HTTP_PID_START ]] || proc_same "$HTTP_PID" "$HTTP_PID_START"; }; then
+    proc_stop "$HTTP_PID"
+  fi
+  HTTP_PID=
+  hosts_teardown
+  [[ -n ${IMAGE_BUILD_TMP:-} ]] && rm -rf "$IMAGE_BUILD_TMP"
+  if [[ -n $WORK && -d $WORK ]]; then
+    if [[ ${E2E_KEEP_WORK:-0} == 1 ]]; then log "work dir kept: $WORK"; else rm -rf "$WORK"; fi
+  fi
+  return 0
+}
