@@ -9,9 +9,9 @@ STACK ?= dev
 # end-to-end test hosts (mmdebstrap, systemd-nspawn, iproute2), SSH, linters.
 APT_PACKAGES := ansible ansible-lint python3-passlib python3-cryptography prometheus \
 	mmdebstrap systemd-container openssh-client iproute2 curl jq dpkg-dev \
-	shellcheck yamllint ca-certificates debian-archive-keyring e2fsprogs util-linux mount
+	shellcheck yamllint ca-certificates debian-archive-keyring e2fsprogs util-linux mount socat
 
-.PHONY: help deps check test unit rules e2e lint lint-go lint-ansible up preview stack-select
+.PHONY: help deps check test unit rules e2e demo demo-down lint lint-go lint-ansible up preview stack-select
 
 help:
 	@sed -n 's/^## //p' $(MAKEFILE_LIST)
@@ -37,6 +37,14 @@ rules:
 ## e2e: converge real local test hosts (systemd-nspawn) with the playbook and verify federation
 e2e:
 	bash test/e2e/run.sh
+
+## demo: three local hosts converged and left running; the primary at https://localhost:19090 (docs/demo.md)
+demo:
+	bash test/e2e/demo.sh up
+
+## demo-down: remove the hosts of make demo
+demo-down:
+	bash test/e2e/demo.sh down
 
 ## lint: gofmt, go vet, ansible-lint (production profile) and the team linters
 lint: lint-go lint-ansible lint-team
