@@ -22,7 +22,7 @@ func run(t *testing.T, web []string) *testmocks.Mocks {
 			VpcID:      pulumi.String("vpc-1"),
 			AdminCidrs: []netip.Prefix{netip.MustParsePrefix("203.0.113.10/32")},
 			WebSources: sources, ProbeSources: []pulumi.StringOutput{pulumi.String("192.0.2.50").ToStringOutput()},
-			Tags:       map[string]string{"promfed:stack": "dev"},
+			Tags: map[string]string{"promfed:stack": "dev"},
 		})
 		return err
 	})
