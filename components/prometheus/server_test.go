@@ -26,7 +26,7 @@ func baseArgs(role string) ServerArgs {
 		Role: role, InstanceType: "t3.medium", AmiFamily: "debian-12", SubnetID: pulumi.String("subnet-1"),
 		AvailabilityZone: "eu-west-1a", SecurityGroupIDs: pulumi.StringArray{pulumi.String("sg-1")},
 		DataVolumeGiB: 50, Region: "eu-west-1",
-		HostKeyPrivate: pulumi.String("-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n"),
+		HostKeyPrivate: pulumi.String("host-key-line-1\nhost-key-line-2\n"),
 		HostKeyPublic:  "ssh-ed25519 AAAAhost primary", ClientPublicKey: "ssh-ed25519 AAAAclient provisioner",
 		Tags: map[string]string{"promfed:stack": "dev"},
 	}
@@ -49,7 +49,7 @@ func TestPrivateHardenedInstance(t *testing.T) {
 		t.Error("user data carries the host private key but is not secret")
 	}
 	ud := inst.Str("userData")
-	for _, want := range []string{"ed25519_private: |\n    -----BEGIN OPENSSH PRIVATE KEY-----", "ed25519_public: ssh-ed25519 AAAAhost primary", "- ssh-ed25519 AAAAclient provisioner", "[/usr/local/sbin/promfed-mount-data, \"primary-data-id\", \"/var/lib/prometheus\"]", "  - ansible\n"} {
+	for _, want := range []string{"ed25519_private: |\n    host-key-line-1\n    host-key-line-2\n", "ed25519_public: ssh-ed25519 AAAAhost primary", "- ssh-ed25519 AAAAclient provisioner", "[/usr/local/sbin/promfed-mount-data, \"primary-data-id\", \"/var/lib/prometheus\"]", "  - ansible\n"} {
 		if !strings.Contains(ud, want) {
 			t.Errorf("user data lacks %q:\n%s", want, ud)
 		}

@@ -41,7 +41,7 @@ func TestUserDataWithoutVolume(t *testing.T) {
 // host without its keys: parse it as cloud-init would.
 func TestUserDataIsValidCloudConfig(t *testing.T) {
 	ud := RenderUserData(UserDataArgs{
-		HostKeyPrivate: "-----BEGIN OPENSSH PRIVATE KEY-----\nAAA\n-----END OPENSSH PRIVATE KEY-----\n", HostKeyPublic: "ssh-ed25519 PUB h",
+		HostKeyPrivate: "key-line-1\nkey-line-2\nkey-line-3\n", HostKeyPublic: "ssh-ed25519 PUB h",
 		ClientPublicKey: "ssh-ed25519 CLI c", VolumeID: "vol-0abc", Packages: []string{"ansible"},
 	})
 	var doc struct {
@@ -56,7 +56,7 @@ func TestUserDataIsValidCloudConfig(t *testing.T) {
 	if err := yaml.Unmarshal([]byte(ud), &doc); err != nil {
 		t.Fatalf("not YAML: %v\n%s", err, ud)
 	}
-	if !strings.HasPrefix(doc.SSHKeys["ed25519_private"], "-----BEGIN OPENSSH PRIVATE KEY-----\nAAA\n") || doc.SSHKeys["ed25519_public"] != "ssh-ed25519 PUB h" {
+	if doc.SSHKeys["ed25519_private"] != "key-line-1\nkey-line-2\nkey-line-3\n" || doc.SSHKeys["ed25519_public"] != "ssh-ed25519 PUB h" {
 		t.Errorf("ssh_keys %v", doc.SSHKeys)
 	}
 	if len(doc.Files) != 1 || doc.Files[0].Content != MountScript {
