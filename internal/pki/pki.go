@@ -55,7 +55,7 @@ func (d *Deriver) ed25519(purpose string) ed25519.PrivateKey {
 
 // SSHKey is an Ed25519 key in OpenSSH formats.
 type SSHKey struct {
-	PrivateKey string // OpenSSH private key format, PEM-armoured
+	PrivateKey string // OpenSSH private key format, in PEM
 	PublicKey  string // "ssh-ed25519 AAAA... comment"
 }
 
