@@ -43,13 +43,9 @@ func NewBastion(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 	if err != nil {
 		return nil, err
 	}
-	amiID := args.AmiID
-	instOpts := []pulumi.ResourceOption{parent}
-	if amiID == "" {
-		if amiID, err = hostboot.LookupAmi(ctx, args.AmiFamily, args.InstanceType, pulumi.Parent(b)); err != nil {
-			return nil, err
-		}
-		instOpts = append(instOpts, pulumi.IgnoreChanges([]string{"ami"}))
+	amiID, imageOpts, err := hostboot.Image(ctx, args.AmiFamily, args.AmiID, args.InstanceType, b)
+	if err != nil {
+		return nil, err
 	}
 	userData := args.HostKeyPrivate.ToStringOutput().ApplyT(func(key string) string {
 		return hostboot.RenderUserData(hostboot.UserDataArgs{HostKeyPrivate: key, HostKeyPublic: args.HostKeyPublic, ClientPublicKey: args.ClientPublicKey})
@@ -70,7 +66,7 @@ func NewBastion(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 		RootBlockDevice: ec2.InstanceRootBlockDeviceArgs{VolumeType: pulumi.String("gp3"), VolumeSize: pulumi.Int(8), Encrypted: pulumi.Bool(true)},
 		Tags:            tagging.Named(args.Tags, name),
 		VolumeTags:      tagging.Named(args.Tags, name+"-root"),
-	}, instOpts...)
+	}, append(imageOpts, parent)...)
 	if err != nil {
 		return nil, err
 	}

@@ -93,15 +93,9 @@ func NewServer(ctx *pulumi.Context, name string, args *ServerArgs, opts ...pulum
 		return nil, err
 	}
 
-	amiID := args.AmiID
-	instOpts := []pulumi.ResourceOption{parent}
-	if amiID == "" {
-		if amiID, err = hostboot.LookupAmi(ctx, args.AmiFamily, args.InstanceType, pulumi.Parent(s)); err != nil {
-			return nil, err
-		}
-		// A newer image must not replace a running host (and re-provision
-		// it); pin amiId to move hosts to a new image deliberately.
-		instOpts = append(instOpts, pulumi.IgnoreChanges([]string{"ami"}))
+	amiID, imageOpts, err := hostboot.Image(ctx, args.AmiFamily, args.AmiID, args.InstanceType, s)
+	if err != nil {
+		return nil, err
 	}
 	userData := pulumi.All(args.HostKeyPrivate, vol.ID()).ApplyT(func(v []any) string {
 		return hostboot.RenderUserData(hostboot.UserDataArgs{
@@ -133,7 +127,7 @@ func NewServer(ctx *pulumi.Context, name string, args *ServerArgs, opts ...pulum
 		},
 		Tags:       tagging.Named(tags, name),
 		VolumeTags: tagging.Named(tags, name+"-root"),
-	}, instOpts...)
+	}, append(imageOpts, parent)...)
 	if err != nil {
 		return nil, err
 	}

@@ -1,9 +1,14 @@
 package provision
 
-import "fmt"
+import (
+	"fmt"
 
-// SSHUser is the account cloud-init creates for provisioning.
-const SSHUser = "promfed"
+	"github.com/promfed/promfed/internal/hostboot"
+)
+
+// SSHUser is the account cloud-init creates (hostboot) and provisioning
+// logs in as.
+const SSHUser = hostboot.SSHUser
 
 // RemoteTreeDir is where the Ansible tree of a given hash is copied on a
 // host: a new directory per tree version, in the provisioning user's home.

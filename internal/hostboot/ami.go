@@ -16,6 +16,21 @@ var amiFilters = map[string]struct{ owner, pattern string }{
 	"ubuntu-24.04": {"099720109477", "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-%s-server-*"},
 }
 
+// Image returns the AMI an instance boots: amiID when pinned, else the
+// newest official image of family. With a looked-up image it also returns
+// ignoreChanges on "ami": a newer image must not replace a running host (and
+// re-provision it); pin amiId to move hosts to a new image deliberately.
+func Image(ctx *pulumi.Context, family, amiID, instanceType string, parent pulumi.Resource) (string, []pulumi.ResourceOption, error) {
+	if amiID != "" {
+		return amiID, nil, nil
+	}
+	id, err := LookupAmi(ctx, family, instanceType, pulumi.Parent(parent))
+	if err != nil {
+		return "", nil, err
+	}
+	return id, []pulumi.ResourceOption{pulumi.IgnoreChanges([]string{"ami"})}, nil
+}
+
 // LookupAmi finds the newest official image of a family for an instance type.
 func LookupAmi(ctx *pulumi.Context, family, instanceType string, opts ...pulumi.InvokeOption) (string, error) {
 	f, ok := amiFilters[family]
