@@ -13,16 +13,6 @@ set -euo pipefail
 
 E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$E2E_DIR/../.." && pwd)
-# shellcheck source=test/e2e/lib/common.sh
-source "$E2E_DIR/lib/common.sh"
-# shellcheck source=test/e2e/lib/image.sh
-source "$E2E_DIR/lib/image.sh"
-# shellcheck source=test/e2e/lib/hosts.sh
-source "$E2E_DIR/lib/hosts.sh"
-# shellcheck source=test/e2e/lib/converge.sh
-source "$E2E_DIR/lib/converge.sh"
-# shellcheck source=test/e2e/lib/verify.sh
-source "$E2E_DIR/lib/verify.sh"
 # shellcheck source=test/e2e/lib/stack.sh
 source "$E2E_DIR/lib/stack.sh"
 

@@ -1,8 +1,20 @@
 # shellcheck shell=bash
 # The life of the local hosts, shared by run.sh (the suite) and demo.sh (left running):
 # prerequisites, work dir, generated material, booting the hosts, removing it all again.
-# The caller sets REPO_ROOT and E2E_PREFIX (names its namespaces and cgroups) first.
+# The caller sets E2E_DIR, REPO_ROOT and E2E_PREFIX (names its namespaces and cgroups)
+# first; sourcing this file loads the other libs.
 # shellcheck disable=SC2034 # the settings below are read by the other libs
+
+# shellcheck source=test/e2e/lib/common.sh
+source "$E2E_DIR/lib/common.sh"
+# shellcheck source=test/e2e/lib/image.sh
+source "$E2E_DIR/lib/image.sh"
+# shellcheck source=test/e2e/lib/hosts.sh
+source "$E2E_DIR/lib/hosts.sh"
+# shellcheck source=test/e2e/lib/converge.sh
+source "$E2E_DIR/lib/converge.sh"
+# shellcheck source=test/e2e/lib/verify.sh
+source "$E2E_DIR/lib/verify.sh"
 
 E2E_STACK=e2e
 E2E_ZONE=e2e.promfed.internal
