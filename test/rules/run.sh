@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Checks the Prometheus rule files of the ansible prometheus role and runs
-# their unit tests. Exits non-zero when a check or a test fails, or when an
-# alert has no unit test.
+# Checks the Prometheus rule files of the ansible prometheus role and the
+# users' rules in monitoring/ (test/rules/monitoring.sh), and runs their unit
+# tests. Exits non-zero when a check or a test fails, when an alert has no unit
+# test, or when a recording rule for the secondaries is not named federate:*.
 #   test/rules/run.sh            (PROMTOOL=/path/to/promtool to pick one)
 set -euo pipefail
 
@@ -57,6 +58,24 @@ untested() {
   return "$missing"
 }
 record "every alert has a unit test" untested
+
+# The users' rules: monitoring/ at the root of the repository.
+MON_ROOT=$(cd "$here/../.." && pwd)
+mon_dir=$MON_ROOT/monitoring
+# shellcheck source=test/rules/monitoring.sh
+. "$here/monitoring.sh"
+mapfile -t mon_rules < <(mon_secondary_files "$mon_dir"; mon_primary_files "$mon_dir")
+mapfile -t mon_tests < <(mon_test_files "$mon_dir")
+for f in "${mon_rules[@]}"; do
+  record "check rules $(mon_show "$f")" "$promtool" check rules "$f"
+done
+for f in "${mon_tests[@]}"; do
+  record "test rules $(mon_show "$f")" "$promtool" test rules "$f"
+done
+record "monitoring: every recording rule for the secondaries is named federate:*" mon_federate_names "$mon_dir"
+record "monitoring: no alerting rule on the secondaries" mon_no_alerts_on_secondaries "$mon_dir"
+record "monitoring: every alert has a unit test" mon_alerts_tested "$mon_dir"
+record "monitoring: the federate:* check refuses a badly named rule" mon_selector_check_fails
 
 echo "rules: $passed passed, $failed failed"
 ((failed == 0))
