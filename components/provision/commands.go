@@ -3,17 +3,13 @@ package provision
 import (
 	"fmt"
 
-	"github.com/promfed/promfed/internal/hostboot"
+	"github.com/promfed/promfed/internal/contract"
 )
-
-// SSHUser is the account cloud-init creates (hostboot) and provisioning
-// logs in as.
-const SSHUser = hostboot.SSHUser
 
 // RemoteTreeDir is where the Ansible tree of a given hash is copied on a
 // host: a new directory per tree version, in the provisioning user's home.
 func RemoteTreeDir(treeHash string) string {
-	return "/home/" + SSHUser + "/promfed-ansible-" + treeHash[:16]
+	return "/home/" + contract.SSHUser + "/promfed-ansible-" + treeHash[:16]
 }
 
 // ReadyCommand waits until first boot has finished: cloud-init installed
@@ -43,5 +39,5 @@ vars=$(mktemp)
 trap 'rm -f "$vars"' EXIT
 cat > "$vars"
 sudo ANSIBLE_CONFIG="$d/ansible.cfg" ansible-playbook -c local -i localhost, "$d/site.yml" -e "@$vars"
-find /home/%[2]s -maxdepth 1 -name 'promfed-ansible-*' ! -name '%[3]s' -exec rm -rf {} +`, dir, SSHUser, dir[len("/home/"+SSHUser+"/"):])
+find /home/%[2]s -maxdepth 1 -name 'promfed-ansible-*' ! -name '%[3]s' -exec rm -rf {} +`, dir, contract.SSHUser, dir[len("/home/"+contract.SSHUser+"/"):])
 }

@@ -14,6 +14,8 @@ import (
 
 	"github.com/pulumi/pulumi-command/sdk/go/command/remote"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/promfed/promfed/internal/contract"
 )
 
 // Bastion is the jump host every connection goes through.
@@ -67,7 +69,7 @@ func NewHost(ctx *pulumi.Context, name string, args *HostArgs, opts ...pulumi.Re
 
 	conn := remote.ConnectionArgs{
 		Host:       args.Address,
-		User:       pulumi.String(SSHUser),
+		User:       pulumi.String(contract.SSHUser),
 		PrivateKey: pulumi.ToSecret(args.ClientKey).(pulumi.StringOutput),
 		HostKey:    pulumi.String(args.HostKey),
 		// A fresh host's sshd comes up a while after the instance is
@@ -77,7 +79,7 @@ func NewHost(ctx *pulumi.Context, name string, args *HostArgs, opts ...pulumi.Re
 		PerDialTimeout: pulumi.Int(10),
 		Proxy: remote.ProxyConnectionArgs{
 			Host:           args.Bastion.Address,
-			User:           pulumi.String(SSHUser),
+			User:           pulumi.String(contract.SSHUser),
 			PrivateKey:     pulumi.ToSecret(args.ClientKey).(pulumi.StringOutput),
 			HostKey:        pulumi.String(args.Bastion.HostKey),
 			DialErrorLimit: pulumi.Int(-1),

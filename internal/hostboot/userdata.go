@@ -6,14 +6,13 @@ package hostboot
 import (
 	"fmt"
 	"strings"
+
+	"github.com/promfed/promfed/internal/contract"
 )
 
 // DataMountPoint is where the TSDB volume is mounted; Prometheus keeps its
 // data below it (the Ansible role's prometheus_storage_path).
 const DataMountPoint = "/var/lib/prometheus"
-
-// SSHUser is the account provisioning logs in as.
-const SSHUser = "promfed"
 
 // UserDataArgs is what cloud-init needs to prepare a host before Ansible.
 type UserDataArgs struct {
@@ -40,7 +39,7 @@ func RenderUserData(a UserDataArgs) string {
 		b.WriteString("    " + line + "\n")
 	}
 	fmt.Fprintf(&b, "  ed25519_public: %s\n", a.HostKeyPublic)
-	fmt.Fprintf(&b, "users:\n  - default\n  - name: %s\n    shell: /bin/bash\n    lock_passwd: true\n    sudo: \"ALL=(ALL) NOPASSWD:ALL\"\n    ssh_authorized_keys:\n      - %s\n", SSHUser, a.ClientPublicKey)
+	fmt.Fprintf(&b, "users:\n  - default\n  - name: %s\n    shell: /bin/bash\n    lock_passwd: true\n    sudo: \"ALL=(ALL) NOPASSWD:ALL\"\n    ssh_authorized_keys:\n      - %s\n", contract.SSHUser, a.ClientPublicKey)
 	if len(a.Packages) > 0 {
 		b.WriteString("package_update: true\npackages:\n")
 		for _, p := range a.Packages {
