@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/promfed/promfed/internal/contract"
 )
 
 // Secret holds a sensitive value. It prints as a placeholder so that it never
@@ -46,7 +48,10 @@ type Config struct {
 	BastionInstanceType   string
 	AmiFamily             string
 	AmiID                 string
-	SecondaryCount        int
+	// Shards group the secondaries; Hosts is every Prometheus host, derived
+	// from the shards once.
+	Shards            []Shard
+	Hosts             []Host
 	DataVolumeSizeGiB     int
 	RetentionTime         string
 	RetentionSize         string
@@ -65,10 +70,17 @@ type Config struct {
 	TLSPolicy             string
 	InternalZone          string
 
-	WebUsername     string
-	WebPassword     Secret
-	HostKeySeed     Secret
-	AlertWebhookURL Secret
+	WebUsername string
+	WebPassword Secret
+	HostKeySeed Secret
+
+	// Alert delivery: the SNS topic's subscriptions and optional receivers.
+	AlertEmails         []string
+	AlertHTTPSEndpoints []string
+	AlertWebhookURL     Secret
+	SlackWebhookURL     Secret
+	SlackChannel        string
+	PagerDutyRoutingKey Secret
 
 	AccessLogRetentionDays int
 	Protect                bool
@@ -257,7 +269,10 @@ func Load(project, stack, region string, src Source) (*Config, error) {
 		l.failf("amiId is pinned but primaryInstanceType %q (%s) and secondaryInstanceType %q (%s) need different architectures; one AMI cannot serve both",
 			c.PrimaryInstanceType, Architecture(c.PrimaryInstanceType), c.SecondaryInstanceType, Architecture(c.SecondaryInstanceType))
 	}
-	c.SecondaryCount = l.integer("secondaryCount", 1, 10)
+	if region != "" && !containsStr(Regions, region) {
+		l.failf("aws:region %q is not an AWS region this program knows (%s ...)", region, strings.Join(Regions[:4], ", "))
+	}
+	c.Shards = l.shards(region, c.VpcCidr)
 	c.DataVolumeSizeGiB = l.integer("dataVolumeSizeGiB", 10, 16384)
 	c.RetentionTime = l.str("retentionTime")
 	if !durationRe.MatchString(c.RetentionTime) || strings.Trim(c.RetentionTime, "0ywdhms") == "" {
@@ -332,10 +347,7 @@ func Load(project, stack, region string, src Source) (*Config, error) {
 	if n := len(c.HostKeySeed.value); n < 32 {
 		l.failf("hostKeySeed has %d characters: at least 32 are required (for example: pulumi config set --secret hostKeySeed \"$(openssl rand -hex 32)\")", n)
 	}
-	c.AlertWebhookURL = Secret{l.str("alertWebhookUrl")}
-	if v := c.AlertWebhookURL.value; v != "" && (!strings.HasPrefix(v, "https://") || strings.ContainsAny(v, " \n")) {
-		l.failf("alertWebhookUrl is not an https:// URL (value hidden: it is a secret)")
-	}
+	l.alerting(c)
 
 	c.AccessLogRetentionDays = l.integer("accessLogRetentionDays", 1, 3650)
 	c.Protect = l.boolean("protect")
@@ -344,6 +356,7 @@ func Load(project, stack, region string, src Source) (*Config, error) {
 	if len(l.problems) > 0 {
 		return nil, &Error{Problems: l.problems}
 	}
+	c.Hosts = hosts(c)
 	return c, nil
 }
 
@@ -382,6 +395,8 @@ func (l *loader) vpcCidr(azCount, subnetBits int) netip.Prefix {
 	return p
 }
 
+func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
+
 func containsInt(list []int, v int) bool {
 	for _, x := range list {
 		if x == v {
@@ -408,16 +423,6 @@ func (c *Config) AlbName() string { return c.NamePrefix + "-" + c.Stack }
 // TargetGroupName is the target group's AWS name.
 func (c *Config) TargetGroupName() string { return c.NamePrefix + "-" + c.Stack + "-tg" }
 
-// HostNames lists the Prometheus hosts: primary, secondary-1..N. They name
-// DNS records, Pulumi resources and Ansible external labels alike.
-func (c *Config) HostNames() []string {
-	names := []string{"primary"}
-	for i := 1; i <= c.SecondaryCount; i++ {
-		names = append(names, fmt.Sprintf("secondary-%d", i))
-	}
-	return names
-}
-
 // Fqdn is a host's name in the private zone.
 func (c *Config) Fqdn(host string) string { return host + "." + c.InternalZone }
 
@@ -427,8 +432,8 @@ func (c *Config) Cloudflare() bool { return c.DNSProvider == "cloudflare" }
 // Tags go on every taggable resource.
 func (c *Config) Tags() map[string]string {
 	return map[string]string{
-		"promfed:project": c.Project,
-		"promfed:stack":   c.Stack,
-		"ManagedBy":       "pulumi",
+		contract.TagProject:   c.Project,
+		contract.TagStack:     c.Stack,
+		contract.TagManagedBy: "pulumi",
 	}
 }

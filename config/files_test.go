@@ -20,7 +20,10 @@ func TestPulumiYamlMatchesKeyTable(t *testing.T) {
 	}
 	var doc struct {
 		Config map[string]struct {
-			Type        string `yaml:"type"`
+			Type  string `yaml:"type"`
+			Items struct {
+				Type string `yaml:"type"`
+			} `yaml:"items"`
 			Description string `yaml:"description"`
 			Secret      bool   `yaml:"secret"`
 			Default     any    `yaml:"default"`
@@ -41,7 +44,17 @@ func TestPulumiYamlMatchesKeyTable(t *testing.T) {
 		// The CLI insists that a key declared secret is encrypted even when
 		// only its default applies, so optional secrets are not declared
 		// secret there; Load still refuses them in plain text.
-		if d.Type != string(k.Kind) || d.Description != k.Description || d.Secret != (k.Secret && Required[k.Name]) {
+		wantType, wantItems := string(k.Kind), ""
+		switch k.Kind {
+		case KindList:
+			wantItems = "string"
+		case KindObjects:
+			wantType, wantItems = "array", "object"
+		}
+		if d.Items.Type != wantItems {
+			t.Errorf("Pulumi.yaml %s: items type %q, want %q", k.Name, d.Items.Type, wantItems)
+		}
+		if d.Type != wantType || d.Description != k.Description || d.Secret != (k.Secret && Required[k.Name]) {
 			t.Errorf("Pulumi.yaml %s: type %q secret %v description %q differ from the table", k.Name, d.Type, d.Secret, d.Description)
 		}
 		if Required[k.Name] != (d.Default == nil) {
@@ -49,7 +62,7 @@ func TestPulumiYamlMatchesKeyTable(t *testing.T) {
 		}
 		if d.Default != nil {
 			got := fmt.Sprint(d.Default)
-			if k.Kind == KindList {
+			if k.Kind == KindList || k.Kind == KindObjects {
 				b, _ := json.Marshal(d.Default)
 				got = string(b)
 			}

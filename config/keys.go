@@ -9,6 +9,9 @@ const (
 	KindInteger Kind = "integer"
 	KindBoolean Kind = "boolean"
 	KindList    Kind = "array" // a list of strings
+	// KindObjects is a list of objects: Pulumi.yaml declares it as an
+	// array whose items are objects (structured config, set with --path).
+	KindObjects Kind = "array of objects"
 )
 
 // Key describes one setting. The table below is the single source of truth for
@@ -35,7 +38,7 @@ var Keys = []Key{
 	{"bastionInstanceType", KindString, "t3.micro", false, "EC2 instance type of the SSH bastion."},
 	{"amiFamily", KindString, "debian-12", false, "OS image looked up when amiId is empty: debian-12, ubuntu-22.04 or ubuntu-24.04."},
 	{"amiId", KindString, "", false, "Pin an AMI id (ami-...) instead of looking one up."},
-	{"secondaryCount", KindInteger, "1", false, "Number of secondary Prometheus servers the primary federates from (1-10)."},
+	{"shards", KindObjects, `[{"name":"main","secondaries":1}]`, false, "Groups of secondaries and what each scrapes (EC2 and DNS discovery, static targets, probes); see Monitor your services. 1-10 shards, 1-10 secondaries each, 20 in all."},
 	{"dataVolumeSizeGiB", KindInteger, "50", false, "Size of each host's encrypted gp3 TSDB volume (10-16384 GiB)."},
 	{"retentionTime", KindString, "15d", false, "Prometheus TSDB retention time (a Prometheus duration such as 15d)."},
 	{"retentionSize", KindString, "", false, "Prometheus TSDB retention size such as 40GB; empty means unlimited."},
@@ -54,7 +57,12 @@ var Keys = []Key{
 	{"webUsername", KindString, "promfed", false, "Basic-auth user of every Prometheus web endpoint."},
 	{"webPassword", KindString, "", true, "Basic-auth password (at least 16 characters). Secret; required."},
 	{"hostKeySeed", KindString, "", true, "Seed (at least 32 characters) from which SSH host keys, the provisioning key and the stack CA are derived. Secret; required."},
-	{"alertWebhookUrl", KindString, "", true, "Alertmanager webhook receiver URL (https); empty keeps a null receiver. Secret because such URLs carry tokens."},
+	{"alertEmails", KindList, "[]", false, "Email addresses subscribed to the stack's alert topic (SNS; each confirms by mail)."},
+	{"alertHttpsEndpoints", KindList, "[]", false, "https:// endpoints subscribed to the stack's alert topic (SNS)."},
+	{"alertWebhookUrl", KindString, "", true, "Alertmanager webhook receiver URL (https); empty means none. Secret because such URLs carry tokens."},
+	{"slackWebhookUrl", KindString, "", true, "Slack incoming-webhook URL for alerts; empty means none. Secret."},
+	{"slackChannel", KindString, "", false, "Slack channel for alerts, for example #alerts; empty uses the webhook's default channel."},
+	{"pagerDutyRoutingKey", KindString, "", true, "PagerDuty Events API v2 integration key; critical alerts page. Empty means none. Secret."},
 	{"accessLogRetentionDays", KindInteger, "90", false, "Days ALB access logs are kept in S3 (1-3650)."},
 	{"protect", KindBoolean, "false", false, "Production safety: ALB deletion protection, protected data volumes and log bucket, final snapshots."},
 	{"provisionGeneration", KindInteger, "0", false, "Bump to re-run provisioning on every host without other changes."},
