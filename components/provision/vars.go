@@ -6,18 +6,22 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/promfed/promfed/config"
+	"github.com/promfed/promfed/internal/contract"
 	"github.com/promfed/promfed/internal/pki"
 )
 
 // Fleet describes every Prometheus host of a stack. From it each host's
 // Ansible variables are rendered: the contract of ansible/site.yml (see
-// ansible/README.md). Rendering is pure and deterministic, so unchanged
-// settings give byte-identical variables and nothing re-runs.
+// ansible/README.md and each role's meta/argument_specs.yml). Rendering is
+// pure and deterministic, so unchanged settings give byte-identical
+// variables and nothing re-runs.
 type Fleet struct {
 	Stack        string
 	InternalZone string
-	// Hosts are "primary", "secondary-1", ... (config.HostNames).
-	Hosts []string
+	// Hosts and Shards come from config: host identity is decided there.
+	Hosts  []config.Host
+	Shards []config.Shard
 
 	WebUsername string
 	WebPassword string
@@ -25,112 +29,162 @@ type Fleet struct {
 	RetentionTime string
 	RetentionSize string
 
-	// BlackboxTargets are URLs the first secondary probes (the public
-	// endpoint) with the blackbox_exporter module BlackboxModule
-	// (https_auth_required for the endpoint: verified TLS answering 401).
-	BlackboxTargets []string
-	BlackboxModule  string
-	// EC2SDRegion turns on EC2 service discovery on the secondaries when
-	// set: each secondary discovers the instances tagged
-	// promfed:scrape-shard=<its name>, so no target is scraped twice.
-	EC2SDRegion string
+	// EndpointProbe is the public endpoint's URL. The first secondary
+	// probes it as clients see it: verified TLS answering 401 (auth on).
+	EndpointProbe string
 
-	AlertWebhookURL string
+	// Rules are the user's rule files (monitoring/).
+	Rules *Rules
+
+	Alerting Alerting
 
 	Keys *pki.Deriver
 }
 
-// Ports the roles listen on.
-const (
-	PrometheusPort   = 9090
-	NodeExporterPort = 9100
-)
+// Alerting is where the primary's Alertmanager sends notifications.
+type Alerting struct {
+	SNSTopicArn  string
+	SNSRegion    string
+	WebhookURL   string
+	SlackURL     string
+	SlackChannel string
+	PagerDutyKey string
+}
 
-// Role returns "primary" or "secondary" for a host name.
-func Role(host string) string {
-	if host == "primary" {
-		return "primary"
+// Host returns the fleet's host named name.
+func (f *Fleet) Host(name string) (config.Host, error) {
+	for _, h := range f.Hosts {
+		if h.Name == name {
+			return h, nil
+		}
 	}
-	return "secondary"
+	names := make([]string, len(f.Hosts))
+	for i, h := range f.Hosts {
+		names[i] = h.Name
+	}
+	return config.Host{}, fmt.Errorf("provision: %q is not a host of this fleet (%s)", name, strings.Join(names, ", "))
 }
 
 // Vars renders one host's variables.
-func (f *Fleet) Vars(host string) (map[string]any, error) {
-	if !contains(f.Hosts, host) {
-		return nil, fmt.Errorf("provision: %q is not a host of this fleet (%s)", host, strings.Join(f.Hosts, ", "))
+func (f *Fleet) Vars(name string) (map[string]any, error) {
+	h, err := f.Host(name)
+	if err != nil {
+		return nil, err
 	}
 	ca, err := f.Keys.CA()
 	if err != nil {
 		return nil, err
 	}
-	cert, err := f.Keys.ServerCert(ca, host, f.fqdn(host))
+	cert, err := f.Keys.ServerCert(ca, h.Name, f.fqdn(h.Name))
 	if err != nil {
 		return nil, err
 	}
-	role := Role(host)
+	labels := map[string]string{"stack": f.Stack, "prometheus": h.Name}
 	v := map[string]any{
-		"promfed_host_name":     host,
-		"promfed_role":          role,
+		"promfed_host_name":     h.Name,
+		"promfed_role":          string(h.Role),
+		"promfed_shard":         h.Shard,
 		"promfed_stack":         f.Stack,
 		"promfed_internal_zone": f.InternalZone,
 		"promfed_tls_ca_pem":    ca.PEM,
 		"promfed_tls_cert_pem":  cert.CertPEM,
 		"promfed_tls_key_pem":   cert.KeyPEM,
 
-		"prometheus_external_labels":   map[string]string{"stack": f.Stack, "prometheus": host},
+		"prometheus_external_labels":   labels,
 		"prometheus_retention_time":    f.RetentionTime,
 		"prometheus_retention_size":    f.RetentionSize,
 		"prometheus_web_username":      f.WebUsername,
 		"prometheus_web_password":      f.WebPassword,
 		"prometheus_web_password_salt": f.Keys.BcryptSalt("web-password"),
+		"prometheus_user_rules":        f.Rules.For(h),
 	}
-	if role == "primary" {
+	if h.Role == contract.RolePrimary {
 		var targets []map[string]string
-		for _, h := range f.Hosts {
-			if Role(h) == "secondary" {
-				targets = append(targets, map[string]string{"name": h, "address": fmt.Sprintf("%s:%d", f.fqdn(h), PrometheusPort)})
+		for _, s := range f.Hosts {
+			if s.Role == contract.RoleSecondary {
+				targets = append(targets, map[string]string{"name": s.Name, "address": fmt.Sprintf("%s:%d", f.fqdn(s.Name), contract.PortPrometheus)})
 			}
 		}
 		v["prometheus_federate_targets"] = targets
 		v["prometheus_node_targets"] = []string{}
-		v["prometheus_blackbox_targets"] = []string{}
-		v["prometheus_ec2_sd"] = nil
+		v["prometheus_probes"] = []map[string]string{}
+		v["prometheus_workload_jobs"] = []map[string]any{}
 		v["prometheus_alertmanager_enabled"] = true
-		v["alertmanager_webhook_url"] = f.AlertWebhookURL
+		v["alertmanager_sns_topic_arn"] = f.Alerting.SNSTopicArn
+		v["alertmanager_sns_region"] = f.Alerting.SNSRegion
+		v["alertmanager_webhook_url"] = f.Alerting.WebhookURL
+		v["alertmanager_slack_api_url"] = f.Alerting.SlackURL
+		v["alertmanager_slack_channel"] = f.Alerting.SlackChannel
+		v["alertmanager_pagerduty_routing_key"] = f.Alerting.PagerDutyKey
 		return v, nil
+	}
+
+	shard, ok := f.shard(h.Shard)
+	if !ok {
+		return nil, fmt.Errorf("provision: host %s names shard %q, which the fleet lacks", h.Name, h.Shard)
+	}
+	labels["shard"] = shard.Name
+	for k, val := range shard.Labels {
+		labels[k] = val
 	}
 	// Every server scrapes its own node_exporter (the role does it through
 	// localhost and drops its own name from this list). The first secondary
 	// also scrapes the primary's, so a primary outage is seen from outside.
-	nodes := []string{fmt.Sprintf("%s:%d", f.fqdn(host), NodeExporterPort)}
-	if host == f.firstSecondary() {
-		nodes = append(nodes, fmt.Sprintf("%s:%d", f.fqdn("primary"), NodeExporterPort))
+	first := h.Name == f.firstSecondary()
+	nodes := []string{fmt.Sprintf("%s:%d", f.fqdn(h.Name), contract.PortNodeExporter)}
+	probes := []map[string]string{}
+	if first {
+		nodes = append(nodes, fmt.Sprintf("%s:%d", f.fqdn(f.primary()), contract.PortNodeExporter))
+		if f.EndpointProbe != "" {
+			probes = append(probes, map[string]string{"url": f.EndpointProbe, "module": "https_auth_required"})
+		}
 	}
 	sort.Strings(nodes)
+	for _, p := range shard.Probes {
+		probes = append(probes, map[string]string{"url": p.URL, "module": p.Module})
+	}
 	v["prometheus_federate_targets"] = []map[string]string{}
 	v["prometheus_node_targets"] = nodes
-	blackbox := []string{}
-	if host == f.firstSecondary() {
-		blackbox = append(blackbox, f.BlackboxTargets...)
-	}
-	v["prometheus_blackbox_targets"] = blackbox
-	if f.BlackboxModule != "" {
-		v["prometheus_blackbox_module"] = f.BlackboxModule
-	}
-	if f.EC2SDRegion != "" {
-		v["prometheus_ec2_sd"] = map[string]any{
-			"region": f.EC2SDRegion,
-			"port":   NodeExporterPort,
-			"filters": []map[string]any{
-				{"name": "tag:promfed:stack", "values": []string{f.Stack}},
-				{"name": "tag:promfed:scrape-shard", "values": []string{host}},
-			},
-		}
-	} else {
-		v["prometheus_ec2_sd"] = nil
-	}
+	v["prometheus_probes"] = probes
+	v["prometheus_workload_jobs"] = workloadJobs(shard)
 	v["prometheus_alertmanager_enabled"] = false
 	return v, nil
+}
+
+// workloadJobs renders a shard's scrape jobs in the role's shape.
+func workloadJobs(s config.Shard) []map[string]any {
+	jobs := []map[string]any{}
+	for _, j := range s.EC2 {
+		filters := []map[string]any{{"name": "instance-state-name", "values": []string{"running"}}}
+		for _, k := range sortedKeys(j.Tags) {
+			filters = append(filters, map[string]any{"name": "tag:" + k, "values": []string{j.Tags[k]}})
+		}
+		labelTags := []map[string]string{}
+		for _, k := range sortedKeys(j.LabelTags) {
+			labelTags = append(labelTags, map[string]string{"tag": k, "label": j.LabelTags[k]})
+		}
+		jobs = append(jobs, map[string]any{
+			"job": j.Job, "scheme": j.Scheme, "metrics_path": j.MetricsPath,
+			"ec2": map[string]any{"region": j.Region, "ports": j.Ports, "filters": filters, "label_tags": labelTags},
+		})
+	}
+	for _, j := range s.DNS {
+		jobs = append(jobs, map[string]any{
+			"job": j.Job, "scheme": j.Scheme, "metrics_path": j.MetricsPath,
+			"dns": map[string]any{"names": j.Names, "type": j.Type, "port": j.Port},
+		})
+	}
+	for _, j := range s.Static {
+		labels := j.Labels
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		jobs = append(jobs, map[string]any{
+			"job": j.Job, "scheme": j.Scheme, "metrics_path": j.MetricsPath,
+			"static": map[string]any{"targets": j.Targets, "labels": labels},
+		})
+	}
+	return jobs
 }
 
 // VarsJSON renders the variables as the JSON document the playbook reads.
@@ -145,20 +199,38 @@ func (f *Fleet) VarsJSON(host string) (string, error) {
 
 func (f *Fleet) fqdn(host string) string { return host + "." + f.InternalZone }
 
-func (f *Fleet) firstSecondary() string {
+func (f *Fleet) shard(name string) (config.Shard, bool) {
+	for _, s := range f.Shards {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return config.Shard{}, false
+}
+
+func (f *Fleet) primary() string {
 	for _, h := range f.Hosts {
-		if Role(h) == "secondary" {
-			return h
+		if h.Role == contract.RolePrimary {
+			return h.Name
 		}
 	}
 	return ""
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
+func (f *Fleet) firstSecondary() string {
+	for _, h := range f.Hosts {
+		if h.Role == contract.RoleSecondary {
+			return h.Name
 		}
 	}
-	return false
+	return ""
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
