@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/promfed/promfed/components/alerting"
 	"github.com/promfed/promfed/components/backup"
 	"github.com/promfed/promfed/components/bastion"
 	"github.com/promfed/promfed/components/certificate"
@@ -14,154 +15,191 @@ import (
 	"github.com/promfed/promfed/components/prometheus"
 	"github.com/promfed/promfed/components/provision"
 	"github.com/promfed/promfed/config"
+	"github.com/promfed/promfed/internal/contract"
 	"github.com/promfed/promfed/internal/pki"
 )
 
-// ansibleDir is the tree copied to every host, relative to the project.
-const ansibleDir = "ansible"
+// Folders the program reads, relative to the project.
+const (
+	ansibleDir    = "ansible"    // copied to every host
+	monitoringDir = "monitoring" // the user's rule files
+)
 
-// stack is what the program exports.
+// stack is what the program builds, step by step, and exports.
 type stack struct {
-	URL           string
-	AlbDNS        pulumi.StringOutput
-	BastionIP     pulumi.StringOutput
-	Hosts         map[string]string // host name -> private DNS name
-	InstanceIDs   map[string]pulumi.IDOutput
-	PrivateIPs    map[string]pulumi.StringOutput
-	HostKeys      map[string]string
-	CA            string
-	InternalZone  string
-	SSHUser       string
-	AnsibleTree   string
-	hostNameOrder []string
+	cfg   *config.Config
+	keys  *pki.Deriver
+	rules *provision.Rules
+	tree  string // hash of the Ansible tree
+
+	net     *network.Vpc
+	fw      *firewall.Firewall
+	bastion *bastion.Bastion
+	alerts  *alerting.Topic
+	zone    *dns.PrivateZone
+	hosts   []*host // in config order: the primary, then each shard's secondaries
+	alb     *loadbalancer.Alb
 }
 
+// host is one Prometheus host and everything built for it.
+type host struct {
+	config.Host
+	server *prometheus.Server
+}
+
+// build composes the stack: network and firewall, hosts, the public
+// endpoint, then provisioning. Local inputs (keys, the Ansible tree, the
+// user's rules) are read before the first resource, so a bad file fails the
+// run with nothing created.
 func build(ctx *pulumi.Context, cfg *config.Config) (*stack, error) {
-	tags := cfg.Tags()
-	keys, err := pki.New(cfg.HostKeySeed.Reveal(), cfg.Stack)
-	if err != nil {
+	st := &stack{cfg: cfg}
+	var err error
+	if st.keys, err = pki.New(cfg.HostKeySeed.Reveal(), cfg.Stack); err != nil {
 		return nil, err
 	}
-	ca, err := keys.CA()
-	if err != nil {
+	if st.tree, err = provision.TreeHash(ansibleDir); err != nil {
 		return nil, err
 	}
-	treeHash, err := provision.TreeHash(ansibleDir)
-	if err != nil {
+	if st.rules, err = provision.LoadRules(monitoringDir, cfg.Shards); err != nil {
 		return nil, err
 	}
-
-	net, err := network.NewVpc(ctx, cfg.NamePrefix, &network.VpcArgs{
-		Cidr: cfg.VpcCidr, AzCount: cfg.AzCount, SubnetPrefixLength: cfg.SubnetPrefixLength,
-		NatStrategy: cfg.NatStrategy, FlowLogRetentionDays: cfg.FlowLogRetentionDays, AdminCidrs: cfg.AdminCidrs, Tags: tags,
-	})
-	if err != nil {
-		return nil, err
-	}
-	// Without Cloudflare the ALB also admits the NAT gateways, so the first
-	// secondary can probe the public endpoint as clients see it.
-	web, probes := cfg.AllowedCidrs, net.NatPublicIPs
-	if cfg.Cloudflare() {
-		probes = nil
-		if web, err = edge.IPRanges(ctx); err != nil {
+	for _, step := range []func(*pulumi.Context) error{st.networkAndFirewall, st.buildHosts, st.endpoint, st.provisioning} {
+		if err := step(ctx); err != nil {
 			return nil, err
 		}
-	}
-	fw, err := firewall.NewFirewall(ctx, cfg.NamePrefix, &firewall.Args{
-		VpcID: net.VpcID, AdminCidrs: cfg.AdminCidrs, WebSources: web, ProbeSources: probes, Tags: tags,
-	})
-	if err != nil {
-		return nil, err
-	}
-
-	client := keys.ClientKey()
-	bastionKey := keys.HostKey("bastion")
-	jump, err := bastion.NewBastion(ctx, "bastion", &bastion.Args{
-		InstanceType: cfg.BastionInstanceType, AmiFamily: cfg.AmiFamily, AmiID: cfg.AmiID,
-		SubnetID: net.PublicSubnetIDs.Index(pulumi.Int(0)), SecurityGroupID: fw.BastionSG,
-		HostKeyPrivate: pulumi.ToSecret(pulumi.String(bastionKey.PrivateKey)).(pulumi.StringOutput),
-		HostKeyPublic:  bastionKey.PublicKey, ClientPublicKey: client.PublicKey, Tags: tags,
-	})
-	if err != nil {
-		return nil, err
-	}
-
-	servers := map[string]*prometheus.Server{}
-	addrs := map[string]pulumi.StringInput{}
-	for i, host := range cfg.HostNames() {
-		role, instanceType, sg := prometheus.RolePrimary, cfg.PrimaryInstanceType, fw.PrimarySG
-		if host != "primary" {
-			role, instanceType, sg = prometheus.RoleSecondary, cfg.SecondaryInstanceType, fw.SecondarySG
-		}
-		hk := keys.HostKey(host)
-		az := i % cfg.AzCount // spread hosts over the AZs
-		s, err := prometheus.NewServer(ctx, host, &prometheus.ServerArgs{
-			Role: role, InstanceType: instanceType, AmiFamily: cfg.AmiFamily, AmiID: cfg.AmiID,
-			SubnetID: net.PrivateSubnetIDs.Index(pulumi.Int(az)), AvailabilityZone: net.AvailabilityZones[az],
-			SecurityGroupIDs: pulumi.StringArray{fw.MembersSG, sg},
-			DataVolumeGiB:    cfg.DataVolumeSizeGiB, Region: cfg.Region, Protect: cfg.Protect,
-			HostKeyPrivate: pulumi.ToSecret(pulumi.String(hk.PrivateKey)).(pulumi.StringOutput),
-			HostKeyPublic:  hk.PublicKey, ClientPublicKey: client.PublicKey, Tags: tags,
-		})
-		if err != nil {
-			return nil, err
-		}
-		servers[host], addrs[host] = s, s.PrivateIP
-	}
-	if _, err := backup.NewSnapshots(ctx, cfg.NamePrefix+"-tsdb", &backup.SnapshotsArgs{
-		TargetTags:  map[string]string{prometheus.BackupTag: "true", "promfed:stack": cfg.Stack},
-		RetainCount: cfg.SnapshotRetainCount, Time: "03:00", Tags: tags,
-	}); err != nil {
-		return nil, err
-	}
-	zone, err := dns.NewPrivateZone(ctx, cfg.NamePrefix+"-internal", &dns.PrivateZoneArgs{
-		Zone: cfg.InternalZone, VpcID: net.VpcID, Hosts: addrs, Order: cfg.HostNames(), Tags: tags,
-	})
-	if err != nil {
-		return nil, err
-	}
-
-	alb, err := publicEndpoint(ctx, cfg, net, fw, servers["primary"])
-	if err != nil {
-		return nil, err
-	}
-
-	fleet := &provision.Fleet{
-		Stack: cfg.Stack, InternalZone: cfg.InternalZone, Hosts: cfg.HostNames(),
-		WebUsername: cfg.WebUsername, WebPassword: cfg.WebPassword.Reveal(),
-		RetentionTime: cfg.RetentionTime, RetentionSize: cfg.RetentionSize,
-		BlackboxTargets: []string{"https://" + cfg.Domain + "/-/healthy"}, BlackboxModule: "https_auth_required", EC2SDRegion: cfg.Region,
-		AlertWebhookURL: cfg.AlertWebhookURL.Reveal(), Keys: keys,
-	}
-	st := &stack{
-		URL: "https://" + cfg.Domain, AlbDNS: alb.DNSName, BastionIP: jump.PublicIP, Hosts: zone.Fqdns,
-		InstanceIDs: map[string]pulumi.IDOutput{}, PrivateIPs: map[string]pulumi.StringOutput{}, HostKeys: map[string]string{"bastion": bastionKey.PublicKey},
-		CA: ca.PEM, InternalZone: cfg.InternalZone, SSHUser: provision.SSHUser, AnsibleTree: treeHash, hostNameOrder: cfg.HostNames(),
-	}
-	for _, host := range cfg.HostNames() {
-		vars, err := fleet.VarsJSON(host)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := provision.NewHost(ctx, host, &provision.HostArgs{
-			InstanceID: servers[host].InstanceID.ToStringOutput(), Address: servers[host].PrivateIP,
-			HostKey:    keys.HostKey(host).PublicKey,
-			Bastion:    provision.Bastion{Address: jump.PublicIP, HostKey: bastionKey.PublicKey},
-			ClientKey:  pulumi.ToSecret(pulumi.String(client.PrivateKey)).(pulumi.StringOutput),
-			VarsJSON:   pulumi.ToSecret(pulumi.String(vars)).(pulumi.StringOutput),
-			AnsibleDir: ansibleDir, TreeHash: treeHash, Generation: cfg.ProvisionGeneration,
-		}); err != nil {
-			return nil, err
-		}
-		st.InstanceIDs[host], st.PrivateIPs[host] = servers[host].InstanceID, servers[host].PrivateIP
-		st.HostKeys[host] = keys.HostKey(host).PublicKey
 	}
 	return st, nil
 }
 
-// publicEndpoint creates the certificate, the ALB and the public name: in
-// Route53, or behind Cloudflare with mutual TLS at the ALB.
-func publicEndpoint(ctx *pulumi.Context, cfg *config.Config, net *network.Vpc, fw *firewall.Firewall, primary *prometheus.Server) (*loadbalancer.Alb, error) {
+// networkAndFirewall: the VPC (with peerings to the shards' workload VPCs)
+// and every security group.
+func (st *stack) networkAndFirewall(ctx *pulumi.Context) error {
+	cfg, tags := st.cfg, st.cfg.Tags()
+	var peers []network.Peer
+	for _, s := range cfg.Shards {
+		if s.Peer != nil {
+			peers = append(peers, network.Peer{Name: s.Name, VpcID: s.Peer.VpcID, Cidr: s.Peer.Cidr, RouteTableIDs: s.Peer.RouteTableIDs})
+		}
+	}
+	var err error
+	st.net, err = network.NewVpc(ctx, cfg.NamePrefix, &network.VpcArgs{
+		Cidr: cfg.VpcCidr, AzCount: cfg.AzCount, SubnetPrefixLength: cfg.SubnetPrefixLength, NatStrategy: cfg.NatStrategy,
+		FlowLogRetentionDays: cfg.FlowLogRetentionDays, AdminCidrs: cfg.AdminCidrs, Peers: peers, Tags: tags,
+	})
+	if err != nil {
+		return err
+	}
+	// Without Cloudflare the ALB also admits the NAT gateways, so the first
+	// secondary can probe the public endpoint as clients see it.
+	web, probes := cfg.AllowedCidrs, st.net.NatPublicIPs
+	if cfg.Cloudflare() {
+		probes = nil
+		if web, err = edge.IPRanges(ctx); err != nil {
+			return err
+		}
+	}
+	var shards []firewall.ShardArgs
+	for _, s := range cfg.Shards {
+		sa := firewall.ShardArgs{Name: s.Name, Ports: s.ScrapePorts()}
+		for _, p := range st.net.Peerings {
+			if p.Name == s.Name {
+				sa.Peer = &firewall.PeerArgs{VpcID: s.Peer.VpcID, Cidr: s.Peer.Cidr, Peering: p.Connection}
+			}
+		}
+		shards = append(shards, sa)
+	}
+	st.fw, err = firewall.NewFirewall(ctx, cfg.NamePrefix, &firewall.Args{
+		VpcID: st.net.VpcID, AdminCidrs: cfg.AdminCidrs, WebSources: web, ProbeSources: probes, Shards: shards, Tags: tags,
+	})
+	return err
+}
+
+// buildHosts: the bastion, the alert topic, every Prometheus host, their
+// snapshots and their private names.
+func (st *stack) buildHosts(ctx *pulumi.Context) error {
+	cfg, tags := st.cfg, st.cfg.Tags()
+	client, bastionKey := st.keys.ClientKey(), st.keys.HostKey("bastion")
+	var err error
+	st.bastion, err = bastion.NewBastion(ctx, "bastion", &bastion.Args{
+		InstanceType: cfg.BastionInstanceType, AmiFamily: cfg.AmiFamily, AmiID: cfg.AmiID,
+		SubnetID: st.net.PublicSubnetIDs.Index(pulumi.Int(0)), SecurityGroupID: st.fw.BastionSG,
+		HostKeyPrivate: pulumi.ToSecret(pulumi.String(bastionKey.PrivateKey)).(pulumi.StringOutput),
+		HostKeyPublic:  bastionKey.PublicKey, ClientPublicKey: client.PublicKey, Tags: tags,
+	})
+	if err != nil {
+		return err
+	}
+	st.alerts, err = alerting.NewTopic(ctx, cfg.NamePrefix+"-"+cfg.Stack+"-alerts", &alerting.TopicArgs{
+		Emails: cfg.AlertEmails, HTTPSEndpoints: cfg.AlertHTTPSEndpoints, Tags: tags,
+	})
+	if err != nil {
+		return err
+	}
+
+	var records []dns.HostRecord
+	for _, h := range cfg.Hosts {
+		args := &prometheus.ServerArgs{
+			Role: h.Role, Shard: h.Shard, InstanceType: h.InstanceType, AmiFamily: cfg.AmiFamily, AmiID: cfg.AmiID,
+			SubnetID: st.net.PrivateSubnetIDs.Index(pulumi.Int(h.AZIndex)), AvailabilityZone: st.net.AvailabilityZones[h.AZIndex],
+			DataVolumeGiB: cfg.DataVolumeSizeGiB, Protect: cfg.Protect,
+			HostKeyPrivate: pulumi.ToSecret(pulumi.String(st.keys.HostKey(h.Name).PrivateKey)).(pulumi.StringOutput),
+			HostKeyPublic:  st.keys.HostKey(h.Name).PublicKey, ClientPublicKey: client.PublicKey, Tags: tags,
+		}
+		if h.Role == contract.RolePrimary {
+			args.SecurityGroupIDs = pulumi.StringArray{st.fw.MembersSG, st.fw.PrimarySG}
+			args.AlertTopic = &prometheus.AlertTopic{TopicArn: st.alerts.TopicArn, KeyArn: st.alerts.KeyArn}
+		} else {
+			args.SecurityGroupIDs = pulumi.StringArray{st.fw.MembersSG, st.fw.SecondarySG, st.shardGroups(h.Shard).Scraper}
+			shard, _ := cfg.Shard(h.Shard)
+			args.DiscoveryRegions = shard.DiscoveryRegions()
+		}
+		s, err := prometheus.NewServer(ctx, h.Name, args)
+		if err != nil {
+			return err
+		}
+		st.hosts = append(st.hosts, &host{Host: h, server: s})
+		records = append(records, dns.HostRecord{Name: h.Name, Address: s.PrivateIP})
+	}
+	if _, err := backup.NewSnapshots(ctx, cfg.NamePrefix+"-tsdb", &backup.SnapshotsArgs{
+		TargetTags:  map[string]string{contract.TagBackup: "true", contract.TagStack: cfg.Stack},
+		RetainCount: cfg.SnapshotRetainCount, Time: "03:00", Tags: tags,
+	}); err != nil {
+		return err
+	}
+	var peerVpcs []string
+	for _, s := range cfg.Shards {
+		if s.Peer != nil {
+			peerVpcs = append(peerVpcs, s.Peer.VpcID)
+		}
+	}
+	st.zone, err = dns.NewPrivateZone(ctx, cfg.NamePrefix+"-internal", &dns.PrivateZoneArgs{
+		Zone: cfg.InternalZone, VpcID: st.net.VpcID, PeerVpcIDs: peerVpcs, Hosts: records, Tags: tags,
+	})
+	return err
+}
+
+func (st *stack) shardGroups(name string) firewall.ShardGroups {
+	for _, g := range st.fw.Shards {
+		if g.Name == name {
+			return g
+		}
+	}
+	panic("stack: every configured shard has security groups") // the firewall is built from cfg.Shards
+}
+
+func (st *stack) primary() *host {
+	for _, h := range st.hosts {
+		if h.Role == contract.RolePrimary {
+			return h
+		}
+	}
+	panic("stack: config always yields a primary")
+}
+
+// endpoint: the certificate, the ALB and the public name, in Route53 or
+// behind Cloudflare with mutual TLS at the ALB.
+func (st *stack) endpoint(ctx *pulumi.Context) error {
+	cfg := st.cfg
 	validator := dns.Validator(cfg.Route53ZoneID)
 	originCA := ""
 	if cfg.Cloudflare() {
@@ -171,48 +209,100 @@ func publicEndpoint(ctx *pulumi.Context, cfg *config.Config, net *network.Vpc, f
 		Domain: cfg.Domain, Validator: validator, Tags: cfg.Tags(),
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	alb, err := loadbalancer.NewAlb(ctx, cfg.NamePrefix, &loadbalancer.AlbArgs{
-		Name: cfg.AlbName(), TargetGroupName: cfg.TargetGroupName(), VpcID: net.VpcID, SubnetIDs: net.PublicSubnetIDs,
-		SecurityGroupID: fw.AlbSG, CertificateArn: cert.Arn, TLSPolicy: cfg.TLSPolicy,
-		TargetInstanceID: primary.InstanceID, TargetPort: firewall.PortPrometheus, OriginPullCA: originCA,
+	st.alb, err = loadbalancer.NewAlb(ctx, cfg.NamePrefix, &loadbalancer.AlbArgs{
+		Name: cfg.AlbName(), TargetGroupName: cfg.TargetGroupName(), VpcID: st.net.VpcID, SubnetIDs: st.net.PublicSubnetIDs,
+		SecurityGroupID: st.fw.AlbSG, CertificateArn: cert.Arn, TLSPolicy: cfg.TLSPolicy,
+		TargetInstanceID: st.primary().server.InstanceID, TargetPort: contract.PortPrometheus, OriginPullCA: originCA,
 		AccessLogRetentionDay: cfg.AccessLogRetentionDays, Protect: cfg.Protect, Tags: cfg.Tags(),
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if cfg.Cloudflare() {
 		_, err = edge.NewCloudflare(ctx, cfg.NamePrefix+"-edge", &edge.CloudflareArgs{
-			ZoneID: cfg.CloudflareZoneID, Domain: cfg.Domain, AlbDNS: alb.DNSName, AllowedCidrs: cfg.AllowedCidrs,
+			ZoneID: cfg.CloudflareZoneID, Domain: cfg.Domain, AlbDNS: st.alb.DNSName, AllowedCidrs: cfg.AllowedCidrs,
 			OriginPullCertificate: cfg.OriginPullCertificate,
 			OriginPullPrivateKey:  pulumi.ToSecret(pulumi.String(cfg.OriginPullPrivateKey.Reveal())).(pulumi.StringOutput),
 			RequestsPerMinute:     600,
 		})
 	} else {
 		_, err = dns.NewPublicRecords(ctx, cfg.NamePrefix+"-endpoint", &dns.PublicRecordsArgs{
-			ZoneID: cfg.Route53ZoneID, Domain: cfg.Domain, AlbDNS: alb.DNSName, AlbZoneID: alb.ZoneID,
+			ZoneID: cfg.Route53ZoneID, Domain: cfg.Domain, AlbDNS: st.alb.DNSName, AlbZoneID: st.alb.ZoneID,
 		})
 	}
-	return alb, err
+	return err
+}
+
+// provisioning: Ansible on every host, keyed on hashes of the instance id,
+// the tree and the host's variables.
+func (st *stack) provisioning(ctx *pulumi.Context) error {
+	cfg := st.cfg
+	fleet := &provision.Fleet{
+		Stack: cfg.Stack, InternalZone: cfg.InternalZone, Hosts: cfg.Hosts, Shards: cfg.Shards,
+		WebUsername: cfg.WebUsername, WebPassword: cfg.WebPassword.Reveal(),
+		RetentionTime: cfg.RetentionTime, RetentionSize: cfg.RetentionSize,
+		EndpointProbe: "https://" + cfg.Domain + "/-/healthy", Rules: st.rules, Keys: st.keys,
+		Alerting: provision.Alerting{
+			SNSRegion: cfg.Region, WebhookURL: cfg.AlertWebhookURL.Reveal(), SlackURL: cfg.SlackWebhookURL.Reveal(),
+			SlackChannel: cfg.SlackChannel, PagerDutyKey: cfg.PagerDutyRoutingKey.Reveal(),
+		},
+	}
+	client, bastionKey := st.keys.ClientKey(), st.keys.HostKey("bastion")
+	for _, h := range st.hosts {
+		name := h.Name
+		// Rendered now, so an error fails the run before any provisioning;
+		// only the primary's variables wait for the alert topic's ARN.
+		rendered, err := fleet.VarsJSON(name)
+		if err != nil {
+			return err
+		}
+		vars := pulumi.String(rendered).ToStringOutput()
+		if h.Role == contract.RolePrimary {
+			vars = st.alerts.TopicArn.ApplyT(func(arn string) (string, error) {
+				f := *fleet
+				f.Alerting.SNSTopicArn = arn
+				return f.VarsJSON(name)
+			}).(pulumi.StringOutput)
+		}
+		if _, err := provision.NewHost(ctx, name, &provision.HostArgs{
+			InstanceID: h.server.InstanceID.ToStringOutput(), Address: h.server.PrivateIP,
+			HostKey:    st.keys.HostKey(name).PublicKey,
+			Bastion:    provision.Bastion{Address: st.bastion.PublicIP, HostKey: bastionKey.PublicKey},
+			ClientKey:  pulumi.ToSecret(pulumi.String(client.PrivateKey)).(pulumi.StringOutput),
+			VarsJSON:   pulumi.ToSecret(vars).(pulumi.StringOutput),
+			AnsibleDir: ansibleDir, TreeHash: st.tree, Generation: cfg.ProvisionGeneration,
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // export publishes the outputs operators and the inventory command use.
-func (s *stack) export(ctx *pulumi.Context) {
-	ctx.Export("url", pulumi.String(s.URL))
-	ctx.Export("albDnsName", s.AlbDNS)
-	ctx.Export("bastionIp", s.BastionIP)
-	ctx.Export("sshUser", pulumi.String(s.SSHUser))
-	ctx.Export("internalZone", pulumi.String(s.InternalZone))
-	ctx.Export("caCertificate", pulumi.String(s.CA))
-	ctx.Export("ansibleTreeHash", pulumi.String(s.AnsibleTree))
+func (st *stack) export(ctx *pulumi.Context) {
+	ca, _ := st.keys.CA() // derived in build already; deterministic
+	ctx.Export("url", pulumi.String("https://"+st.cfg.Domain))
+	ctx.Export("albDnsName", st.alb.DNSName)
+	ctx.Export("bastionIp", st.bastion.PublicIP)
+	ctx.Export("bastionHostKey", pulumi.String(st.keys.HostKey("bastion").PublicKey))
+	ctx.Export("sshUser", pulumi.String(contract.SSHUser))
+	ctx.Export("internalZone", pulumi.String(st.cfg.InternalZone))
+	ctx.Export("caCertificate", pulumi.String(ca.PEM))
+	ctx.Export("ansibleTreeHash", pulumi.String(st.tree))
+	ctx.Export("alertTopicArn", st.alerts.TopicArn)
 	hosts := pulumi.Map{}
-	for _, h := range s.hostNameOrder {
-		hosts[h] = pulumi.Map{
-			"fqdn": pulumi.String(s.Hosts[h]), "privateIp": s.PrivateIPs[h], "instanceId": s.InstanceIDs[h],
-			"role": pulumi.String(provision.Role(h)), "hostKey": pulumi.String(s.HostKeys[h]),
+	for _, h := range st.hosts {
+		hosts[h.Name] = pulumi.Map{
+			"fqdn": pulumi.String(st.zone.Fqdns[h.Name]), "privateIp": h.server.PrivateIP, "instanceId": h.server.InstanceID,
+			"role": pulumi.String(string(h.Role)), "shard": pulumi.String(h.Shard), "hostKey": pulumi.String(st.keys.HostKey(h.Name).PublicKey),
 		}
 	}
 	ctx.Export("hosts", hosts)
-	ctx.Export("bastionHostKey", pulumi.String(s.HostKeys["bastion"]))
+	targets := pulumi.Map{}
+	for _, g := range st.fw.Shards {
+		targets[g.Name] = g.Targets
+	}
+	ctx.Export("shardTargetSecurityGroups", targets)
 }

@@ -17,11 +17,17 @@ import (
 type PrivateZoneArgs struct {
 	Zone  string
 	VpcID pulumi.StringInput
-	// Hosts maps a host name ("primary", "secondary-1") to its private IP.
-	Hosts map[string]pulumi.StringInput
-	// Order lists Hosts' keys in a stable order.
-	Order []string
+	// PeerVpcIDs are peered workload VPCs that resolve the host names too.
+	PeerVpcIDs []string
+	// Hosts get one A record each, in this order.
+	Hosts []HostRecord
 	Tags  map[string]string
+}
+
+// HostRecord is a host name ("primary", "secondary-apps-1") and its private IP.
+type HostRecord struct {
+	Name    string
+	Address pulumi.StringInput
 }
 
 // PrivateZone holds one A record per host. Federation is configured with
@@ -42,10 +48,15 @@ func NewPrivateZone(ctx *pulumi.Context, name string, args *PrivateZoneArgs, opt
 		return nil, err
 	}
 	parent := pulumi.Parent(z)
+	// Associations stay inline: the zone resource owns its VPC list.
+	vpcs := route53.ZoneVpcArray{route53.ZoneVpcArgs{VpcId: args.VpcID}}
+	for _, id := range args.PeerVpcIDs {
+		vpcs = append(vpcs, route53.ZoneVpcArgs{VpcId: pulumi.String(id)})
+	}
 	zone, err := route53.NewZone(ctx, name, &route53.ZoneArgs{
 		Name:    pulumi.String(args.Zone),
 		Comment: pulumi.String("promfed host names"),
-		Vpcs:    route53.ZoneVpcArray{route53.ZoneVpcArgs{VpcId: args.VpcID}},
+		Vpcs:    vpcs,
 		// Records are owned by this program; allow destroying the zone with them.
 		ForceDestroy: pulumi.Bool(true),
 		Tags:         tagging.Named(args.Tags, name),
@@ -54,16 +65,16 @@ func NewPrivateZone(ctx *pulumi.Context, name string, args *PrivateZoneArgs, opt
 		return nil, err
 	}
 	outputs := pulumi.Map{"zoneId": zone.ID()}
-	for _, host := range args.Order {
-		fqdn := host + "." + strings.TrimSuffix(args.Zone, ".")
-		if _, err := route53.NewRecord(ctx, name+"-"+host, &route53.RecordArgs{
+	for _, host := range args.Hosts {
+		fqdn := host.Name + "." + strings.TrimSuffix(args.Zone, ".")
+		if _, err := route53.NewRecord(ctx, name+"-"+host.Name, &route53.RecordArgs{
 			ZoneId: zone.ZoneId, Name: pulumi.String(fqdn), Type: pulumi.String("A"),
-			Ttl: pulumi.Int(60), Records: pulumi.StringArray{args.Hosts[host]},
+			Ttl: pulumi.Int(60), Records: pulumi.StringArray{host.Address},
 		}, parent); err != nil {
 			return nil, err
 		}
-		z.Fqdns[host] = fqdn
-		outputs[host] = pulumi.String(fqdn)
+		z.Fqdns[host.Name] = fqdn
+		outputs[host.Name] = pulumi.String(fqdn)
 	}
 	z.ZoneID = zone.ID()
 	return z, ctx.RegisterResourceOutputs(z, outputs)

@@ -14,8 +14,8 @@ func TestPrivateZoneNamesEveryHost(t *testing.T) {
 	m, err := testmocks.Run("promfed", "dev", nil, nil, func(ctx *pulumi.Context) error {
 		z, err := NewPrivateZone(ctx, "internal", &PrivateZoneArgs{
 			Zone: "dev.promfed.internal", VpcID: pulumi.String("vpc-1"),
-			Hosts: map[string]pulumi.StringInput{"primary": pulumi.String("10.40.2.10"), "secondary-1": pulumi.String("10.40.3.11")},
-			Order: []string{"primary", "secondary-1"}, Tags: map[string]string{"promfed:stack": "dev"},
+			Hosts: []HostRecord{{"primary", pulumi.String("10.40.2.10")}, {"secondary-1", pulumi.String("10.40.3.11")}},
+			Tags:  map[string]string{"promfed:stack": "dev"},
 		})
 		if err == nil {
 			fqdns = z.Fqdns

@@ -16,14 +16,15 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/vpc"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/promfed/promfed/internal/contract"
 	"github.com/promfed/promfed/internal/tagging"
 )
 
-// Ports used between the tiers.
+// Ports used between the tiers, from the shared contract.
 const (
-	PortPrometheus   = 9090
-	PortNodeExporter = 9100
-	PortSSH          = 22
+	PortPrometheus   = contract.PortPrometheus
+	PortNodeExporter = contract.PortNodeExporter
+	PortSSH          = contract.PortSSH
 )
 
 // Args configures the security groups.
@@ -37,7 +38,38 @@ type Args struct {
 	// ProbeSources are single addresses (the NAT gateways) that may also
 	// reach the ALB on 443, so a secondary can probe the public endpoint.
 	ProbeSources []pulumi.StringOutput
-	Tags         map[string]string
+	// Shards get a pair of groups each: one on the shard's secondaries and
+	// one the user attaches to the shard's workloads.
+	Shards []ShardArgs
+	Tags   map[string]string
+}
+
+// ShardArgs describes how a shard's secondaries reach its workloads.
+type ShardArgs struct {
+	Name  string
+	Ports []int // scrape ports
+	// Peer, when set, is the peered workload VPC: the targets group is
+	// created there, and the secondaries may also reach its CIDR.
+	Peer *PeerArgs
+}
+
+// PeerArgs is a peered workload VPC.
+type PeerArgs struct {
+	VpcID string
+	Cidr  netip.Prefix
+	// Peering is the peering connection: a group in the peer VPC can refer
+	// to this VPC's groups only once it is active.
+	Peering pulumi.Resource
+}
+
+// ShardGroups are a shard's security groups.
+type ShardGroups struct {
+	Name string
+	// Scraper goes on the shard's secondaries.
+	Scraper pulumi.IDOutput
+	// Targets is what users attach to the shard's workloads: it admits the
+	// shard's secondaries on the scrape ports and nothing else.
+	Targets pulumi.IDOutput
 }
 
 // Firewall holds the security group ids each tier attaches.
@@ -49,6 +81,8 @@ type Firewall struct {
 	MembersSG   pulumi.IDOutput // every Prometheus host
 	PrimarySG   pulumi.IDOutput
 	SecondarySG pulumi.IDOutput
+	// Shards follow Args.Shards, in order.
+	Shards []ShardGroups
 }
 
 // NewFirewall creates the groups and their rules.
@@ -118,12 +152,62 @@ func NewFirewall(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Re
 	if r.err != nil {
 		return nil, r.err
 	}
+	outputs := pulumi.Map{}
+	for _, sh := range args.Shards {
+		g, err := newShardGroups(ctx, name, args, sh, r)
+		if err != nil {
+			return nil, err
+		}
+		f.Shards = append(f.Shards, g)
+		outputs["shard-"+sh.Name+"-targets"] = g.Targets
+	}
 
 	f.AlbSG, f.BastionSG, f.MembersSG, f.PrimarySG, f.SecondarySG = alb.ID(), bastion.ID(), members.ID(), primary.ID(), secondary.ID()
-	return f, ctx.RegisterResourceOutputs(f, pulumi.Map{
+	for k, v := range map[string]pulumi.IDOutput{
 		"albSecurityGroupId": f.AlbSG, "bastionSecurityGroupId": f.BastionSG, "membersSecurityGroupId": f.MembersSG,
 		"primarySecurityGroupId": f.PrimarySG, "secondarySecurityGroupId": f.SecondarySG,
-	})
+	} {
+		outputs[k] = v
+	}
+	return f, ctx.RegisterResourceOutputs(f, outputs)
+}
+
+// newShardGroups creates a shard's scraper and targets groups: the
+// secondaries may open connections to the targets group on the scrape
+// ports only, and the targets group admits exactly that.
+func newShardGroups(ctx *pulumi.Context, name string, args *Args, sh ShardArgs, r *rules) (ShardGroups, error) {
+	base := fmt.Sprintf("shard-%s", sh.Name)
+	scraper, err := ec2.NewSecurityGroup(ctx, name+"-"+base+"-scraper", &ec2.SecurityGroupArgs{
+		VpcId:       args.VpcID,
+		Description: pulumi.Sprintf("promfed shard %s secondaries: scrape the shard's targets", sh.Name),
+		Tags:        tagging.Named(args.Tags, name+"-"+base+"-scraper"),
+	}, r.parent)
+	if err != nil {
+		return ShardGroups{}, err
+	}
+	targetsVpc, opts := args.VpcID, []pulumi.ResourceOption{r.parent}
+	if sh.Peer != nil {
+		targetsVpc = pulumi.String(sh.Peer.VpcID)
+		opts = append(opts, pulumi.DependsOn([]pulumi.Resource{sh.Peer.Peering}))
+	}
+	targets, err := ec2.NewSecurityGroup(ctx, name+"-"+base+"-targets", &ec2.SecurityGroupArgs{
+		VpcId:       targetsVpc,
+		Description: pulumi.Sprintf("promfed shard %s targets: attach to workloads the shard scrapes", sh.Name),
+		Tags:        tagging.Named(args.Tags, name+"-"+base+"-targets"),
+	}, opts...)
+	if err != nil {
+		return ShardGroups{}, err
+	}
+	r.roles[scraper], r.roles[targets] = base+"-scraper", base+"-targets"
+	for _, port := range sh.Ports {
+		what := fmt.Sprintf("scrape-%d", port)
+		r.outSG(scraper, what, port, targets)
+		r.inSG(targets, what, port, scraper)
+		if sh.Peer != nil {
+			r.outCidr(scraper, what, port, sh.Peer.Cidr)
+		}
+	}
+	return ShardGroups{Name: sh.Name, Scraper: scraper.ID(), Targets: targets.ID()}, r.err
 }
 
 // rules creates one rule resource per call and keeps the first error.

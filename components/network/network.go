@@ -26,7 +26,27 @@ type VpcArgs struct {
 	FlowLogRetentionDays int
 	// AdminCidrs may reach port 22 of the public subnets (the bastion).
 	AdminCidrs []netip.Prefix
-	Tags       map[string]string
+	// Peers are existing workload VPCs of the same account and region that
+	// the private subnets reach through a peering connection.
+	Peers []Peer
+	Tags  map[string]string
+}
+
+// Peer is a workload VPC to peer with.
+type Peer struct {
+	// Name names the peering's resources (the shard it serves).
+	Name  string
+	VpcID string
+	Cidr  netip.Prefix
+	// RouteTableIDs are the workload VPC's route tables that get a route
+	// back to this VPC.
+	RouteTableIDs []string
+}
+
+// Peering is a created peering connection.
+type Peering struct {
+	Name       string
+	Connection *ec2.VpcPeeringConnection
 }
 
 // Vpc is the network every other component lives in.
@@ -43,6 +63,8 @@ type Vpc struct {
 	NatGatewayIDs pulumi.StringArrayOutput
 	// NatPublicIPs are the addresses private hosts reach the internet from.
 	NatPublicIPs []pulumi.StringOutput
+	// Peerings follow VpcArgs.Peers, in order.
+	Peerings []Peering
 }
 
 // NewVpc creates the network.
@@ -142,6 +164,11 @@ func NewVpc(ctx *pulumi.Context, name string, args *VpcArgs, opts ...pulumi.Reso
 		v.NatPublicIPs = append(v.NatPublicIPs, eip.PublicIp)
 	}
 
+	peerRoutes, err := newPeerings(ctx, name, v, vpc, args, parent)
+	if err != nil {
+		return nil, err
+	}
+
 	for i := 0; i < args.AzCount; i++ {
 		az := azs.Names[i]
 		priv, err := ec2.NewSubnet(ctx, fmt.Sprintf("%s-private-%d", name, i+1), &ec2.SubnetArgs{
@@ -152,9 +179,9 @@ func NewVpc(ctx *pulumi.Context, name string, args *VpcArgs, opts ...pulumi.Reso
 		if err != nil {
 			return nil, err
 		}
-		var routes ec2.RouteTableRouteArray
+		routes := append(ec2.RouteTableRouteArray{}, peerRoutes...)
 		if len(nats) > 0 {
-			routes = ec2.RouteTableRouteArray{ec2.RouteTableRouteArgs{CidrBlock: pulumi.String("0.0.0.0/0"), NatGatewayId: nats[i%len(nats)].ID()}}
+			routes = append(routes, ec2.RouteTableRouteArgs{CidrBlock: pulumi.String("0.0.0.0/0"), NatGatewayId: nats[i%len(nats)].ID()})
 		}
 		rt, err := ec2.NewRouteTable(ctx, fmt.Sprintf("%s-private-%d", name, i+1), &ec2.RouteTableArgs{
 			VpcId: vpc.ID(), Routes: routes, Tags: tagging.Named(args.Tags, fmt.Sprintf("%s-private-%s", name, az)),
@@ -185,6 +212,34 @@ func NewVpc(ctx *pulumi.Context, name string, args *VpcArgs, opts ...pulumi.Reso
 	return v, ctx.RegisterResourceOutputs(v, pulumi.Map{
 		"vpcId": v.VpcID, "publicSubnetIds": v.PublicSubnetIDs, "privateSubnetIds": v.PrivateSubnetIDs,
 	})
+}
+
+// newPeerings peers the VPC with each workload VPC (same account and region,
+// so the request is accepted at once), routes the workload VPC's tables back
+// here, and returns the routes the private route tables need. Those stay
+// inline in the tables, like the NAT route, so one resource owns each table.
+func newPeerings(ctx *pulumi.Context, name string, v *Vpc, vpc *ec2.Vpc, args *VpcArgs, parent pulumi.ResourceOption) (ec2.RouteTableRouteArray, error) {
+	var routes ec2.RouteTableRouteArray
+	for _, p := range args.Peers {
+		n := fmt.Sprintf("%s-peer-%s", name, p.Name)
+		conn, err := ec2.NewVpcPeeringConnection(ctx, n, &ec2.VpcPeeringConnectionArgs{
+			VpcId: vpc.ID(), PeerVpcId: pulumi.String(p.VpcID), AutoAccept: pulumi.Bool(true),
+			Tags: tagging.Named(args.Tags, n),
+		}, parent)
+		if err != nil {
+			return nil, err
+		}
+		for i, rt := range p.RouteTableIDs {
+			if _, err := ec2.NewRoute(ctx, fmt.Sprintf("%s-back-%d", n, i+1), &ec2.RouteArgs{
+				RouteTableId: pulumi.String(rt), DestinationCidrBlock: pulumi.String(args.Cidr.String()), VpcPeeringConnectionId: conn.ID(),
+			}, parent); err != nil {
+				return nil, err
+			}
+		}
+		routes = append(routes, ec2.RouteTableRouteArgs{CidrBlock: pulumi.String(p.Cidr.String()), VpcPeeringConnectionId: conn.ID()})
+		v.Peerings = append(v.Peerings, Peering{Name: p.Name, Connection: conn})
+	}
+	return routes, nil
 }
 
 // newACLs adds a stateless second layer under the security groups: the

@@ -11,23 +11,16 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/promfed/promfed/internal/contract"
 	"github.com/promfed/promfed/internal/hostboot"
 	"github.com/promfed/promfed/internal/iampolicy"
 	"github.com/promfed/promfed/internal/tagging"
 )
 
-// Roles a server can have.
-const (
-	RolePrimary   = "primary"
-	RoleSecondary = "secondary"
-)
-
-// BackupTag marks the volumes Data Lifecycle Manager snapshots.
-const BackupTag = "promfed:backup"
-
 // ServerArgs configures one Prometheus host.
 type ServerArgs struct {
-	Role             string // primary | secondary
+	Role             contract.Role
+	Shard            string // the secondary's shard; tagged on its resources
 	InstanceType     string
 	AmiFamily        string // used when AmiID is empty
 	AmiID            string
@@ -35,7 +28,12 @@ type ServerArgs struct {
 	AvailabilityZone string
 	SecurityGroupIDs pulumi.StringArrayInput
 	DataVolumeGiB    int
-	Region           string
+	// DiscoveryRegions are the regions the host's EC2 service discovery
+	// queries; none means the host gets no EC2 read permission at all.
+	DiscoveryRegions []string
+	// AlertTopic, when set, is the SNS topic (and its KMS key) the host's
+	// Alertmanager publishes to.
+	AlertTopic *AlertTopic
 	// Protect keeps the data volume from deletion and snapshots it if it is
 	// ever deleted anyway (prod).
 	Protect bool
@@ -44,6 +42,12 @@ type ServerArgs struct {
 	HostKeyPublic   string
 	ClientPublicKey string
 	Tags            map[string]string
+}
+
+// AlertTopic is an encrypted SNS topic a host may publish to.
+type AlertTopic struct {
+	TopicArn pulumi.StringInput
+	KeyArn   pulumi.StringInput
 }
 
 // Server is one Prometheus host.
@@ -59,15 +63,18 @@ type Server struct {
 // NewServer creates the host. name is its role name ("primary",
 // "secondary-1"), which also names its resources.
 func NewServer(ctx *pulumi.Context, name string, args *ServerArgs, opts ...pulumi.ResourceOption) (*Server, error) {
-	if args.Role != RolePrimary && args.Role != RoleSecondary {
-		return nil, fmt.Errorf("prometheus server %s: role %q must be %s or %s", name, args.Role, RolePrimary, RoleSecondary)
+	if args.Role != contract.RolePrimary && args.Role != contract.RoleSecondary {
+		return nil, fmt.Errorf("prometheus server %s: role %q must be %s or %s", name, args.Role, contract.RolePrimary, contract.RoleSecondary)
 	}
 	s := &Server{}
 	if err := ctx.RegisterComponentResource("promfed:prometheus:Server", name, s, opts...); err != nil {
 		return nil, err
 	}
 	parent := pulumi.Parent(s)
-	tags := map[string]string{"promfed:role": args.Role, "promfed:host": name}
+	tags := map[string]string{contract.TagRole: string(args.Role), contract.TagHost: name}
+	if args.Shard != "" {
+		tags[contract.TagShard] = args.Shard
+	}
 	for k, v := range args.Tags {
 		tags[k] = v
 	}
@@ -77,7 +84,7 @@ func NewServer(ctx *pulumi.Context, name string, args *ServerArgs, opts ...pulum
 		return nil, err
 	}
 
-	volTags := map[string]string{BackupTag: "true"}
+	volTags := map[string]string{contract.TagBackup: "true"}
 	for k, v := range tags {
 		volTags[k] = v
 	}
@@ -151,24 +158,46 @@ func NewServer(ctx *pulumi.Context, name string, args *ServerArgs, opts ...pulum
 
 func newInstanceRole(ctx *pulumi.Context, name string, args *ServerArgs, tags map[string]string, parent pulumi.ResourceOption) (*iam.InstanceProfile, *iam.Role, error) {
 	role, profile, err := hostboot.NewInstanceRole(ctx, name, tags, parent)
-	if err != nil || args.Role != RoleSecondary {
-		return profile, role, err
+	if err != nil {
+		return nil, nil, err
 	}
-	// EC2 service discovery. These Describe actions support no resource
-	// scoping, so the region condition is the available narrowing.
-	_, err = iam.NewRolePolicy(ctx, name+"-ec2-sd", &iam.RolePolicyArgs{
-		Role: role.Name, Policy: pulumi.String(ServiceDiscoveryPolicy(args.Region)),
-	}, parent)
-	return profile, role, err
+	if len(args.DiscoveryRegions) > 0 {
+		// These Describe actions support no resource scoping, so the region
+		// condition is the available narrowing.
+		if _, err := iam.NewRolePolicy(ctx, name+"-ec2-sd", &iam.RolePolicyArgs{
+			Role: role.Name, Policy: pulumi.String(ServiceDiscoveryPolicy(args.DiscoveryRegions)),
+		}, parent); err != nil {
+			return nil, nil, err
+		}
+	}
+	if t := args.AlertTopic; t != nil {
+		policy := pulumi.All(t.TopicArn, t.KeyArn).ApplyT(func(v []any) string {
+			return PublishPolicy(v[0].(string), v[1].(string))
+		}).(pulumi.StringOutput)
+		if _, err := iam.NewRolePolicy(ctx, name+"-alerts", &iam.RolePolicyArgs{Role: role.Name, Policy: policy}, parent); err != nil {
+			return nil, nil, err
+		}
+	}
+	return profile, role, nil
 }
 
-// ServiceDiscoveryPolicy allows what Prometheus' ec2_sd_configs calls.
-func ServiceDiscoveryPolicy(region string) string {
+// ServiceDiscoveryPolicy allows what Prometheus' ec2_sd_configs calls, in
+// the given regions only.
+func ServiceDiscoveryPolicy(regions []string) string {
 	return iampolicy.Document(iampolicy.Statement{
 		"Sid":       "PrometheusEc2ServiceDiscovery",
 		"Effect":    "Allow",
-		"Action":    []string{"ec2:DescribeInstances", "ec2:DescribeTags", "ec2:DescribeAvailabilityZones"},
+		"Action":    []string{"ec2:DescribeInstances", "ec2:DescribeAvailabilityZones"},
 		"Resource":  "*",
-		"Condition": map[string]any{"StringEquals": map[string]any{"aws:RequestedRegion": region}},
+		"Condition": map[string]any{"StringEquals": map[string]any{"aws:RequestedRegion": regions}},
 	})
+}
+
+// PublishPolicy lets Alertmanager publish to one encrypted topic: SNS
+// needs the publisher to be able to use the topic's key.
+func PublishPolicy(topicArn, keyArn string) string {
+	return iampolicy.Document(
+		iampolicy.Statement{"Sid": "PublishAlerts", "Effect": "Allow", "Action": []string{"sns:Publish"}, "Resource": topicArn},
+		iampolicy.Statement{"Sid": "UseAlertTopicKey", "Effect": "Allow", "Action": []string{"kms:GenerateDataKey", "kms:Decrypt"}, "Resource": keyArn},
+	)
 }

@@ -1,0 +1,80 @@
+// Package alerting provides the Topic component: the SNS topic the primary's
+// Alertmanager publishes notifications to, encrypted with a key of its own,
+// and the subscriptions (email, HTTPS endpoints) that deliver them to people.
+package alerting
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sns"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/promfed/promfed/internal/tagging"
+)
+
+// TopicArgs configures the topic.
+type TopicArgs struct {
+	// Emails and HTTPSEndpoints are subscribed; each subscriber confirms
+	// (email: a link in the first mail; https: the SubscriptionConfirmation).
+	Emails         []string
+	HTTPSEndpoints []string
+	Tags           map[string]string
+}
+
+// Topic is the alert topic and its key.
+type Topic struct {
+	pulumi.ResourceState
+
+	TopicArn pulumi.StringOutput
+	KeyArn   pulumi.StringOutput
+}
+
+// NewTopic creates the key, the topic and its subscriptions.
+func NewTopic(ctx *pulumi.Context, name string, args *TopicArgs, opts ...pulumi.ResourceOption) (*Topic, error) {
+	if args == nil {
+		return nil, fmt.Errorf("alerting topic %s: args are required", name)
+	}
+	t := &Topic{}
+	if err := ctx.RegisterComponentResource("promfed:alerting:Topic", name, t, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(t)
+	// A key of the stack's own rather than AWS's managed SNS key, so that
+	// IAM decides who may publish (the primary's role) and the key rotates.
+	key, err := kms.NewKey(ctx, name, &kms.KeyArgs{
+		Description:          pulumi.Sprintf("promfed alert topic %s", name),
+		EnableKeyRotation:    pulumi.Bool(true),
+		DeletionWindowInDays: pulumi.Int(30),
+		Tags:                 tagging.Named(args.Tags, name),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := kms.NewAlias(ctx, name, &kms.AliasArgs{Name: pulumi.String("alias/" + name), TargetKeyId: key.KeyId}, parent); err != nil {
+		return nil, err
+	}
+	topic, err := sns.NewTopic(ctx, name, &sns.TopicArgs{
+		KmsMasterKeyId: key.Arn,
+		Tags:           tagging.Named(args.Tags, name),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	for i, e := range args.Emails {
+		if _, err := sns.NewTopicSubscription(ctx, fmt.Sprintf("%s-email-%d", name, i+1), &sns.TopicSubscriptionArgs{
+			Topic: topic.Arn, Protocol: pulumi.String("email"), Endpoint: pulumi.String(e),
+		}, parent); err != nil {
+			return nil, err
+		}
+	}
+	for i, u := range args.HTTPSEndpoints {
+		if _, err := sns.NewTopicSubscription(ctx, fmt.Sprintf("%s-https-%d", name, i+1), &sns.TopicSubscriptionArgs{
+			Topic: topic.Arn, Protocol: pulumi.String("https"), Endpoint: pulumi.String(u),
+		}, parent); err != nil {
+			return nil, err
+		}
+	}
+	t.TopicArn, t.KeyArn = topic.Arn, key.Arn
+	return t, ctx.RegisterResourceOutputs(t, pulumi.Map{"topicArn": t.TopicArn, "keyArn": t.KeyArn})
+}
