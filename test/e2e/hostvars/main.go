@@ -13,11 +13,15 @@ import (
 	"strings"
 
 	"github.com/promfed/promfed/components/provision"
+	"github.com/promfed/promfed/config"
+	"github.com/promfed/promfed/internal/contract"
 	"github.com/promfed/promfed/internal/pki"
 )
 
 type hostEntry struct {
 	Name       string `json:"name"`
+	Role       string `json:"role"`
+	Shard      string `json:"shard"`
 	Vars       string `json:"vars"`
 	Command    string `json:"command"`
 	HostKey    string `json:"host_key"`
@@ -40,40 +44,71 @@ func main() {
 	seedFile := flag.String("seed-file", "", "file holding the seed (at least 32 bytes)")
 	stack := flag.String("stack", "e2e", "stack name")
 	zone := flag.String("zone", "e2e.promfed.internal", "internal zone")
-	hosts := flag.String("hosts", "primary,secondary-1", "comma-separated host names")
+	shards := flag.String("shards", "", "JSON file with the shards setting, as in a stack file")
 	out := flag.String("out", "", "output directory")
 	tree := flag.String("ansible", "ansible", "Ansible tree to hash")
-	blackbox := flag.String("blackbox", "", "comma-separated URLs the first secondary probes")
+	monitoring := flag.String("monitoring", "monitoring", "the user's rule folder")
+	topic := flag.String("sns-topic-arn", "", "SNS topic the primary's Alertmanager publishes to")
+	webhook := flag.String("webhook-url", "", "webhook receiver URL (the e2e sink; plain http is allowed here)")
+	probe := flag.String("endpoint-probe", "", "URL the first secondary probes as the public endpoint")
 	flag.Parse()
-	if err := run(*seedFile, *stack, *zone, *hosts, *out, *tree, *blackbox); err != nil {
+	a := args{*seedFile, *stack, *zone, *shards, *out, *tree, *monitoring, *topic, *webhook, *probe}
+	if err := run(a); err != nil {
 		fmt.Fprintln(os.Stderr, "hostvars:", err)
 		os.Exit(1)
 	}
 }
 
-func run(seedFile, stack, zone, hostList, out, tree, blackbox string) error {
-	if seedFile == "" || out == "" {
-		return fmt.Errorf("-seed-file and -out are required")
+type args struct {
+	seedFile, stack, zone, shards, out, tree, monitoring, topic, webhook, probe string
+}
+
+// region is the stack region of the e2e fleet; moto answers for any.
+const region = "eu-west-1"
+
+func run(a args) error {
+	if a.seedFile == "" || a.out == "" || a.shards == "" {
+		return fmt.Errorf("-seed-file, -shards and -out are required")
 	}
-	seed, err := os.ReadFile(seedFile)
+	seed, err := os.ReadFile(a.seedFile)
 	if err != nil {
 		return err
 	}
-	keys, err := pki.New(strings.TrimSpace(string(seed)), stack)
-	if err != nil {
-		return err
-	}
-	treeHash, err := provision.TreeHash(tree)
+	shards, err := os.ReadFile(a.shards)
 	if err != nil {
 		return err
 	}
 	password := "e2e-" + provision.Hash(string(seed))[:24]
-	fleet := &provision.Fleet{
-		Stack: stack, InternalZone: zone, Hosts: strings.Split(hostList, ","),
-		WebUsername: "promfed", WebPassword: password, RetentionTime: "1d", Keys: keys,
+	// The shards go through the program's own loading and validation, with
+	// placeholders for the settings the hosts never see.
+	cfg, err := config.Load("promfed", a.stack, region, config.MapSource{
+		Values: map[string]string{
+			"shards": string(shards), "internalZone": a.zone, "domain": "prometheus.e2e.example.com",
+			"route53ZoneId": "ZE2E", "adminCidrs": `["192.0.2.1/32"]`, "allowedCidrs": `["192.0.2.0/24"]`,
+			"webPassword": password, "hostKeySeed": strings.TrimSpace(string(seed)),
+		},
+		Secrets: map[string]bool{"webPassword": true, "hostKeySeed": true},
+	})
+	if err != nil {
+		return err
 	}
-	if blackbox != "" {
-		fleet.BlackboxTargets = strings.Split(blackbox, ",")
+	keys, err := pki.New(cfg.HostKeySeed.Reveal(), a.stack)
+	if err != nil {
+		return err
+	}
+	treeHash, err := provision.TreeHash(a.tree)
+	if err != nil {
+		return err
+	}
+	rules, err := provision.LoadRules(a.monitoring, cfg.Shards)
+	if err != nil {
+		return err
+	}
+	fleet := &provision.Fleet{
+		Stack: a.stack, InternalZone: cfg.InternalZone, Hosts: cfg.Hosts, Shards: cfg.Shards,
+		WebUsername: cfg.WebUsername, WebPassword: password, RetentionTime: "1d",
+		EndpointProbe: a.probe, Rules: rules, Keys: keys,
+		Alerting: provision.Alerting{SNSTopicArn: a.topic, SNSRegion: region, WebhookURL: a.webhook},
 	}
 	ca, err := keys.CA()
 	if err != nil {
@@ -81,7 +116,7 @@ func run(seedFile, stack, zone, hostList, out, tree, blackbox string) error {
 	}
 	client := keys.ClientKey()
 	m := manifest{
-		SSHUser: provision.SSHUser, ClientKey: "client_ed25519", CA: "ca.pem",
+		SSHUser: contract.SSHUser, ClientKey: "client_ed25519", CA: "ca.pem",
 		WebUsername: fleet.WebUsername, WebPassword: password,
 		TreeDir: provision.RemoteTreeDir(treeHash), TreeHash: treeHash, ReadyCommand: provision.ReadyCommand,
 	}
@@ -90,18 +125,18 @@ func run(seedFile, stack, zone, hostList, out, tree, blackbox string) error {
 		"client_ed25519.pub": client.PublicKey + "\n",
 		"ca.pem":             ca.PEM,
 	}
-	for _, h := range fleet.Hosts {
-		vars, err := fleet.VarsJSON(h)
+	for _, h := range cfg.Hosts {
+		vars, err := fleet.VarsJSON(h.Name)
 		if err != nil {
 			return err
 		}
-		hk := keys.HostKey(h)
-		files[h+"/vars.json"] = vars
-		files[h+"/ssh_host_ed25519_key"] = hk.PrivateKey
-		files[h+"/ssh_host_ed25519_key.pub"] = hk.PublicKey + "\n"
+		hk := keys.HostKey(h.Name)
+		files[h.Name+"/vars.json"] = vars
+		files[h.Name+"/ssh_host_ed25519_key"] = hk.PrivateKey
+		files[h.Name+"/ssh_host_ed25519_key.pub"] = hk.PublicKey + "\n"
 		m.Hosts = append(m.Hosts, hostEntry{
-			Name: h, Vars: h + "/vars.json", Command: provision.PlaybookCommand(treeHash),
-			HostKey: h + "/ssh_host_ed25519_key", HostKeyPub: h + "/ssh_host_ed25519_key.pub",
+			Name: h.Name, Role: string(h.Role), Shard: h.Shard, Vars: h.Name + "/vars.json", Command: provision.PlaybookCommand(treeHash),
+			HostKey: h.Name + "/ssh_host_ed25519_key", HostKeyPub: h.Name + "/ssh_host_ed25519_key.pub",
 		})
 	}
 	mj, err := json.MarshalIndent(m, "", "  ") //nolint:gosec // client_key is a file name; the key itself goes to its own 0600 file
@@ -110,7 +145,7 @@ func run(seedFile, stack, zone, hostList, out, tree, blackbox string) error {
 	}
 	files["manifest.json"] = string(mj) + "\n"
 	for name, body := range files {
-		path := filepath.Join(out, name)
+		path := filepath.Join(a.out, name)
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return err
 		}
