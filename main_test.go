@@ -98,6 +98,7 @@ var untaggable = map[string]bool{
 	"aws:s3/bucketPolicy:BucketPolicy": true, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": true,
 	"aws:s3/bucketOwnershipControls:BucketOwnershipControls": true, "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2": true,
 	"aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2": true,
+	"aws:kms/alias:Alias": true, "aws:sns/topicSubscription:TopicSubscription": true, "aws:ec2/route:Route": true,
 }
 
 func TestConventions(t *testing.T) {
@@ -201,7 +202,7 @@ func TestDevEndpoint(t *testing.T) {
 	if validation.Str("name") != "_abc.prometheus-dev.example.com." {
 		t.Errorf("validation record %v", validation.Inputs)
 	}
-	for _, host := range []string{"primary", "secondary-1"} {
+	for _, host := range []string{"primary", "secondary-apps-1"} {
 		r := m.Named(t, "aws:route53/record:Record", "promfed-internal-"+host)
 		if r.Str("name") != host+".dev.promfed.internal" || r.Str("type") != "A" {
 			t.Errorf("private record %v", r.Inputs)
@@ -260,15 +261,15 @@ func TestProdEndpoint(t *testing.T) {
 			t.Errorf("prod volume %s is not protected", v.Name)
 		}
 	}
-	if n := len(m.OfType("promfed:prometheus:Server")); n != 3 {
-		t.Errorf("prod has %d Prometheus servers", n)
+	if n := len(m.OfType("promfed:prometheus:Server")); n != 4 {
+		t.Errorf("prod has %d Prometheus servers, want the primary and 2+1 secondaries", n)
 	}
 	primary := m.Named(t, "aws:ec2/instance:Instance", "primary").Str("subnetId")
-	if s1 := m.Named(t, "aws:ec2/instance:Instance", "secondary-1").Str("subnetId"); s1 == primary {
-		t.Errorf("secondary-1 shares the primary's subnet (and AZ) %s", primary)
+	if s1 := m.Named(t, "aws:ec2/instance:Instance", "secondary-apps-1").Str("subnetId"); s1 == primary {
+		t.Errorf("secondary-apps-1 shares the primary's subnet (and AZ) %s", primary)
 	}
-	if v := m.Named(t, "aws:ebs/volume:Volume", "secondary-1-data").Str("availabilityZone"); v != "eu-west-1b" {
-		t.Errorf("secondary-1's volume is in %s, want the second AZ", v)
+	if v := m.Named(t, "aws:ebs/volume:Volume", "secondary-apps-1-data").Str("availabilityZone"); v != "eu-west-1b" {
+		t.Errorf("secondary-apps-1's volume is in %s, want the second AZ", v)
 	}
 	if n := len(m.OfType("aws:ec2/natGateway:NatGateway")); n != 3 {
 		t.Errorf("prod has %d NAT gateways", n)
@@ -277,7 +278,7 @@ func TestProdEndpoint(t *testing.T) {
 
 func TestBadConfigRegistersNothing(t *testing.T) {
 	for key, value := range map[string]string{
-		"promfed:vpcCidr": "10.0.0.0/33", "promfed:adminCidrs": `["0.0.0.0/0"]`, "promfed:secondaryCount": "0", "promfed:namePrefix": "x",
+		"promfed:vpcCidr": "10.0.0.0/33", "promfed:adminCidrs": `["0.0.0.0/0"]`, "promfed:shards": `[{"name":"apps","secondaries":0}]`, "promfed:namePrefix": "x",
 	} {
 		m, err := runStack(t, "dev", func(c map[string]string) { c[key] = value })
 		if err == nil {
@@ -312,10 +313,146 @@ func TestOutputs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.URL != "https://prometheus-dev.example.com" || st.Hosts["secondary-1"] != "secondary-1.dev.promfed.internal" {
-		t.Errorf("outputs: %s %v", st.URL, st.Hosts)
+	var names []string
+	for _, h := range st.hosts {
+		names = append(names, h.Name+"/"+string(h.Role)+"/"+h.Shard)
 	}
-	if !strings.HasPrefix(st.HostKeys["primary"], "ssh-ed25519 ") || !strings.Contains(st.CA, "BEGIN CERTIFICATE") || len(st.AnsibleTree) != 64 {
-		t.Errorf("host keys %v, CA, tree %s", st.HostKeys, st.AnsibleTree)
+	if got := strings.Join(names, ","); got != "primary/primary/,secondary-apps-1/secondary/apps" {
+		t.Errorf("hosts %s", got)
+	}
+	if st.zone.Fqdns["secondary-apps-1"] != "secondary-apps-1.dev.promfed.internal" || len(st.tree) != 64 {
+		t.Errorf("names %v, tree %s", st.zone.Fqdns, st.tree)
+	}
+	if len(st.fw.Shards) != 1 || st.fw.Shards[0].Name != "apps" {
+		t.Errorf("shard groups %+v", st.fw.Shards)
 	}
 }
+
+// Shards under mocks for both stack files: per-shard hosts, security
+// groups, discovery IAM, peering and the alert topic.
+func TestShardsInProgram(t *testing.T) {
+	dev, prod := mustRun(t, "dev"), mustRun(t, "prod")
+
+	servers := func(m *testmocks.Mocks) string {
+		var names []string
+		for _, r := range m.OfType("promfed:prometheus:Server") {
+			names = append(names, r.Name)
+		}
+		sort.Strings(names)
+		return strings.Join(names, ",")
+	}
+	if got := servers(dev); got != "primary,secondary-apps-1" {
+		t.Errorf("dev servers %s", got)
+	}
+	if got := servers(prod); got != "primary,secondary-apps-1,secondary-apps-2,secondary-data-1" {
+		t.Errorf("prod servers %s", got)
+	}
+
+	// Each secondary carries its shard's scraper group; users get the
+	// targets group.
+	for _, c := range []struct{ host, group string }{
+		{"secondary-apps-1", "promfed-shard-apps-scraper-id"}, {"secondary-apps-2", "promfed-shard-apps-scraper-id"}, {"secondary-data-1", "promfed-shard-data-scraper-id"},
+	} {
+		sgs := jsonOf(prod.Named(t, "aws:ec2/instance:Instance", c.host).Get("vpcSecurityGroupIds"))
+		if !strings.Contains(sgs, c.group) || strings.Count(sgs, "scraper") != 1 {
+			t.Errorf("%s groups %s", c.host, sgs)
+		}
+	}
+	if sgs := jsonOf(prod.Named(t, "aws:ec2/instance:Instance", "primary").Get("vpcSecurityGroupIds")); strings.Contains(sgs, "scraper") {
+		t.Errorf("the primary scrapes workloads: %s", sgs)
+	}
+	ports := map[string][]float64{}
+	for _, r := range prod.OfType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") {
+		if strings.Contains(r.Name, "-targets-in-") {
+			ports[r.Str("securityGroupId")] = append(ports[r.Str("securityGroupId")], r.Get("fromPort").(float64))
+		}
+	}
+	for _, p := range ports {
+		sort.Float64s(p)
+	}
+	if got := jsonOf(ports); got != `{"promfed-shard-apps-targets-id":[8080,9100],"promfed-shard-data-targets-id":[9187,9308]}` {
+		t.Errorf("targets groups admit %s", got)
+	}
+	if vpc := prod.Named(t, "aws:ec2/securityGroup:SecurityGroup", "promfed-shard-data-targets").Str("vpcId"); vpc != "vpc-0123456789abcdef0" {
+		t.Errorf("the data shard's targets group is in %s, want the peered VPC", vpc)
+	}
+
+	// EC2 discovery rights only where a shard discovers by EC2.
+	for _, c := range []struct {
+		m    *testmocks.Mocks
+		host string
+		want bool
+	}{{dev, "secondary-apps-1", true}, {prod, "secondary-apps-2", true}, {prod, "secondary-data-1", false}, {prod, "primary", false}} {
+		has := false
+		for _, r := range c.m.OfType("aws:iam/rolePolicy:RolePolicy") {
+			if r.Name == c.host+"-ec2-sd" {
+				has = strings.Contains(r.Str("policy"), `"aws:RequestedRegion":["eu-west-1"]`)
+			}
+		}
+		if has != c.want {
+			t.Errorf("%s EC2 discovery policy: %v, want %v", c.host, has, c.want)
+		}
+	}
+
+	// Peering (prod's data shard) and the private zone reaching the peer.
+	pc := prod.Named(t, "aws:ec2/vpcPeeringConnection:VpcPeeringConnection", "promfed-peer-data")
+	if pc.Str("peerVpcId") != "vpc-0123456789abcdef0" || len(prod.OfType("aws:ec2/route:Route")) != 2 {
+		t.Errorf("peering %v", pc.Inputs)
+	}
+	if zone := jsonOf(prod.Named(t, "aws:route53/zone:Zone", "promfed-internal").Get("vpcs")); !strings.Contains(zone, "vpc-0123456789abcdef0") {
+		t.Errorf("private zone vpcs %s", zone)
+	}
+	if len(dev.OfType("aws:ec2/vpcPeeringConnection:VpcPeeringConnection")) != 0 {
+		t.Error("dev peers with nothing")
+	}
+
+	// The alert topic: encrypted, subscribed, and only the primary publishes.
+	topic := dev.Named(t, "aws:sns/topic:Topic", "promfed-dev-alerts")
+	if !strings.Contains(topic.Str("kmsMasterKeyId"), "key/promfed-dev-alerts") {
+		t.Errorf("topic %v", topic.Inputs)
+	}
+	if sub := dev.Named(t, "aws:sns/topicSubscription:TopicSubscription", "promfed-dev-alerts-email-1"); sub.Str("endpoint") != "oncall-dev@example.com" {
+		t.Errorf("subscription %v", sub.Inputs)
+	}
+	for _, r := range prod.OfType("aws:iam/rolePolicy:RolePolicy") {
+		if strings.Contains(r.Str("policy"), "sns:Publish") != (r.Name == "primary-alerts") {
+			t.Errorf("%s: sns:Publish only for the primary: %s", r.Name, r.Str("policy"))
+		}
+	}
+
+	// The primary's variables name the topic; a secondary's its shard.
+	play := dev.Named(t, "command:remote:Command", "primary-playbook").Str("stdin")
+	if !strings.Contains(play, `"alertmanager_sns_topic_arn": "arn:aws:mock:eu-west-1:123456789012:topic/promfed-dev-alerts"`) {
+		t.Errorf("primary vars lack the topic ARN")
+	}
+	sec := dev.Named(t, "command:remote:Command", "secondary-apps-1-playbook").Str("stdin")
+	if !strings.Contains(sec, `"shard": "apps"`) || !strings.Contains(sec, `"job": "apps-node"`) || !strings.Contains(sec, "recording-services.rules.yml") {
+		t.Errorf("secondary-apps-1 vars lack its shard, job or rules")
+	}
+}
+
+// Editing one shard's targets re-runs only that shard's playbooks.
+func TestShardEditTouchesOnlyItsHosts(t *testing.T) {
+	stdin := func(m *testmocks.Mocks) map[string]string {
+		out := map[string]string{}
+		for _, r := range m.OfType("command:remote:Command") {
+			out[r.Name] = jsonOf(r.Get("triggers"))
+		}
+		return out
+	}
+	base := stdin(mustRun(t, "prod"))
+	m, err := runStack(t, "prod", func(c map[string]string) {
+		c["promfed:shards"] = strings.Replace(c["promfed:shards"], `"10.60.2.10:9308"`, `"10.60.2.10:9308","10.60.3.10:9308"`, 1)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := stdin(m)
+	for name, tr := range base {
+		if changed, want := after[name] != tr, name == "secondary-data-1-playbook"; changed != want {
+			t.Errorf("%s changed=%v, want %v", name, changed, want)
+		}
+	}
+}
+
+func jsonOf(v any) string { b, _ := json.Marshal(v); return string(b) }

@@ -50,12 +50,12 @@ type Config struct {
 	AmiID                 string
 	// Shards group the secondaries; Hosts is every Prometheus host, derived
 	// from the shards once.
-	Shards            []Shard
-	Hosts             []Host
-	DataVolumeSizeGiB     int
-	RetentionTime         string
-	RetentionSize         string
-	SnapshotRetainCount   int
+	Shards              []Shard
+	Hosts               []Host
+	DataVolumeSizeGiB   int
+	RetentionTime       string
+	RetentionSize       string
+	SnapshotRetainCount int
 
 	AdminCidrs   []netip.Prefix
 	AllowedCidrs []netip.Prefix

@@ -26,7 +26,10 @@ func validRoute53() map[string]string {
 	}
 }
 
-var secretKeys = map[string]bool{"webPassword": true, "hostKeySeed": true, "originPullPrivateKey": true, "alertWebhookUrl": true}
+var secretKeys = map[string]bool{
+	"webPassword": true, "hostKeySeed": true, "originPullPrivateKey": true,
+	"alertWebhookUrl": true, "slackWebhookUrl": true, "pagerDutyRoutingKey": true,
+}
 
 func load(t *testing.T, values map[string]string) (*Config, error) {
 	t.Helper()
@@ -38,13 +41,16 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.VpcCidr.String() != "10.40.0.0/16" || c.AzCount != 2 || c.NatStrategy != "single" || c.SecondaryCount != 1 {
-		t.Errorf("network defaults: %v %d %s %d", c.VpcCidr, c.AzCount, c.NatStrategy, c.SecondaryCount)
+	if c.VpcCidr.String() != "10.40.0.0/16" || c.AzCount != 2 || c.NatStrategy != "single" {
+		t.Errorf("network defaults: %v %d %s", c.VpcCidr, c.AzCount, c.NatStrategy)
+	}
+	if len(c.Shards) != 1 || c.Shards[0].Name != "main" || c.Shards[0].Secondaries != 1 {
+		t.Errorf("default shards: %+v", c.Shards)
 	}
 	if c.RetentionTime != "15d" || c.TLSPolicy != "ELBSecurityPolicy-TLS13-1-2-2021-06" || c.InternalZone != "dev.promfed.internal" {
 		t.Errorf("defaults: %q %q %q", c.RetentionTime, c.TLSPolicy, c.InternalZone)
 	}
-	if got := strings.Join(c.HostNames(), ","); got != "primary,secondary-1" {
+	if got := strings.Join(c.HostNames(), ","); got != "primary,secondary-main-1" {
 		t.Errorf("HostNames = %s", got)
 	}
 	if c.Protect || c.Cloudflare() || c.AlbName() != "promfed-dev" || c.TargetGroupName() != "promfed-dev-tg" {
@@ -82,8 +88,6 @@ func TestRules(t *testing.T) {
 		{"bastion type", "bastionInstanceType", "huge", `bastionInstanceType "huge" is not an EC2 instance type`},
 		{"ami", "amiId", "ami-xyz", `amiId "ami-xyz" is not an AMI id`},
 		{"ami family", "amiFamily", "centos-7", `amiFamily "centos-7" is not allowed`},
-		{"secondaries zero", "secondaryCount", "0", `secondaryCount 0 is out of range: it must be between 1 and 10`},
-		{"secondaries many", "secondaryCount", "11", `secondaryCount 11 is out of range`},
 		{"retention", "retentionTime", "15days", `retentionTime "15days" is not a positive Prometheus duration`},
 		{"retention zero", "retentionTime", "0d", `retentionTime "0d" is not a positive Prometheus duration`},
 		{"retention size", "retentionSize", "40G", `retentionSize "40G" is not a Prometheus size`},
@@ -102,6 +106,13 @@ func TestRules(t *testing.T) {
 		{"password short", "webPassword", "short", `webPassword has 5 characters: at least 16 are required`},
 		{"seed short", "hostKeySeed", "short", `hostKeySeed has 5 characters: at least 32 are required`},
 		{"webhook not https", "alertWebhookUrl", "http://hooks.example.com/x", `alertWebhookUrl is not an https:// URL`},
+		{"webhook without host", "alertWebhookUrl", "https:///path", `alertWebhookUrl is not an https:// URL with a host`},
+		{"slack not https", "slackWebhookUrl", "http://hooks.slack.com/x", `slackWebhookUrl is not an https:// URL`},
+		{"slack channel", "slackChannel", "Alerts Room", `slackChannel "Alerts Room" is not a Slack channel name`},
+		{"pagerduty key", "pagerDutyRoutingKey", "short", `pagerDutyRoutingKey is not a PagerDuty Events API v2 integration key`},
+		{"alert email", "alertEmails", `["oncall"]`, `alertEmails[0] "oncall" is not an email address`},
+		{"alert email twice", "alertEmails", `["a@example.com","a@example.com"]`, `alertEmails[1] "a@example.com" is listed twice`},
+		{"sns https endpoint", "alertHttpsEndpoints", `["http://x.example.com/"]`, `alertHttpsEndpoints[0] "http://x.example.com/" is not an https:// URL`},
 		{"username", "webUsername", "Admin User", `webUsername "Admin User" is not allowed`},
 		{"volume", "dataVolumeSizeGiB", "5", `dataVolumeSizeGiB 5 is out of range: it must be between 10 and 16384`},
 		{"protect", "protect", "yes", `protect "yes" is not a boolean`},

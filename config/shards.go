@@ -120,8 +120,8 @@ func (s Shard) DiscoveryRegions() []string {
 
 // Limits of the shard model.
 const (
-	maxShards          = 10
-	maxSecondaries     = 10 // per shard
+	maxShards           = 10
+	maxSecondaries      = 10 // per shard
 	maxTotalSecondaries = 20
 )
 
@@ -519,7 +519,7 @@ func (l *loader) hostPort(path, t string) {
 	host, port, err := net.SplitHostPort(t)
 	n, perr := strconv.Atoi(port)
 	switch {
-	case err != nil || host == "":
+	case err != nil || host == "" || strings.Contains(t, "/"):
 		l.failf("%s %q is not host:port", path, t)
 	case perr != nil || n < 1 || n > 65535:
 		l.failf("%s %q has port %q: a TCP port is between 1 and 65535", path, t, port)

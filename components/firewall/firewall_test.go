@@ -108,3 +108,68 @@ func TestAlbSendsOnlyToPrimary(t *testing.T) {
 		}
 	}
 }
+
+// Each shard gets a scraper group on its secondaries and a targets group
+// for its workloads: targets admit the scraper on the scrape ports only;
+// a peered shard's targets group lives in the peer VPC, after the peering.
+func TestShardGroups(t *testing.T) {
+	var peering pulumi.Resource
+	m, err := testmocks.Run("promfed", "dev", nil, nil, func(ctx *pulumi.Context) error {
+		var err error
+		peering, err = NewFirewall(ctx, "peering-stand-in", &Args{VpcID: pulumi.String("vpc-0")})
+		if err != nil {
+			return err
+		}
+		_, err = NewFirewall(ctx, "fw", &Args{
+			VpcID: pulumi.String("vpc-1"), AdminCidrs: []netip.Prefix{netip.MustParsePrefix("203.0.113.10/32")},
+			Shards: []ShardArgs{
+				{Name: "apps", Ports: []int{9100, 9256}},
+				{Name: "data", Ports: []int{9187}, Peer: &PeerArgs{VpcID: "vpc-peer", Cidr: netip.MustParsePrefix("10.60.0.0/16"), Peering: peering}},
+			},
+			Tags: map[string]string{"promfed:stack": "dev"},
+		})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := ingress(m)
+	for port, want := range map[float64]string{9100: "shard-apps-targets<-sg:shard-apps-scraper", 9256: "shard-apps-targets<-sg:shard-apps-scraper", 9187: "shard-data-targets<-sg:shard-data-scraper"} {
+		var got []string
+		for _, r := range in[port] {
+			if strings.HasPrefix(r.group, "shard-") {
+				got = append(got, r.group+"<-"+r.source)
+			}
+		}
+		if strings.Join(got, ",") != want {
+			t.Errorf("port %v admits %v, want %s", port, got, want)
+		}
+	}
+	var egress []string
+	for _, r := range m.OfType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule") {
+		if strings.Contains(r.Name, "shard-") {
+			to := r.Str("cidrIpv4")
+			if to == "" {
+				to = strings.TrimSuffix(strings.TrimPrefix(r.Str("referencedSecurityGroupId"), "fw-"), "-id")
+			}
+			egress = append(egress, strings.TrimPrefix(r.Name, "fw-")+"->"+to)
+		}
+	}
+	sort.Strings(egress)
+	if got := strings.Join(egress, " "); got != "shard-apps-scraper-out-scrape-9100->shard-apps-targets shard-apps-scraper-out-scrape-9256->shard-apps-targets "+
+		"shard-data-scraper-out-scrape-9187-10.60.0.0-16->10.60.0.0/16 shard-data-scraper-out-scrape-9187->shard-data-targets" {
+		t.Errorf("scraper egress: %s", got)
+	}
+	apps := m.Named(t, "aws:ec2/securityGroup:SecurityGroup", "fw-shard-apps-targets")
+	data := m.Named(t, "aws:ec2/securityGroup:SecurityGroup", "fw-shard-data-targets")
+	if apps.Str("vpcId") != "vpc-1" || data.Str("vpcId") != "vpc-peer" {
+		t.Errorf("targets groups in %s and %s", apps.Str("vpcId"), data.Str("vpcId"))
+	}
+	dependsOnPeering := false
+	for _, d := range data.Dependencies {
+		dependsOnPeering = dependsOnPeering || strings.Contains(d, "peering-stand-in")
+	}
+	if !dependsOnPeering || data.Tags()["promfed:stack"] != "dev" {
+		t.Errorf("the peer targets group: deps %v tags %v", data.Dependencies, data.Tags())
+	}
+}

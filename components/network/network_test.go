@@ -140,3 +140,45 @@ func toString(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// A peered workload VPC: the peering, a route there from every private
+// table, and a route back from each of the peer's tables.
+func TestPeering(t *testing.T) {
+	a := baseArgs()
+	a.Peers = []Peer{{Name: "data", VpcID: "vpc-peer", Cidr: netip.MustParsePrefix("10.60.0.0/16"), RouteTableIDs: []string{"rtb-a", "rtb-b"}}}
+	m := run(t, a)
+	pc := m.Named(t, "aws:ec2/vpcPeeringConnection:VpcPeeringConnection", "net-peer-data")
+	if pc.Str("peerVpcId") != "vpc-peer" || pc.Get("autoAccept") != true || pc.Tags()["promfed:stack"] != "dev" {
+		t.Errorf("peering %v", pc.Inputs)
+	}
+	for _, rt := range []string{"rtb-a", "rtb-b"} {
+		found := false
+		for _, r := range m.OfType("aws:ec2/route:Route") {
+			if r.Str("routeTableId") == rt && r.Str("destinationCidrBlock") == "10.40.0.0/16" && r.Str("vpcPeeringConnectionId") == "net-peer-data-id" {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no route back from %s", rt)
+		}
+	}
+	for _, rt := range m.OfType("aws:ec2/routeTable:RouteTable") {
+		if !strings.Contains(rt.Name, "private") {
+			if strings.Contains(jsonOf(rt.Get("routes")), "10.60.0.0/16") {
+				t.Errorf("public table %s routes to the peer", rt.Name)
+			}
+			continue
+		}
+		if got := jsonOf(rt.Get("routes")); !strings.Contains(got, `{"cidrBlock":"10.60.0.0/16","vpcPeeringConnectionId":"net-peer-data-id"}`) || !strings.Contains(got, `"natGatewayId"`) {
+			t.Errorf("private table %s routes %s", rt.Name, got)
+		}
+	}
+	if len(m.OfType("aws:ec2/vpcPeeringConnection:VpcPeeringConnection")) != 1 {
+		t.Error("one peer, one peering")
+	}
+	if n := len(run(t, baseArgs()).OfType("aws:ec2/vpcPeeringConnection:VpcPeeringConnection")); n != 0 {
+		t.Errorf("no peers, yet %d peerings", n)
+	}
+}
+
+func jsonOf(v any) string { b, _ := json.Marshal(v); return string(b) }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/promfed/promfed/internal/contract"
 	"github.com/promfed/promfed/internal/testmocks"
 )
 
@@ -21,11 +22,11 @@ func run(t *testing.T, name string, args ServerArgs) *testmocks.Mocks {
 	return m
 }
 
-func baseArgs(role string) ServerArgs {
+func baseArgs(role contract.Role) ServerArgs {
 	return ServerArgs{
 		Role: role, InstanceType: "t3.medium", AmiFamily: "debian-12", SubnetID: pulumi.String("subnet-1"),
 		AvailabilityZone: "eu-west-1a", SecurityGroupIDs: pulumi.StringArray{pulumi.String("sg-1")},
-		DataVolumeGiB: 50, Region: "eu-west-1",
+		DataVolumeGiB:  50,
 		HostKeyPrivate: pulumi.String("host-key-line-1\nhost-key-line-2\n"),
 		HostKeyPublic:  "ssh-ed25519 AAAAhost primary", ClientPublicKey: "ssh-ed25519 AAAAclient provisioner",
 		Tags: map[string]string{"promfed:stack": "dev"},
@@ -33,7 +34,7 @@ func baseArgs(role string) ServerArgs {
 }
 
 func TestPrivateHardenedInstance(t *testing.T) {
-	m := run(t, "primary", baseArgs(RolePrimary))
+	m := run(t, "primary", baseArgs(contract.RolePrimary))
 	inst := m.Named(t, "aws:ec2/instance:Instance", "primary")
 	if inst.Get("associatePublicIpAddress") != false {
 		t.Error("instance may get a public IP")
@@ -63,12 +64,12 @@ func TestPrivateHardenedInstance(t *testing.T) {
 }
 
 func TestDataVolumeSurvivesReplacement(t *testing.T) {
-	m := run(t, "secondary-1", baseArgs(RoleSecondary))
+	m := run(t, "secondary-1", baseArgs(contract.RoleSecondary))
 	vol := m.Named(t, "aws:ebs/volume:Volume", "secondary-1-data")
 	if vol.Get("encrypted") != true || vol.Str("type") != "gp3" || vol.Get("size") != float64(50) || vol.Protect {
 		t.Errorf("volume %v protect=%v", vol.Inputs, vol.Protect)
 	}
-	if vol.Tags()[BackupTag] != "true" {
+	if vol.Tags()[contract.TagBackup] != "true" {
 		t.Errorf("volume is not selected for snapshots: %v", vol.Tags())
 	}
 	// The volume must not depend on the instance: a replaced instance then
@@ -88,7 +89,7 @@ func TestDataVolumeSurvivesReplacement(t *testing.T) {
 		t.Errorf("attachment %v dbr=%v", att.Inputs, att.DeleteBeforeReplace)
 	}
 
-	a := baseArgs(RoleSecondary)
+	a := baseArgs(contract.RoleSecondary)
 	a.Protect, a.AmiID = true, "ami-00000000000000001"
 	m = run(t, "secondary-1", a)
 	vol = m.Named(t, "aws:ec2/instance:Instance", "secondary-1")
@@ -101,18 +102,36 @@ func TestDataVolumeSurvivesReplacement(t *testing.T) {
 	}
 }
 
+// A host gets EC2 read access only when its shard discovers by EC2, in
+// those regions only; publishing only to the alert topic and its key.
 func TestLeastPrivilege(t *testing.T) {
-	primary := run(t, "primary", baseArgs(RolePrimary))
-	if n := len(primary.OfType("aws:iam/rolePolicy:RolePolicy")); n != 0 {
-		t.Errorf("primary has %d inline policies; it needs none", n)
+	primaryArgs := baseArgs(contract.RolePrimary)
+	primaryArgs.AlertTopic = &AlertTopic{TopicArn: pulumi.String("arn:aws:sns:eu-west-1:123456789012:alerts"), KeyArn: pulumi.String("arn:aws:kms:eu-west-1:123456789012:key/k")}
+	primary := run(t, "primary", primaryArgs)
+	if n := len(primary.OfType("aws:iam/rolePolicy:RolePolicy")); n != 1 {
+		t.Errorf("primary has %d inline policies; it needs the alert policy only", n)
 	}
-	sec := run(t, "secondary-1", baseArgs(RoleSecondary))
-	p := sec.Named(t, "aws:iam/rolePolicy:RolePolicy", "secondary-1-ec2-sd")
-	doc := p.Str("policy")
-	if !strings.Contains(doc, `"aws:RequestedRegion":"eu-west-1"`) || !strings.Contains(doc, "ec2:DescribeInstances") || strings.Contains(doc, `"Action":"*"`) || strings.Contains(doc, `"ec2:*"`) {
+	pub := primary.Named(t, "aws:iam/rolePolicy:RolePolicy", "primary-alerts").Str("policy")
+	if pub != `{"Statement":[{"Action":["sns:Publish"],"Effect":"Allow","Resource":"arn:aws:sns:eu-west-1:123456789012:alerts","Sid":"PublishAlerts"},`+
+		`{"Action":["kms:GenerateDataKey","kms:Decrypt"],"Effect":"Allow","Resource":"arn:aws:kms:eu-west-1:123456789012:key/k","Sid":"UseAlertTopicKey"}],"Version":"2012-10-17"}` {
+		t.Errorf("publish policy %s", pub)
+	}
+
+	plain := run(t, "secondary-data-1", baseArgs(contract.RoleSecondary))
+	if n := len(plain.OfType("aws:iam/rolePolicy:RolePolicy")); n != 0 {
+		t.Errorf("a secondary without EC2 discovery has %d inline policies", n)
+	}
+	a := baseArgs(contract.RoleSecondary)
+	a.DiscoveryRegions, a.Shard = []string{"eu-west-1", "us-east-1"}, "apps"
+	sec := run(t, "secondary-apps-1", a)
+	doc := sec.Named(t, "aws:iam/rolePolicy:RolePolicy", "secondary-apps-1-ec2-sd").Str("policy")
+	if !strings.Contains(doc, `"aws:RequestedRegion":["eu-west-1","us-east-1"]`) || !strings.Contains(doc, "ec2:DescribeInstances") || strings.Contains(doc, `"Action":"*"`) || strings.Contains(doc, `"ec2:*"`) {
 		t.Errorf("service discovery policy %s", doc)
 	}
-	for _, m := range []*testmocks.Mocks{primary, sec} {
+	if tags := sec.Named(t, "aws:ec2/instance:Instance", "secondary-apps-1").Tags(); tags[contract.TagShard] != "apps" || tags[contract.TagRole] != "secondary" {
+		t.Errorf("secondary tags %v", tags)
+	}
+	for _, m := range []*testmocks.Mocks{primary, sec, plain} {
 		att := m.OfType("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
 		if len(att) != 1 || !strings.HasSuffix(att[0].Str("policyArn"), "/AmazonSSMManagedInstanceCore") {
 			t.Errorf("managed policies: %v", att)

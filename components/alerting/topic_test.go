@@ -1,0 +1,50 @@
+package alerting
+
+import (
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/promfed/promfed/internal/testmocks"
+)
+
+func TestEncryptedTopicWithSubscriptions(t *testing.T) {
+	m, err := testmocks.Run("promfed", "dev", nil, nil, func(ctx *pulumi.Context) error {
+		_, err := NewTopic(ctx, "promfed-dev-alerts", &TopicArgs{
+			Emails: []string{"oncall@example.com"}, HTTPSEndpoints: []string{"https://events.example.com/sns"},
+			Tags: map[string]string{"promfed:stack": "dev"},
+		})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := m.Named(t, "aws:kms/key:Key", "promfed-dev-alerts")
+	if key.Get("enableKeyRotation") != true || key.Tags()["promfed:stack"] != "dev" {
+		t.Errorf("key %v", key.Inputs)
+	}
+	topic := m.Named(t, "aws:sns/topic:Topic", "promfed-dev-alerts")
+	if !strings.Contains(topic.Str("kmsMasterKeyId"), "key/promfed-dev-alerts") || topic.Tags()["promfed:stack"] != "dev" {
+		t.Errorf("topic not encrypted with its key: %v", topic.Inputs)
+	}
+	var subs []string
+	for _, s := range m.OfType("aws:sns/topicSubscription:TopicSubscription") {
+		subs = append(subs, s.Str("protocol")+":"+s.Str("endpoint"))
+	}
+	sort.Strings(subs)
+	if strings.Join(subs, " ") != "email:oncall@example.com https:https://events.example.com/sns" {
+		t.Errorf("subscriptions %v", subs)
+	}
+}
+
+func TestNilArgsRefused(t *testing.T) {
+	_, err := testmocks.Run("promfed", "dev", nil, nil, func(ctx *pulumi.Context) error {
+		_, err := NewTopic(ctx, "x", nil)
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), "args are required") {
+		t.Fatalf("got %v", err)
+	}
+}

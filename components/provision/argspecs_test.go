@@ -1,0 +1,197 @@
+package provision
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+// option is one entry of a role's meta/argument_specs.yml.
+type option struct {
+	Type     string            `yaml:"type"`
+	Elements string            `yaml:"elements"`
+	Required bool              `yaml:"required"`
+	Options  map[string]option `yaml:"options"`
+}
+
+func roleSpecs(t *testing.T) map[string]map[string]option {
+	t.Helper()
+	files, err := filepath.Glob("../../ansible/roles/*/meta/argument_specs.yml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no argument specs found: %v", err)
+	}
+	out := map[string]map[string]option{}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			ArgumentSpecs map[string]struct {
+				Options map[string]option `yaml:"options"`
+			} `yaml:"argument_specs"`
+		}
+		if err := yaml.Unmarshal(raw, &doc); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		out[filepath.Base(filepath.Dir(filepath.Dir(f)))] = doc.ArgumentSpecs["main"].Options
+	}
+	return out
+}
+
+// siteVars are the variables site.yml sets itself, per role.
+func siteVars(t *testing.T) map[string]bool {
+	t.Helper()
+	raw, err := os.ReadFile("../../ansible/site.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plays []struct {
+		Roles []struct {
+			Vars map[string]any `yaml:"vars"`
+		} `yaml:"roles"`
+	}
+	if err := yaml.Unmarshal(raw, &plays); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	for _, p := range plays {
+		for _, r := range p.Roles {
+			for k := range r.Vars {
+				out[k] = true
+			}
+		}
+	}
+	return out
+}
+
+// checkValue reports where a rendered value does not match its spec.
+func checkValue(path string, v any, o option, problems *[]string) {
+	bad := func(why string) { *problems = append(*problems, path+": "+why) }
+	switch o.Type {
+	case "str", "path":
+		if _, ok := v.(string); !ok {
+			bad("want a string")
+		}
+	case "int":
+		if f, ok := v.(float64); !ok || f != float64(int(f)) {
+			bad("want an integer")
+		}
+	case "bool":
+		if _, ok := v.(bool); !ok {
+			bad("want a boolean")
+		}
+	case "dict":
+		m, ok := v.(map[string]any)
+		if !ok {
+			if v != nil || o.Required {
+				bad("want a dict")
+			}
+			return
+		}
+		checkDict(path, m, o.Options, problems)
+	case "list":
+		items, ok := v.([]any)
+		if !ok {
+			bad("want a list")
+			return
+		}
+		for i, it := range items {
+			checkValue(path+"["+itoa(i)+"]", it, option{Type: o.Elements, Options: o.Options}, problems)
+		}
+	case "raw", "":
+	default:
+		bad("spec type " + o.Type + " is not checked by this test")
+	}
+}
+
+// checkDict: with declared sub-options, every key is declared and every
+// required sub-option present (a dict without sub-options is free-form).
+func checkDict(path string, m map[string]any, opts map[string]option, problems *[]string) {
+	if len(opts) == 0 {
+		return
+	}
+	for k, v := range m {
+		o, ok := opts[k]
+		if !ok {
+			*problems = append(*problems, path+"."+k+": not declared in the argument spec")
+			continue
+		}
+		checkValue(path+"."+k, v, o, problems)
+	}
+	for k, o := range opts {
+		if _, ok := m[k]; o.Required && !ok {
+			*problems = append(*problems, path+"."+k+": required but not sent")
+		}
+	}
+}
+
+func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
+
+// The variables the Go code sends are exactly what the roles declare: every
+// key is declared by a role with a matching type (sub-options included),
+// and every required option of a role the host runs is sent. The same
+// contract is enforced at run time by Ansible's argument validation; this
+// catches a mismatch before any host exists.
+func TestVarsMatchRoleArgumentSpecs(t *testing.T) {
+	specs := roleSpecs(t)
+	fromSite := siteVars(t)
+	// Roles per host role, as ansible/site.yml runs them.
+	roles := map[string][]string{
+		"primary":   {"host_tls", "prometheus", "node_exporter", "alertmanager"},
+		"secondary": {"host_tls", "prometheus", "node_exporter", "blackbox_exporter"},
+	}
+	cfg := loadConfig(t, testShards)
+	rules, err := LoadRules(monitoringDir(t, "groups: []\n"), cfg.Shards)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := fleetFor(t, cfg, rules)
+	f.Alerting = Alerting{SNSTopicArn: "arn:aws:sns:eu-west-1:123456789012:t", SNSRegion: "eu-west-1",
+		WebhookURL: "https://hooks.example.com/x", SlackURL: "https://hooks.slack.com/x", SlackChannel: "#alerts", PagerDutyKey: strings.Repeat("a", 32)}
+	for _, h := range f.Hosts {
+		raw, err := f.VarsJSON(h.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var vars map[string]any
+		if err := json.Unmarshal([]byte(raw), &vars); err != nil {
+			t.Fatal(err)
+		}
+		declared := map[string]option{}
+		for _, r := range roles[string(h.Role)] {
+			spec, ok := specs[r]
+			if !ok {
+				t.Fatalf("role %s has no argument spec", r)
+			}
+			for k, o := range spec {
+				declared[k] = o
+				if _, sent := vars[k]; o.Required && !sent && !fromSite[k] {
+					t.Errorf("%s: role %s requires %s, which the Go code does not send", h.Name, r, k)
+				}
+			}
+		}
+		var problems []string
+		keys := make([]string, 0, len(vars))
+		for k := range vars {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			o, ok := declared[k]
+			if !ok {
+				problems = append(problems, k+": sent, but no role of a "+string(h.Role)+" declares it")
+				continue
+			}
+			checkValue(k, vars[k], o, &problems)
+		}
+		for _, p := range problems {
+			t.Errorf("%s: %s", h.Name, p)
+		}
+	}
+}

@@ -1,0 +1,176 @@
+package config
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/promfed/promfed/internal/contract"
+)
+
+func withShards(shards string) map[string]string {
+	v := validRoute53()
+	v["shards"] = shards
+	return v
+}
+
+func TestShardsParsed(t *testing.T) {
+	c, err := load(t, withShards(`[
+	  {"name": "apps", "secondaries": 2, "labels": {"team": "apps"},
+	   "ec2": [{"job": "apps-node", "tags": {"Team": "apps"}, "ports": [9100, "9256"], "labelTags": {"Service": "service"}}],
+	   "probes": [{"url": "https://www.example.com/", "module": "https_2xx"}]},
+	  {"name": "data", "secondaries": "1",
+	   "dns": [{"job": "pg", "names": ["_pg._tcp.data.example.internal"], "type": "SRV", "port": 9187}],
+	   "static": [{"job": "kafka", "targets": ["10.60.1.10:9308"], "labels": {"cluster": "events"}}],
+	   "peer": {"vpcId": "vpc-0123456789abcdef0", "cidr": "10.60.0.0/16", "routeTableIds": ["rtb-0123456789abcdef0"]}}
+	]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Shards) != 2 {
+		t.Fatalf("shards: %+v", c.Shards)
+	}
+	apps, data := c.Shards[0], c.Shards[1]
+	if apps.Secondaries != 2 || apps.Labels["team"] != "apps" || apps.EC2[0].Region != "eu-west-1" || apps.EC2[0].MetricsPath != "/metrics" || apps.EC2[0].Scheme != "http" {
+		t.Errorf("apps: %+v", apps)
+	}
+	if got := apps.ScrapePorts(); len(got) != 2 || got[0] != 9100 || got[1] != 9256 {
+		t.Errorf("apps scrape ports %v", got)
+	}
+	if got := data.ScrapePorts(); len(got) != 2 || got[0] != 9187 || got[1] != 9308 {
+		t.Errorf("data scrape ports %v (SRV port and static target port)", got)
+	}
+	if data.Peer == nil || data.Peer.Cidr.String() != "10.60.0.0/16" || data.Secondaries != 1 {
+		t.Errorf("data: %+v", data)
+	}
+	if got := apps.DiscoveryRegions(); len(got) != 1 || got[0] != "eu-west-1" {
+		t.Errorf("apps discovery regions %v", got)
+	}
+	if len(data.DiscoveryRegions()) != 0 {
+		t.Error("a shard without ec2 jobs needs no discovery region")
+	}
+}
+
+// The host list is computed once: names, roles, shards, zones, types.
+func TestHostModel(t *testing.T) {
+	v := withShards(`[{"name":"apps","secondaries":2},{"name":"data","secondaries":1}]`)
+	v["azCount"], v["primaryInstanceType"], v["secondaryInstanceType"] = "3", "m6i.large", "t3.small"
+	c, err := load(t, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Host{
+		{Name: "primary", Role: contract.RolePrimary, AZIndex: 0, InstanceType: "m6i.large"},
+		{Name: "secondary-apps-1", Role: contract.RoleSecondary, Shard: "apps", Index: 1, AZIndex: 1, InstanceType: "t3.small"},
+		{Name: "secondary-apps-2", Role: contract.RoleSecondary, Shard: "apps", Index: 2, AZIndex: 2, InstanceType: "t3.small"},
+		{Name: "secondary-data-1", Role: contract.RoleSecondary, Shard: "data", Index: 1, AZIndex: 0, InstanceType: "t3.small"},
+	}
+	if len(c.Hosts) != len(want) {
+		t.Fatalf("hosts %+v", c.Hosts)
+	}
+	for i := range want {
+		if c.Hosts[i] != want[i] {
+			t.Errorf("host %d = %+v, want %+v", i, c.Hosts[i], want[i])
+		}
+	}
+	if c.Primary().Name != "primary" {
+		t.Errorf("primary %+v", c.Primary())
+	}
+}
+
+// Bad shard input is refused with the key path, the value and the rule,
+// before any resource exists (Load returns no config).
+func TestShardRules(t *testing.T) {
+	ok := `{"name":"apps","secondaries":1}`
+	cases := []struct{ name, shards, want string }{
+		{"not a list", `{"name":"apps"}`, `shards is not a list of shard objects`},
+		{"empty", `[]`, `shards has 0 entries: between 1 and 10 shards are needed`},
+		{"name not dns safe", `[{"name":"Apps_1"}]`, `shards[0].name "Apps_1" is not allowed`},
+		{"name trailing hyphen", `[{"name":"apps-"}]`, `shards[0].name "apps-" is not allowed`},
+		{"name too long", `[{"name":"abcdefghijklmnopqrstu"}]`, `shards[0].name "abcdefghijklmnopqrstu" is not allowed`},
+		{"name repeats", `[` + ok + `,` + ok + `]`, `shards[1].name "apps" repeats shards[0].name`},
+		{"unknown field", `[{"name":"apps","secondary":2}]`, `shards[0].secondary is not a known setting`},
+		{"secondaries zero", `[{"name":"apps","secondaries":0}]`, `shards[0].secondaries 0 is out of range: it must be between 1 and 10`},
+		{"secondaries text", `[{"name":"apps","secondaries":"two"}]`, `shards[0].secondaries "two" is not an integer`},
+		{"too many in all", `[{"name":"a","secondaries":10},{"name":"b","secondaries":10},{"name":"c","secondaries":1}]`, `shards ask for 21 secondaries in all: at most 20`},
+		{"label reserved", `[{"name":"apps","labels":{"shard":"x"}}]`, `shards[0].labels key "shard" is reserved`},
+		{"label replica", `[{"name":"apps","labels":{"replica":"a"}}]`, `shards[0].labels key "replica" is reserved`},
+		{"label bad name", `[{"name":"apps","labels":{"team-name":"x"}}]`, `shards[0].labels key "team-name" is not a Prometheus label name`},
+		{"label double underscore", `[{"name":"apps","labels":{"__x":"x"}}]`, `shards[0].labels key "__x" is not a Prometheus label name`},
+		{"label empty value", `[{"name":"apps","labels":{"team":""}}]`, `shards[0].labels.team is empty`},
+		{"ec2 port range", `[{"name":"apps","ec2":[{"job":"n","tags":{"T":"a"},"ports":[70000]}]}]`, `shards[0].ec2[0].ports[0] 70000 is out of range`},
+		{"ec2 no ports", `[{"name":"apps","ec2":[{"job":"n","tags":{"T":"a"}}]}]`, `shards[0].ec2[0].ports is empty`},
+		{"ec2 port twice", `[{"name":"apps","ec2":[{"job":"n","tags":{"T":"a"},"ports":[1,1]}]}]`, `shards[0].ec2[0].ports[1] repeats port 1`},
+		{"ec2 no tags", `[{"name":"apps","ec2":[{"job":"n","ports":[9100]}]}]`, `shards[0].ec2[0].tags is empty: without a tag filter`},
+		{"ec2 aws tag", `[{"name":"apps","ec2":[{"job":"n","tags":{"aws:x":"a"},"ports":[9100]}]}]`, `shards[0].ec2[0].tags key "aws:x" is not a usable EC2 tag key`},
+		{"ec2 region", `[{"name":"apps","ec2":[{"job":"n","region":"eu-middle-9","tags":{"T":"a"},"ports":[9100]}]}]`, `shards[0].ec2[0].region "eu-middle-9" is not an AWS region`},
+		{"ec2 label tag reserved", `[{"name":"apps","ec2":[{"job":"n","tags":{"T":"a"},"ports":[9100],"labelTags":{"Name":"instance"}}]}]`, `shards[0].ec2[0].labelTags.Name: "instance" is not a free label name`},
+		{"job reserved", `[{"name":"apps","static":[{"job":"node","targets":["a.example.com:1"]}]}]`, `shards[0].static[0].job "node" is reserved`},
+		{"job repeats", `[{"name":"apps","static":[{"job":"x","targets":["a.example.com:1"]}],"dns":[{"job":"x","names":["a.example.com"],"port":1}]}]`, `shards[0].static[0].job "x" repeats shards[0].dns[0].job`},
+		{"scheme", `[{"name":"apps","static":[{"job":"x","targets":["a.example.com:1"],"scheme":"ftp"}]}]`, `shards[0].static[0].scheme "ftp" is not allowed`},
+		{"metrics path", `[{"name":"apps","static":[{"job":"x","targets":["a.example.com:1"],"metricsPath":"metrics"}]}]`, `shards[0].static[0].metricsPath "metrics" is not a URL path`},
+		{"static empty", `[{"name":"apps","static":[{"job":"x","targets":[]}]}]`, `shards[0].static[0].targets is empty`},
+		{"static no port", `[{"name":"apps","static":[{"job":"x","targets":["a.example.com"]}]}]`, `shards[0].static[0].targets[0] "a.example.com" is not host:port`},
+		{"static bad port", `[{"name":"apps","static":[{"job":"x","targets":["a.example.com:0"]}]}]`, `shards[0].static[0].targets[0] "a.example.com:0" has port "0"`},
+		{"dns type", `[{"name":"apps","dns":[{"job":"x","names":["a.example.com"],"type":"MX","port":1}]}]`, `shards[0].dns[0].type "MX" is not allowed`},
+		{"dns A without port", `[{"name":"apps","dns":[{"job":"x","names":["a.example.com"]}]}]`, `shards[0].dns[0].port 0 is out of range`},
+		{"dns empty names", `[{"name":"apps","dns":[{"job":"x","names":[],"port":1}]}]`, `shards[0].dns[0].names is empty`},
+		{"dns bad name", `[{"name":"apps","dns":[{"job":"x","names":["not a name"],"port":1}]}]`, `shards[0].dns[0].names[0] "not a name" is not a DNS name`},
+		{"probe module", `[{"name":"apps","probes":[{"url":"https://a.example.com/","module":"icmp"}]}]`, `shards[0].probes[0].module "icmp" is not a blackbox module`},
+		{"probe url no host", `[{"name":"apps","probes":[{"url":"https:///x"}]}]`, `shards[0].probes[0].url "https:///x" is not an http:// or https:// URL with a host`},
+		{"probe https module plain url", `[{"name":"apps","probes":[{"url":"http://a.example.com/","module":"https_2xx"}]}]`, `module https_2xx needs an https:// URL`},
+		{"probe tcp url", `[{"name":"apps","probes":[{"url":"https://a.example.com/","module":"tcp_connect"}]}]`, `shards[0].probes[0].url "https://a.example.com/" is not host:port`},
+		{"probe twice", `[{"name":"apps","probes":[{"url":"https://a.example.com/"},{"url":"https://a.example.com/"}]}]`, `shards[0].probes[1] repeats https://a.example.com/`},
+		{"peer overlaps vpc", `[{"name":"apps","peer":{"vpcId":"vpc-0123456789abcdef0","cidr":"10.40.128.0/17","routeTableIds":["rtb-0123456789abcdef0"]}}]`, `shards[0].peer.cidr 10.40.128.0/17 overlaps vpcCidr 10.40.0.0/16`},
+		{"peers overlap", `[{"name":"a","peer":{"vpcId":"vpc-0123456789abcdef0","cidr":"10.60.0.0/16","routeTableIds":["rtb-0123456789abcdef0"]}},{"name":"b","peer":{"vpcId":"vpc-0123456789abcdef1","cidr":"10.60.4.0/24","routeTableIds":["rtb-0123456789abcdef1"]}}]`, `shards[1].peer.cidr 10.60.4.0/24 overlaps shards[0].peer.cidr 10.60.0.0/16`},
+		{"peer vpc id", `[{"name":"apps","peer":{"vpcId":"vpc-xyz","cidr":"10.60.0.0/16","routeTableIds":["rtb-0123456789abcdef0"]}}]`, `shards[0].peer.vpcId "vpc-xyz" is not a VPC id`},
+		{"peer no route tables", `[{"name":"apps","peer":{"vpcId":"vpc-0123456789abcdef0","cidr":"10.60.0.0/16"}}]`, `shards[0].peer.routeTableIds is empty`},
+		{"peer bad route table", `[{"name":"apps","peer":{"vpcId":"vpc-0123456789abcdef0","cidr":"10.60.0.0/16","routeTableIds":["rt-1"]}}]`, `shards[0].peer.routeTableIds[0] "rt-1" is not a route table id`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := load(t, withShards(tc.shards))
+			if err == nil || c != nil {
+				t.Fatalf("shards %s was accepted", tc.shards)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error does not say %q:\n%v", tc.want, err)
+			}
+		})
+	}
+}
+
+func TestShardProblemsListedTogether(t *testing.T) {
+	_, err := load(t, withShards(`[{"name":"Bad","secondaries":0,"ec2":[{"job":"n","ports":[0]}]}]`))
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	for _, want := range []string{`shards[0].name "Bad"`, `shards[0].secondaries 0`, `shards[0].ec2[0].ports[0] 0`, `shards[0].ec2[0].tags is empty`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+}
+
+func TestRegionChecked(t *testing.T) {
+	_, err := Load("promfed", "dev", "eu-middle-9", MapSource{Values: validRoute53(), Secrets: secretKeys})
+	if err == nil || !strings.Contains(err.Error(), `aws:region "eu-middle-9" is not an AWS region`) {
+		t.Fatalf("want the region refused, got %v", err)
+	}
+}
+
+// Receiver secrets in plain text are refused like every other secret.
+func TestReceiverSecretsMustBeEncrypted(t *testing.T) {
+	for key, value := range map[string]string{
+		"slackWebhookUrl":     "https://hooks.slack.com/services/T/B/x",
+		"pagerDutyRoutingKey": strings.Repeat("a", 32),
+		"alertWebhookUrl":     "https://hooks.example.com/x",
+	} {
+		v := validRoute53()
+		v[key] = value
+		secrets := map[string]bool{"webPassword": true, "hostKeySeed": true}
+		_, err := Load("promfed", "dev", "eu-west-1", MapSource{Values: v, Secrets: secrets})
+		if err == nil || !strings.Contains(err.Error(), key+" is set in plain text") {
+			t.Errorf("%s in plain text: %v", key, err)
+		}
+	}
+}
