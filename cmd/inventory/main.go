@@ -25,6 +25,7 @@ type outputs struct {
 		PrivateIP  string `json:"privateIp"`
 		InstanceID string `json:"instanceId"`
 		Role       string `json:"role"`
+		Shard      string `json:"shard"`
 		HostKey    string `json:"hostKey"`
 	} `json:"hosts"`
 }
@@ -55,7 +56,7 @@ func run(in io.Reader, out io.Writer, knownHostsPath string) error {
 	if knownHostsPath != "" {
 		khArg = " -o UserKnownHostsFile=" + knownHostsPath
 	}
-	groups := map[string]map[string]any{}
+	groups, shards := map[string]map[string]any{}, map[string]map[string]any{}
 	known := []string{o.BastionIP + " " + o.BastionHostKey}
 	for _, n := range names {
 		h := o.Hosts[n]
@@ -69,13 +70,25 @@ func run(in io.Reader, out io.Writer, knownHostsPath string) error {
 			"ansible_host": h.PrivateIP, "ansible_user": o.SSHUser, "promfed_fqdn": h.Fqdn, "promfed_instance_id": h.InstanceID,
 			"ansible_ssh_common_args": fmt.Sprintf("-o StrictHostKeyChecking=yes%s -o ProxyCommand=\"ssh -o StrictHostKeyChecking=yes%s -W %%h:%%p %s@%s\"", khArg, khArg, o.SSHUser, o.BastionIP),
 		}
+		if h.Shard != "" {
+			// Ansible group names allow letters, digits and underscores.
+			g := "shard_" + strings.ReplaceAll(h.Shard, "-", "_")
+			if shards[g] == nil {
+				shards[g] = map[string]any{}
+			}
+			shards[g][n] = map[string]any{}
+		}
 		known = append(known, h.PrivateIP+" "+h.HostKey)
 	}
 	// The YAML inventory layout (JSON is YAML), read by Ansible's default
-	// yaml inventory plugin: all > prometheus > primary | secondary.
+	// yaml inventory plugin: all > prometheus > primary | secondary, and a
+	// shard_<name> group per shard.
 	children := map[string]any{}
 	for role, hosts := range groups {
 		children[role] = map[string]any{"hosts": hosts}
+	}
+	for g, hosts := range shards {
+		children[g] = map[string]any{"hosts": hosts}
 	}
 	inv := map[string]any{"all": map[string]any{"children": map[string]any{"prometheus": map[string]any{"children": children}}}}
 	if knownHostsPath != "" {

@@ -12,7 +12,7 @@ import (
 
 const sample = `{"bastionIp":"198.51.100.7","bastionHostKey":"ssh-ed25519 AAAAB bastion","sshUser":"promfed",
 "hosts":{"primary":{"fqdn":"primary.dev.promfed.internal","privateIp":"10.40.2.10","instanceId":"i-1","role":"primary","hostKey":"ssh-ed25519 AAAAP primary"},
-"secondary-1":{"fqdn":"secondary-1.dev.promfed.internal","privateIp":"10.40.3.11","instanceId":"i-2","role":"secondary","hostKey":"ssh-ed25519 AAAAS secondary-1"}}}`
+"secondary-1":{"fqdn":"secondary-1.dev.promfed.internal","privateIp":"10.40.3.11","instanceId":"i-2","role":"secondary","shard":"web-eu","hostKey":"ssh-ed25519 AAAAS secondary-1"}}}`
 
 func TestInventoryFromOutputs(t *testing.T) {
 	kh := filepath.Join(t.TempDir(), "known_hosts")
@@ -41,6 +41,9 @@ func TestInventoryFromOutputs(t *testing.T) {
 	}
 	if hosts := parsed["secondary"].(map[string]any)["hosts"].([]any); len(hosts) != 1 || hosts[0] != "secondary-1" {
 		t.Errorf("secondary group %v", parsed["secondary"])
+	}
+	if g, ok := parsed["shard_web_eu"].(map[string]any); !ok || len(g["hosts"].([]any)) != 1 || g["hosts"].([]any)[0] != "secondary-1" {
+		t.Errorf("shard group %v", parsed["shard_web_eu"])
 	}
 }
 
