@@ -97,7 +97,7 @@ func program(ctx *pulumi.Context) error {
 		return err
 	}
 	deployDocs := map[string]pulumi.StringOutput{}
-	for _, name := range []string{"state", "network", "edge", "iam-s3"} {
+	for _, name := range []string{"state", "network", "edge", "alerts", "iam-s3"} {
 		deployDocs[name] = jsonOf(func(id ids) policyDocument { return deployPolicies(s, id)[name] })
 	}
 	deploy, err := newCIRole(ctx, s, "deploy",

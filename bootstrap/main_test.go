@@ -344,7 +344,7 @@ func managedPolicies(t *testing.T, m *mocks) map[string]policyDocument {
 func TestNoWildcardActionInIAMPolicies(t *testing.T) {
 	m := mustRun(t)
 	docs := managedPolicies(t, m)
-	want := []string{"promfed-ci-deploy-edge", "promfed-ci-deploy-iam-s3", "promfed-ci-deploy-network",
+	want := []string{"promfed-ci-deploy-alerts", "promfed-ci-deploy-edge", "promfed-ci-deploy-iam-s3", "promfed-ci-deploy-network",
 		"promfed-ci-deploy-state", "promfed-ci-preview-preview"}
 	var names []string
 	for n := range docs {

@@ -74,6 +74,7 @@ var ec2Actions = []string{
 	"ec2:AssociateIamInstanceProfile",
 	"ec2:AssociateRouteTable",
 	"ec2:AttachInternetGateway",
+	"ec2:AcceptVpcPeeringConnection",
 	"ec2:AttachVolume",
 	"ec2:AuthorizeSecurityGroupEgress",
 	"ec2:AuthorizeSecurityGroupIngress",
@@ -89,6 +90,7 @@ var ec2Actions = []string{
 	"ec2:CreateTags",
 	"ec2:CreateVolume",
 	"ec2:CreateVpc",
+	"ec2:CreateVpcPeeringConnection",
 	"ec2:DeleteFlowLogs",
 	"ec2:DeleteInternetGateway",
 	"ec2:DeleteKeyPair",
@@ -102,6 +104,7 @@ var ec2Actions = []string{
 	"ec2:DeleteTags",
 	"ec2:DeleteVolume",
 	"ec2:DeleteVpc",
+	"ec2:DeleteVpcPeeringConnection",
 	"ec2:DescribeAccountAttributes",
 	"ec2:DescribeAddresses",
 	"ec2:DescribeAddressesAttribute",
@@ -124,6 +127,7 @@ var ec2Actions = []string{
 	"ec2:DescribeVolumes",
 	"ec2:DescribeVolumesModifications",
 	"ec2:DescribeVpcAttribute",
+	"ec2:DescribeVpcPeeringConnections",
 	"ec2:DetachInternetGateway",
 	"ec2:DetachVolume",
 	"ec2:DisassociateAddress",
@@ -373,6 +377,63 @@ var dlmActions = []string{
 	"dlm:UpdateLifecyclePolicy",
 }
 
+// snsActions: the alert topic and its email/HTTPS subscriptions.
+var snsActions = []string{
+	"sns:CreateTopic",
+	"sns:DeleteTopic",
+	"sns:GetSubscriptionAttributes",
+	"sns:GetTopicAttributes",
+	"sns:ListTagsForResource",
+	"sns:SetSubscriptionAttributes",
+	"sns:SetTopicAttributes",
+	"sns:Subscribe",
+	"sns:TagResource",
+	"sns:Unsubscribe",
+	"sns:UntagResource",
+}
+
+// kmsCreateActions only work on resource "*"; CreateKey is further limited
+// by the tag the stack puts on every key it creates.
+var kmsCreateActions = []string{
+	"kms:CreateKey",
+	"kms:ListAliases",
+}
+
+// kmsStackKeyActions manage the keys the stack created (the alert topic's),
+// selected by their ManagedBy=pulumi tag.
+var kmsStackKeyActions = []string{
+	"kms:CreateAlias",
+	"kms:DeleteAlias",
+	"kms:DescribeKey",
+	"kms:EnableKeyRotation",
+	"kms:GetKeyPolicy",
+	"kms:GetKeyRotationStatus",
+	"kms:ListResourceTags",
+	"kms:ScheduleKeyDeletion",
+	"kms:TagResource",
+	"kms:UntagResource",
+	"kms:UpdateAlias",
+}
+
+// kmsAliasActions: the stack keys' aliases (alias ARNs are not tagged).
+var kmsAliasActions = []string{
+	"kms:CreateAlias",
+	"kms:DeleteAlias",
+	"kms:UpdateAlias",
+}
+
+// stateKeyGuardActions are denied on the state key, which a tag match
+// must never bring within reach of key management.
+var stateKeyGuardActions = []string{
+	"kms:CreateAlias",
+	"kms:DeleteAlias",
+	"kms:DisableKey",
+	"kms:DisableKeyRotation",
+	"kms:PutKeyPolicy",
+	"kms:ScheduleKeyDeletion",
+	"kms:UpdateAlias",
+}
+
 // allActionLists is every list above, for the documentation test.
 func allActionLists() map[string][]string {
 	return map[string][]string{
@@ -384,5 +445,7 @@ func allActionLists() map[string][]string {
 		"iam":               iamActions, "passRole": passRoleActions, "serviceLinkedRole": serviceLinkedRoleActions,
 		"ciRoleGuard": ciRoleGuardActions, "s3App": s3AppActions, "logs": logsActions,
 		"logsDescribe": logsDescribeActions, "dlm": dlmActions,
+		"sns": snsActions, "kmsCreate": kmsCreateActions, "kmsStackKey": kmsStackKeyActions,
+		"kmsAlias": kmsAliasActions, "stateKeyGuard": stateKeyGuardActions,
 	}
 }

@@ -170,6 +170,22 @@ func deployPolicies(s *settings, id ids) map[string]policyDocument {
 			statement{Sid: "SnapshotLifecycle", Effect: "Allow", Action: sorted(dlmActions),
 				Resource: []string{"*"}, Condition: regionCondition(s.Region)},
 		),
+		"alerts": newPolicy(
+			statement{Sid: "AlertTopic", Effect: "Allow", Action: sorted(snsActions),
+				Resource: []string{regional("sns", "*")}},
+			statement{Sid: "CreateStackKeys", Effect: "Allow", Action: sorted(kmsCreateActions),
+				Resource: []string{"*"}, Condition: map[string]map[string]any{
+					"StringEquals": {"aws:RequestedRegion": s.Region, "aws:RequestTag/ManagedBy": "pulumi"},
+				}},
+			statement{Sid: "ManageStackKeys", Effect: "Allow", Action: sorted(kmsStackKeyActions),
+				Resource: []string{regional("kms", "key/*")}, Condition: map[string]map[string]any{
+					"StringEquals": {"aws:ResourceTag/ManagedBy": "pulumi"},
+				}},
+			statement{Sid: "StackKeyAliases", Effect: "Allow", Action: sorted(kmsAliasActions),
+				Resource: []string{regional("kms", "alias/*")}},
+			statement{Sid: "ProtectStateKey", Effect: "Deny", Action: sorted(stateKeyGuardActions),
+				Resource: []string{id.KeyARN}},
+		),
 		"iam-s3": newPolicy(
 			statement{Sid: "StackRolesAndProfiles", Effect: "Allow", Action: sorted(iamActions),
 				Resource: []string{

@@ -60,8 +60,8 @@ type Server struct {
 	RoleArn    pulumi.StringOutput
 }
 
-// NewServer creates the host. name is its role name ("primary",
-// "secondary-1"), which also names its resources.
+// NewServer creates the host. name is the host name ("primary",
+// "secondary-apps-1"), which also names its resources.
 func NewServer(ctx *pulumi.Context, name string, args *ServerArgs, opts ...pulumi.ResourceOption) (*Server, error) {
 	if args.Role != contract.RolePrimary && args.Role != contract.RoleSecondary {
 		return nil, fmt.Errorf("prometheus server %s: role %q must be %s or %s", name, args.Role, contract.RolePrimary, contract.RoleSecondary)

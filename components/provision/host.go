@@ -51,8 +51,8 @@ type Host struct {
 	PlaybookOutput pulumi.StringOutput
 }
 
-// NewHost provisions a host. name is the host's role name ("primary",
-// "secondary-1"); child names derive from it.
+// NewHost provisions a host. name is the host name ("primary",
+// "secondary-apps-1"); child names derive from it.
 func NewHost(ctx *pulumi.Context, name string, args *HostArgs, opts ...pulumi.ResourceOption) (*Host, error) {
 	if len(args.TreeHash) < 16 {
 		return nil, fmt.Errorf("provision %s: tree hash %q is not a SHA-256 hex digest", name, args.TreeHash)
