@@ -15,7 +15,7 @@ import (
 	"github.com/promfed/promfed/internal/testmocks"
 )
 
-// testShards has two shards, so that per-shard behaviour shows.
+// testShards has two shards, so that per-shard behavior shows.
 const testShards = `[
   {"name": "apps", "secondaries": 2, "labels": {"team": "apps"},
    "ec2": [{"job": "apps-node", "tags": {"Team": "apps", "Env": "dev"}, "ports": [9100, 9256], "labelTags": {"Service": "service"}}],
@@ -29,7 +29,7 @@ const testShards = `[
 func loadConfig(t *testing.T, shards string) *config.Config {
 	t.Helper()
 	cfg, err := config.Load("promfed", "dev", "eu-west-1", config.MapSource{
-		Values: map[string]string{
+		Values: map[string]string{ //nolint:gosec // test fixture values, not credentials
 			"adminCidrs": `["203.0.113.10/32"]`, "allowedCidrs": `["198.51.100.0/24"]`, "domain": "prometheus.example.com",
 			"route53ZoneId": "Z0123456789ABCDEFGHIJ", "webPassword": "a-long-web-password", "hostKeySeed": "0123456789abcdef0123456789abcdef",
 			"shards": shards,

@@ -83,7 +83,7 @@ func readRuleDir(dir, prefix string) ([]RuleFile, error) {
 	var out []RuleFile
 	for _, e := range entries {
 		name := e.Name()
-		if e.IsDir() || !(strings.HasSuffix(name, ".yml") || strings.HasSuffix(name, ".yaml")) {
+		if e.IsDir() || (!strings.HasSuffix(name, ".yml") && !strings.HasSuffix(name, ".yaml")) {
 			continue
 		}
 		if !ruleFileRe.MatchString(name) {

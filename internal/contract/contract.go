@@ -13,8 +13,8 @@ const (
 	PortBlackbox     = 9115
 )
 
-// Host roles. A role decides the instance type, the security groups, the
-// IAM permissions and what Ansible configures.
+// Role is a host's part in the federation. It decides the instance type,
+// the security groups, the IAM permissions and what Ansible configures.
 type Role string
 
 // The roles of the federation.
