@@ -11,7 +11,7 @@ APT_PACKAGES := ansible ansible-lint python3-passlib python3-cryptography promet
 	mmdebstrap systemd-container openssh-client iproute2 curl jq dpkg-dev \
 	shellcheck yamllint ca-certificates debian-archive-keyring e2fsprogs util-linux mount socat
 
-.PHONY: help deps check test unit rules e2e demo demo-down lint lint-go lint-ansible up preview stack-select
+.PHONY: help deps check test unit rules mutants e2e demo demo-down lint lint-go lint-ansible up preview stack-select
 
 help:
 	@sed -n 's/^## //p' $(MAKEFILE_LIST)
@@ -33,6 +33,10 @@ unit:
 
 rules:
 	bash test/rules/run.sh
+
+## mutants: apply each security-relevant mutation of test/mutants/mutants.txt and report which the unit suite catches (not part of check)
+mutants:
+	python3 test/mutants/run.py
 
 ## e2e: converge real local test hosts (systemd-nspawn) with the playbook and verify federation
 e2e:

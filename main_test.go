@@ -47,7 +47,7 @@ func stackConfig(t *testing.T, stack string) (map[string]string, []string) {
 		}
 	}
 	out["promfed:webPassword"] = "a-very-long-web-password"
-	out["promfed:hostKeySeed"] = "0123456789abcdef0123456789abcdef"
+	out["promfed:hostKeySeed"] = "a-test-seed-that-is-not-a-zone-id-0123"
 	secrets := []string{"promfed:webPassword", "promfed:hostKeySeed"}
 	if out["promfed:dnsProvider"] == "cloudflare" {
 		ca, cert, key := originPull(t)

@@ -103,7 +103,7 @@ func NewHost(ctx *pulumi.Context, name string, args *HostArgs, opts ...pulumi.Re
 		Source:     pulumi.NewFileArchive(args.AnsibleDir),
 		RemotePath: pulumi.String(RemoteTreeDir(args.TreeHash)),
 		Triggers:   pulumi.Array{instanceHash, pulumi.String(args.TreeHash)},
-	}, parent, pulumi.DependsOn([]pulumi.Resource{ready}))
+	}, parent, pulumi.DependsOn([]pulumi.Resource{ready}), pulumi.Timeouts(&pulumi.CustomTimeouts{Create: "10m"}))
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// Every Allow statement of the CI roles is scoped by action AND resource:
+// resource "*" only for calls AWS cannot scope (read-only, or create calls
+// narrowed by a region or request-tag condition); every ARN is in this
+// account, of the service its actions belong to, and IAM ARNs lie under the
+// stack prefix (or the service-linked path, for ELB's role only).
+func TestEveryStatementIsScoped(t *testing.T) {
+	cfg := baseConfig()
+	cfg["promfed-bootstrap:stackIamPrefix"] = "promfed"
+	cfg["promfed-bootstrap:stackBucketPrefix"] = "promfed"
+	m, err := run(t, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readOnlyStar := map[string]bool{}
+	for _, list := range [][]string{stackReadActions, route53CreateZoneActions, logsDescribeActions} {
+		for _, a := range list {
+			readOnlyStar[a] = true
+		}
+	}
+	regionPinnedServices := map[string]bool{"ec2": true, "elasticloadbalancing": true, "acm": true, "dlm": true}
+	n := 0
+	for name, doc := range managedPolicies(t, m) {
+		for _, st := range doc.Statement {
+			if st.Effect != "Allow" {
+				continue
+			}
+			where := name + "/" + st.Sid
+			region, _ := st.Condition["StringEquals"]["aws:RequestedRegion"].(string)
+			reqTag, _ := st.Condition["StringEquals"]["aws:RequestTag/ManagedBy"].(string)
+			if len(st.Resource) == 0 {
+				t.Errorf("%s: no resource", where)
+			}
+			for _, res := range st.Resource {
+				n++
+				if res == "*" {
+					for _, a := range st.Action {
+						svc, _, _ := strings.Cut(a, ":")
+						switch {
+						case readOnlyStar[a]:
+						case regionPinnedServices[svc] && region == testRegion:
+						case (a == "kms:CreateKey" || a == "kms:ListAliases") && region == testRegion && reqTag == "pulumi":
+						default:
+							t.Errorf("%s: %s on resource * without a reason AWS forces", where, a)
+						}
+					}
+					continue
+				}
+				parts := strings.SplitN(res, ":", 6)
+				if len(parts) != 6 || parts[0] != "arn" || parts[1] != "aws" {
+					t.Errorf("%s: resource %q is not an ARN", where, res)
+					continue
+				}
+				svc, account, path := parts[2], parts[4], parts[5]
+				if account != testAccount && !(svc == "s3" || svc == "route53") {
+					t.Errorf("%s: resource %q is not in account %s", where, res, testAccount)
+				}
+				for _, a := range st.Action {
+					if as, _, _ := strings.Cut(a, ":"); as != svc {
+						t.Errorf("%s: action %s on a %s resource %q", where, a, svc, res)
+					}
+				}
+				switch svc {
+				case "iam":
+					ok := false
+					for _, allowed := range []string{"role/promfed", "instance-profile/promfed", "policy/promfed", "role/aws-service-role/"} {
+						ok = ok || strings.HasPrefix(path, allowed)
+					}
+					if strings.HasPrefix(path, "role/aws-service-role/") && st.Condition["StringEquals"]["iam:AWSServiceName"] == nil {
+						ok = false
+					}
+					if !ok {
+						t.Errorf("%s: IAM resource %q is outside the stack prefix", where, res)
+					}
+				case "s3":
+					if !strings.HasPrefix(path, testBucket) && !strings.HasPrefix(path, "promfed") {
+						t.Errorf("%s: bucket resource %q is neither the state bucket nor under the stack prefix", where, res)
+					}
+				}
+			}
+		}
+	}
+	if n < 20 {
+		t.Errorf("only %d resources seen: the policies did not load", n)
+	}
+}

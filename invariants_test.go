@@ -1,0 +1,547 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+
+	"github.com/promfed/promfed/internal/contract"
+	"github.com/promfed/promfed/internal/pki"
+	"github.com/promfed/promfed/internal/testmocks"
+)
+
+// Program-wide invariants: each row holds for EVERY resource of a type in
+// every configuration below, whichever component creates it, so moving a
+// resource between components cannot lose a control. Each row says why it
+// must hold.
+
+// invariantRun is one program run and the facts the checks compare with.
+type invariantRun struct {
+	name string
+	m    *testmocks.Mocks
+	cfg  map[string]string
+	// secrets are values that must only ever appear inside secret inputs.
+	secrets []string
+}
+
+type invariant struct {
+	name, why string
+	check     func(r invariantRun) []string
+}
+
+var invariants = []invariant{
+	{"instance-imdsv2", "IMDSv1 lets any SSRF on a host read its role credentials (EC2.8)", checkIMDSv2},
+	{"instance-root-encrypted", "root volumes hold host keys and configuration at rest (EC2.3)", checkRootEncrypted},
+	{"volume-encrypted", "the TSDB volumes hold every scraped series at rest (EC2.7)", checkVolumesEncrypted},
+	{"instance-private", "only the bastion may be reachable from the internet; every other host sits in a private subnet without a public address (EC2.9)", checkPrivatePlacement},
+	{"instance-ami-stable", "a looked-up AMI must never replace a running host: ignoreChanges [ami] unless pinned", checkAmiIgnored},
+	{"attachment-dbr", "a data volume attachment is deleted before its replacement, so a replaced host gets the same volume", checkAttachments},
+	{"vpc-flow-logs", "every VPC records all traffic (EC2.6)", checkFlowLogs},
+	{"cidr-rules", "a security-group rule by CIDR opens only 443/80 to the web sources and NAT, 22 to adminCidrs, and egress to 443/80 or a peer's scrape ports", checkCidrRules},
+	{"iam-scoped", "no Allow grants a wildcard action, and resource * only for read-only actions AWS cannot scope", checkIAM},
+	{"managed-policies", "roles get only the AWS-managed policies listed here", checkManagedPolicies},
+	{"s3-locked", "every bucket blocks public access, refuses plain HTTP and is encrypted", checkBuckets},
+	{"tags", "every taggable AWS resource carries the stack tags, so cost and ownership are traceable", checkTags},
+	{"remote-commands", "every remote step pins host keys (no trust on first use), is bounded in time and runs only on hash changes", checkRemoteCommands},
+	{"secrets-secret", "secret config values and derived private keys appear only inside secret inputs, never in plain state", checkSecretsStaySecret},
+}
+
+// invariantConfigs are the stack files and edits of them: Cloudflare on
+// and off, one and several shards, with and without peering.
+func invariantConfigs() map[string]struct {
+	stack string
+	edit  func(map[string]string)
+} {
+	return map[string]struct {
+		stack string
+		edit  func(map[string]string)
+	}{
+		"dev":  {"dev", nil},
+		"prod": {"prod", nil},
+		"dev-three-shards": {"dev", func(c map[string]string) {
+			c["promfed:shards"] = `[{"name":"a","secondaries":2,"static":[{"job":"x","targets":["10.9.0.1:8080"]}]},` +
+				`{"name":"b","secondaries":1,"dns":[{"job":"y","names":["b.example.internal"],"port":9100}]},` +
+				`{"name":"c","secondaries":1,"peer":{"vpcId":"vpc-0123456789abcdef1","cidr":"10.70.0.0/16","routeTableIds":["rtb-0123456789abcdef1"]},"static":[{"job":"z","targets":["10.70.0.5:9187"]}]}]`
+		}},
+		"prod-route53": {"prod", func(c map[string]string) {
+			c["promfed:dnsProvider"], c["promfed:route53ZoneId"] = "route53", "Z0123456789EXAMPLE"
+			c["promfed:shards"] = `[{"name":"main","secondaries":1}]`
+		}},
+	}
+}
+
+func TestProgramInvariants(t *testing.T) {
+	for cname, c := range invariantConfigs() {
+		cfg, secretKeys := stackConfig(t, c.stack)
+		if c.edit != nil {
+			c.edit(cfg)
+		}
+		m, err := testmocks.Run("promfed", c.stack, cfg, secretKeys, program)
+		if err != nil {
+			t.Fatalf("%s: %v", cname, err)
+		}
+		run := invariantRun{name: cname, m: m, cfg: cfg}
+		for _, k := range secretKeys {
+			run.secrets = append(run.secrets, cfg[k])
+		}
+		keys, err := pki.New(cfg["promfed:hostKeySeed"], c.stack)
+		if err != nil {
+			t.Fatal(err)
+		}
+		run.secrets = append(run.secrets, keys.ClientKey().PrivateKey, keys.HostKey("primary").PrivateKey, keys.HostKey("bastion").PrivateKey)
+		for _, inv := range invariants {
+			for _, p := range inv.check(run) {
+				t.Errorf("%s: %s (%s): %s", cname, inv.name, inv.why, p)
+			}
+		}
+	}
+}
+
+// ---- instances and volumes ----
+
+func checkIMDSv2(r invariantRun) (out []string) {
+	for _, i := range r.m.OfType("aws:ec2/instance:Instance") {
+		md, _ := i.Get("metadataOptions").(map[string]any)
+		if md["httpTokens"] != "required" {
+			out = append(out, fmt.Sprintf("instance %s metadata options %v", i.Name, md))
+		}
+	}
+	return out
+}
+
+func checkRootEncrypted(r invariantRun) (out []string) {
+	for _, i := range r.m.OfType("aws:ec2/instance:Instance") {
+		if root, _ := i.Get("rootBlockDevice").(map[string]any); root["encrypted"] != true {
+			out = append(out, fmt.Sprintf("instance %s root volume %v", i.Name, root))
+		}
+	}
+	return out
+}
+
+func checkVolumesEncrypted(r invariantRun) (out []string) {
+	vols := r.m.OfType("aws:ebs/volume:Volume")
+	if len(vols) == 0 {
+		out = append(out, "no EBS volume at all: the check would be vacuous")
+	}
+	for _, v := range vols {
+		if v.Get("encrypted") != true {
+			out = append(out, "volume "+v.Name+" is not encrypted")
+		}
+	}
+	return out
+}
+
+// publicSubnets are the subnets whose route table sends traffic to an
+// internet gateway: found from the resources, not from names.
+func publicSubnets(m *testmocks.Mocks) map[string]bool {
+	igws := map[string]bool{}
+	for _, g := range m.OfType("aws:ec2/internetGateway:InternetGateway") {
+		igws[g.Name+"-id"] = true
+	}
+	toIGW := map[string]bool{}
+	for _, rt := range m.OfType("aws:ec2/routeTable:RouteTable") {
+		routes, _ := rt.Get("routes").([]any)
+		for _, rr := range routes {
+			if gw, _ := rr.(map[string]any)["gatewayId"].(string); igws[gw] {
+				toIGW[rt.Name+"-id"] = true
+			}
+		}
+	}
+	for _, route := range m.OfType("aws:ec2/route:Route") {
+		if igws[route.Str("gatewayId")] {
+			toIGW[route.Str("routeTableId")] = true
+		}
+	}
+	out := map[string]bool{}
+	for _, a := range m.OfType("aws:ec2/routeTableAssociation:RouteTableAssociation") {
+		if toIGW[a.Str("routeTableId")] {
+			out[a.Str("subnetId")] = true
+		}
+	}
+	return out
+}
+
+func checkPrivatePlacement(r invariantRun) (out []string) {
+	public := publicSubnets(r.m)
+	if len(public) == 0 {
+		return []string{"no public subnet found: the check would be vacuous"}
+	}
+	withEIP := map[string]bool{}
+	for _, a := range r.m.OfType("aws:ec2/eipAssociation:EipAssociation") {
+		withEIP[a.Str("instanceId")] = true
+	}
+	if len(withEIP) != 1 {
+		out = append(out, fmt.Sprintf("%d instances hold an Elastic IP; only the bastion may", len(withEIP)))
+	}
+	subnets := map[string]bool{}
+	for _, s := range r.m.OfType("aws:ec2/subnet:Subnet") {
+		subnets[s.Name+"-id"] = true
+		if s.Get("mapPublicIpOnLaunch") == true {
+			out = append(out, "subnet "+s.Name+" maps public IPs on launch")
+		}
+	}
+	for _, i := range r.m.OfType("aws:ec2/instance:Instance") {
+		sn := i.Str("subnetId")
+		switch {
+		case !subnets[sn]:
+			out = append(out, fmt.Sprintf("instance %s is in subnet %q, which the program does not create", i.Name, sn))
+		case i.Get("associatePublicIpAddress") != false:
+			out = append(out, "instance "+i.Name+" may get a public IP")
+		case withEIP[i.Name+"-id"]:
+		case public[sn]:
+			out = append(out, fmt.Sprintf("instance %s sits in the public subnet %s", i.Name, sn))
+		}
+	}
+	return out
+}
+
+func checkAmiIgnored(r invariantRun) (out []string) {
+	pinned := r.cfg["promfed:amiId"] != ""
+	for _, i := range r.m.OfType("aws:ec2/instance:Instance") {
+		if got := strings.Join(i.IgnoreChanges, ","); !pinned && got != "ami" {
+			out = append(out, fmt.Sprintf("instance %s ignoreChanges %q, want ami", i.Name, got))
+		}
+	}
+	return out
+}
+
+func checkAttachments(r invariantRun) (out []string) {
+	att := r.m.OfType("aws:ec2/volumeAttachment:VolumeAttachment")
+	if len(att) != len(r.m.OfType("aws:ebs/volume:Volume")) {
+		out = append(out, fmt.Sprintf("%d attachments for %d volumes", len(att), len(r.m.OfType("aws:ebs/volume:Volume"))))
+	}
+	for _, a := range att {
+		if !a.DeleteBeforeReplace || a.Get("stopInstanceBeforeDetaching") != true {
+			out = append(out, fmt.Sprintf("attachment %s deleteBeforeReplace=%v stopInstanceBeforeDetaching=%v", a.Name, a.DeleteBeforeReplace, a.Get("stopInstanceBeforeDetaching")))
+		}
+	}
+	return out
+}
+
+func checkFlowLogs(r invariantRun) (out []string) {
+	logged := map[string]bool{}
+	for _, f := range r.m.OfType("aws:ec2/flowLog:FlowLog") {
+		if f.Str("trafficType") == "ALL" {
+			logged[f.Str("vpcId")] = true
+		}
+	}
+	for _, v := range r.m.OfType("aws:ec2/vpc:Vpc") {
+		if !logged[v.Name+"-id"] {
+			out = append(out, "VPC "+v.Name+" has no ALL-traffic flow log")
+		}
+	}
+	return out
+}
+
+// ---- network exposure ----
+
+func jsonList(s string) []string {
+	var out []string
+	_ = json.Unmarshal([]byte(s), &out)
+	return out
+}
+
+func checkCidrRules(r invariantRun) (out []string) {
+	web := jsonList(r.cfg["promfed:allowedCidrs"])
+	if r.cfg["promfed:dnsProvider"] == "cloudflare" {
+		web = []string{"173.245.48.0/20", "103.21.244.0/22", "2400:cb00::/32", "2606:4700::/32"} // the mocked ranges
+	}
+	admin := jsonList(r.cfg["promfed:adminCidrs"])
+	nat := map[string]bool{}
+	for _, e := range r.m.OfType("aws:ec2/eip:Eip") {
+		if strings.Contains(e.Name, "-nat-") {
+			nat["198.51.100.7/32"] = true // the mocked Elastic IP address
+		}
+	}
+	var shards []struct {
+		Peer *struct {
+			Cidr string `json:"cidr"`
+		} `json:"peer"`
+	}
+	_ = json.Unmarshal([]byte(r.cfg["promfed:shards"]), &shards)
+	peers := map[string]bool{}
+	for _, s := range shards {
+		if s.Peer != nil {
+			peers[s.Peer.Cidr] = true
+		}
+	}
+	in := func(list []string, s string) bool {
+		for _, x := range list {
+			if x == s {
+				return true
+			}
+		}
+		return false
+	}
+	for _, kind := range []string{"Ingress", "Egress"} {
+		for _, rule := range r.m.OfType(fmt.Sprintf("aws:vpc/securityGroup%sRule:SecurityGroup%sRule", kind, kind)) {
+			cidr := rule.Str("cidrIpv4") + rule.Str("cidrIpv6")
+			if cidr == "" {
+				continue
+			}
+			from, to := rule.Get("fromPort"), rule.Get("toPort")
+			port, _ := from.(float64)
+			ok := from == to
+			switch {
+			case !ok:
+			case kind == "Ingress" && (port == 443 || port == 80):
+				ok = in(web, cidr) || (port == 443 && nat[cidr])
+			case kind == "Ingress" && port == contract.PortSSH:
+				ok = in(admin, cidr)
+			case kind == "Egress" && (port == 443 || port == 80):
+				ok = cidr == "0.0.0.0/0"
+			case kind == "Egress":
+				ok = peers[cidr]
+			default:
+				ok = false
+			}
+			if !ok {
+				out = append(out, fmt.Sprintf("%s rule %s: port %v-%v %s", kind, rule.Name, from, to, cidr))
+			}
+		}
+	}
+	return out
+}
+
+// ---- IAM ----
+
+// unscopable are read-only actions AWS offers no resource-level permission
+// for; only they may be granted on resource "*".
+var unscopable = map[string]bool{"ec2:DescribeInstances": true, "ec2:DescribeAvailabilityZones": true}
+
+func asStrings(v any) []string {
+	switch x := v.(type) {
+	case string:
+		return []string{x}
+	case []any:
+		var out []string
+		for _, e := range x {
+			out = append(out, fmt.Sprint(e))
+		}
+		return out
+	}
+	return nil
+}
+
+// policyProblems checks one policy document.
+func policyProblems(where, doc string) (out []string) {
+	var p struct {
+		Statement []map[string]any `json:"Statement"`
+	}
+	if err := json.Unmarshal([]byte(doc), &p); err != nil || len(p.Statement) == 0 {
+		return []string{fmt.Sprintf("%s: not a policy document: %.80s", where, doc)}
+	}
+	for _, st := range p.Statement {
+		if st["Effect"] != "Allow" {
+			continue // a Deny only takes access away
+		}
+		actions := asStrings(st["Action"])
+		for _, a := range actions {
+			if a == "*" || strings.HasSuffix(a, ":*") || strings.Contains(a, "*") {
+				out = append(out, fmt.Sprintf("%s: wildcard action %s", where, a))
+			}
+		}
+		if _, trust := st["Principal"]; trust && len(asStrings(st["Resource"])) == 0 {
+			continue // a trust policy names who may assume the role
+		}
+		for _, res := range asStrings(st["Resource"]) {
+			if res != "*" {
+				continue
+			}
+			for _, a := range actions {
+				if !unscopable[a] {
+					out = append(out, fmt.Sprintf("%s: %s on resource *", where, a))
+				}
+			}
+		}
+	}
+	return out
+}
+
+func checkIAM(r invariantRun) (out []string) {
+	n := 0
+	for _, c := range []struct{ typ, key string }{
+		{"aws:iam/rolePolicy:RolePolicy", "policy"}, {"aws:iam/policy:Policy", "policy"},
+		{"aws:iam/role:Role", "assumeRolePolicy"}, {"aws:s3/bucketPolicy:BucketPolicy", "policy"},
+		{"aws:kms/key:Key", "policy"}, {"aws:sns/topicPolicy:TopicPolicy", "policy"},
+	} {
+		for _, res := range r.m.OfType(c.typ) {
+			doc := res.Str(c.key)
+			if doc == "" {
+				continue
+			}
+			n++
+			out = append(out, policyProblems(res.Type+" "+res.Name, doc)...)
+		}
+	}
+	if n == 0 {
+		out = append(out, "no policy document found: the check would be vacuous")
+	}
+	return out
+}
+
+var allowedManagedPolicies = map[string]bool{
+	"arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore":                       true,
+	"arn:aws:iam::aws:policy/service-role/AWSDataLifecycleManagerServiceRole": true,
+}
+
+func checkManagedPolicies(r invariantRun) (out []string) {
+	for _, a := range r.m.OfType("aws:iam/rolePolicyAttachment:RolePolicyAttachment") {
+		if !allowedManagedPolicies[a.Str("policyArn")] {
+			out = append(out, fmt.Sprintf("%s attaches %s", a.Name, a.Str("policyArn")))
+		}
+	}
+	return out
+}
+
+// ---- storage ----
+
+func checkBuckets(r invariantRun) (out []string) {
+	byBucket := func(typ string) map[string]testmocks.Resource {
+		m := map[string]testmocks.Resource{}
+		for _, x := range r.m.OfType(typ) {
+			m[x.Str("bucket")] = x
+		}
+		return m
+	}
+	pab := byBucket("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+	pol := byBucket("aws:s3/bucketPolicy:BucketPolicy")
+	sse := byBucket("aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2")
+	buckets := r.m.OfType("aws:s3/bucketV2:BucketV2")
+	if len(buckets) == 0 {
+		out = append(out, "no bucket: the check would be vacuous")
+	}
+	for _, b := range buckets {
+		id := b.Name + "-id"
+		if p, ok := pab[id]; !ok {
+			out = append(out, "bucket "+b.Name+" has no public access block")
+		} else {
+			for _, k := range []string{"blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"} {
+				if p.Get(k) != true {
+					out = append(out, fmt.Sprintf("bucket %s: %s = %v", b.Name, k, p.Get(k)))
+				}
+			}
+		}
+		if p, ok := pol[id]; !ok || !strings.Contains(p.Str("policy"), `"aws:SecureTransport":"false"`) || !strings.Contains(p.Str("policy"), `"Effect":"Deny"`) {
+			out = append(out, "bucket "+b.Name+" does not deny plain HTTP")
+		}
+		if _, ok := sse[id]; !ok {
+			out = append(out, "bucket "+b.Name+" has no encryption configuration")
+		}
+	}
+	return out
+}
+
+// ---- tags ----
+
+func checkTags(r invariantRun) (out []string) {
+	for _, res := range r.m.Resources {
+		if !res.Custom || !strings.HasPrefix(res.Type, "aws:") || untaggable[res.Type] {
+			continue
+		}
+		tags := res.Tags()
+		stack := strings.TrimPrefix(r.name, "")
+		if tags[contract.TagStack] == nil || tags[contract.TagProject] != "promfed" || tags[contract.TagManagedBy] != "pulumi" || tags["Name"] == nil {
+			out = append(out, fmt.Sprintf("%s %s tags %v (%s)", res.Type, res.Name, tags, stack))
+		}
+	}
+	return out
+}
+
+// ---- provisioning ----
+
+var hexHash = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+func checkRemoteCommands(r invariantRun) (out []string) {
+	n := 0
+	for _, typ := range []string{"command:remote:Command", "command:remote:CopyToRemote"} {
+		for _, c := range r.m.OfType(typ) {
+			n++
+			conn, _ := c.Get("connection").(map[string]any)
+			proxy, _ := conn["proxy"].(map[string]any)
+			if s, _ := conn["hostKey"].(string); !strings.HasPrefix(s, "ssh-ed25519 ") {
+				out = append(out, c.Name+": the host key is not pinned")
+			}
+			if s, _ := proxy["hostKey"].(string); !strings.HasPrefix(s, "ssh-ed25519 ") {
+				out = append(out, c.Name+": the bastion's host key is not pinned")
+			}
+			if c.CreateTimeout == "" {
+				out = append(out, c.Name+": no create timeout")
+			}
+			var triggers []any
+			if tv, ok := c.Inputs["triggers"]; ok && tv.IsArray() {
+				for _, e := range tv.ArrayValue() {
+					triggers = append(triggers, testmocks.Value(e))
+				}
+			}
+			if len(triggers) == 0 {
+				out = append(out, c.Name+": no triggers (it would never re-run on a replaced host)")
+			}
+			for _, tr := range triggers {
+				switch v := tr.(type) {
+				case string:
+					if !hexHash.MatchString(v) {
+						out = append(out, fmt.Sprintf("%s: trigger %.20q is not a hash", c.Name, v))
+					}
+				case float64: // provisionGeneration
+				default:
+					out = append(out, fmt.Sprintf("%s: trigger %v is neither a hash nor the generation", c.Name, tr))
+				}
+			}
+		}
+	}
+	if n == 0 {
+		out = append(out, "no remote command: the check would be vacuous")
+	}
+	return out
+}
+
+// ---- secrets ----
+
+// plainLeaks lists where a secret value shows in a non-secret part of v.
+func plainLeaks(path string, v resource.PropertyValue, secrets []string) []string {
+	switch {
+	case v.IsSecret():
+		return nil
+	case v.IsOutput():
+		if v.OutputValue().Secret {
+			return nil
+		}
+		return plainLeaks(path, v.OutputValue().Element, secrets)
+	case v.IsString():
+		for _, s := range secrets {
+			if len(s) >= 16 && strings.Contains(v.StringValue(), strings.TrimSpace(s)) {
+				return []string{path}
+			}
+		}
+	case v.IsArray():
+		var out []string
+		for i, e := range v.ArrayValue() {
+			out = append(out, plainLeaks(fmt.Sprintf("%s[%d]", path, i), e, secrets)...)
+		}
+		return out
+	case v.IsObject():
+		var out []string
+		keys := v.ObjectValue().StableKeys()
+		for _, k := range keys {
+			out = append(out, plainLeaks(path+"."+string(k), v.ObjectValue()[k], secrets)...)
+		}
+		return out
+	}
+	return nil
+}
+
+func checkSecretsStaySecret(r invariantRun) (out []string) {
+	for _, res := range r.m.Resources {
+		for _, k := range res.Inputs.StableKeys() {
+			out = append(out, plainLeaks(res.Type+" "+res.Name+" "+string(k), res.Inputs[k], r.secrets)...)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
