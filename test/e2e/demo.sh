@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The federation on local hosts, left running: the end-to-end suite's three containers
-# (primary, secondary-1, secondary-2), converged once by the real playbook, with the
-# primary's Prometheus forwarded to https://localhost:19090 on this machine.
+# The federation on local hosts, left running: the end-to-end suite's hosts (primary,
+# secondary-apps-1, secondary-edge-1: two shards), converged once by the real playbook,
+# with the workloads they monitor (workload-1..3, found through EC2 in moto, DNS and static
+# targets) and the primary's Prometheus forwarded to https://localhost:19090 here.
 #
 #   demo.sh up       boot, converge, forward, print how to log in (make demo)
 #   demo.sh status   print it again
@@ -34,7 +35,7 @@ state_save() {
   [[ -d $DEMO_STATE_DIR ]] || return 0
   declare -p WORK OUTDIR E2E_PREFIX CTL_NS E2E_SSH_USER HOST_IP HOST_NS HOST_ROOT HOST_PID \
     HOST_PID_START HOST_CGROUPS E2E_NAMESPACES E2E_MOUNTS HTTP_PID HTTP_PID_START FWD_PID \
-    FWD_PID_START DEMO_PORT DEMO_UP | sed 's/^declare /declare -g /' > "$STATE.new"
+    FWD_PID_START SVC_PID SVC_PID_START AWS_NS AWS_IP AWS_ROOT DEMO_PORT DEMO_UP | sed 's/^declare /declare -g /' > "$STATE.new"
   mv "$STATE.new" "$STATE"
 }
 stack_changed() { state_save; }
@@ -74,7 +75,9 @@ print_info() {
   ssh_base="ip netns exec $CTL_NS ssh -F $WORK/ssh_config"
   cat <<EOF
 
-The federation runs on three local hosts (primary, secondary-1, secondary-2).
+The federation runs on local hosts: primary, secondary-apps-1 (shard apps: EC2 discovery
+through moto), secondary-edge-1 (shard edge: DNS discovery, static targets, probes), and
+the workloads they scrape (workload-1..3).
 
   URL       https://localhost:$DEMO_PORT   (the primary's Prometheus: HTTPS + basic auth)
   user      $user
@@ -83,18 +86,20 @@ The federation runs on three local hosts (primary, secondary-1, secondary-2).
             (the stack's CA; the primary's certificate names localhost and 127.0.0.1)
 
 Try:
-  # what the primary federated from each secondary (external label "prometheus")
+  # what the primary federated from each shard (external labels "shard", "prometheus")
   curl --cacert $ca -u '$user:$pass' -G \\
-    --data-urlencode 'query=federate:up:sum' https://localhost:$DEMO_PORT/api/v1/query
-  # one secondary's targets, with the job and instance labels they have there
+    --data-urlencode 'query=federate:service_availability:ratio' https://localhost:$DEMO_PORT/api/v1/query
+  # one shard's targets, with the job and instance labels they have on its secondary
   curl --cacert $ca -u '$user:$pass' -G \\
-    --data-urlencode 'query=federate:up:max{prometheus="secondary-1"}' https://localhost:$DEMO_PORT/api/v1/query
+    --data-urlencode 'query=federate:up:max{shard="apps"}' https://localhost:$DEMO_PORT/api/v1/query
   # no credentials, no federation: 401
   curl --cacert $ca -o /dev/null -w '%{http_code}\\n' https://localhost:$DEMO_PORT/federate
   # a shell on a host (the login user has sudo)
   $ssh_base primary.$E2E_ZONE
-  # power off secondary-2, then watch ALERTS{alertname="FederationFailing"} fire (~2 min)
-  $ssh_base secondary-2.$E2E_ZONE sudo systemctl poweroff
+  # power off secondary-edge-1, then watch ALERTS{alertname="FederationFailing"} fire (~2 min)
+  $ssh_base secondary-edge-1.$E2E_ZONE sudo systemctl poweroff
+  # alert notifications (webhook receiver) land here
+  cat $WORK/sink/notifications.jsonl
 
 In a browser: https://localhost:$DEMO_PORT (import the CA above, or accept the warning).
 
@@ -148,13 +153,14 @@ cmd_up() {
   work_create promfed-demo
 
   image_ensure
+  aws_image_ensure
   generate
   install -m 0644 "$OUTDIR/ca.pem" "$DEMO_STATE_DIR/ca.pem"
   hosts_up
   provision_prepare
   ((E2E_FAILED == 0)) || die "the hosts did not come up (see the FAIL lines above)"
 
-  log "converging the three hosts (the playbook, as on EC2; a few minutes)"
+  log "converging the hosts (the playbook, as on EC2; a few minutes)"
   timer_start converge
   converge_all 1
   timer_stop converge

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# End-to-end suite on real local hosts: three systemd-nspawn containers in network
-# namespaces stand in for the EC2 instances; the real playbook converges them through the
-# same command the Pulumi program runs, then the federation is checked over HTTPS.
+# End-to-end suite on real local hosts: systemd-nspawn containers in network namespaces
+# stand in for the EC2 instances (a primary and one secondary per shard of shards.json);
+# the real playbook converges them through the same command the Pulumi program runs, then
+# the federation is checked over HTTPS. Workload containers with plain-HTTP exporters are
+# found by the shards through EC2 discovery (moto, an AWS emulator in the test network),
+# DNS discovery (dnsmasq) and static targets; alerts reach a webhook sink and SNS (moto).
 #
 # Needs root and: mmdebstrap systemd-container iproute2 openssh-client curl jq dpkg-dev
 # python3 ca-certificates debian-archive-keyring, and Go.
@@ -47,6 +50,7 @@ main() {
 
   timer_start image
   image_ensure
+  aws_image_ensure
   timer_stop image
 
   timer_start hostvars

@@ -16,8 +16,28 @@ fqdn() { printf '%s.%s' "$1" "$E2E_ZONE"; }
 # archive server run).
 in_ctl() { ip netns exec "$CTL_NS" "$@"; }
 
+# net_link NAME IP INDEX: a namespace for NAME with a veth into the bridge, address IP.
+net_link() {
+  local name=$1 ip=$2 i=$3 ns="$E2E_PREFIX-$1"
+  HOST_NS[$name]=$ns
+  HOST_IP[$name]=$ip
+  ip netns add "$ns"
+  E2E_NAMESPACES+=("$ns")
+  # Both ends are created inside namespaces, so nothing appears in the host's own.
+  ip -n "$CTL_NS" link add "vh$i" type veth peer name eth0 netns "$ns"
+  ip -n "$CTL_NS" link set "vh$i" master br0 up
+  ip -n "$ns" link set lo up
+  ip -n "$ns" addr add "$ip/24" dev eth0
+  ip -n "$ns" link set eth0 up
+  # A default route like in a VPC subnet (facts such as ansible_default_ipv4 need one);
+  # the ctl namespace has no uplink, so nothing leaves the test network.
+  ip -n "$ns" route add default via "$CTL_IP"
+}
+
+# net_setup: the bridge in the ctl namespace; the stack's hosts at .11, .12, ...; the
+# workloads at .21, .22, ...; the AWS emulator and DNS server at .5.
 net_setup() {
-  local i=10 name ns
+  local i name
   CTL_NS="$E2E_PREFIX-ctl"
   ip netns add "$CTL_NS"
   E2E_NAMESPACES+=("$CTL_NS")
@@ -25,23 +45,20 @@ net_setup() {
   ip -n "$CTL_NS" link add br0 type bridge
   ip -n "$CTL_NS" addr add "$CTL_IP/24" dev br0
   ip -n "$CTL_NS" link set br0 up
+  i=10
   for name in "${E2E_HOSTS[@]}"; do
     i=$((i + 1))
-    ns="$E2E_PREFIX-$name"
-    HOST_NS[$name]=$ns
-    HOST_IP[$name]=$E2E_NET.$i
-    ip netns add "$ns"
-    E2E_NAMESPACES+=("$ns")
-    # Both ends are created inside namespaces, so nothing appears in the host's own.
-    ip -n "$CTL_NS" link add "vh$i" type veth peer name eth0 netns "$ns"
-    ip -n "$CTL_NS" link set "vh$i" master br0 up
-    ip -n "$ns" link set lo up
-    ip -n "$ns" addr add "${HOST_IP[$name]}/24" dev eth0
-    ip -n "$ns" link set eth0 up
-    # A default route like in a VPC subnet (facts such as ansible_default_ipv4 need one);
-    # the ctl namespace has no uplink, so nothing leaves the test network.
-    ip -n "$ns" route add default via "$CTL_IP"
+    net_link "$name" "$E2E_NET.$i" "$i"
   done
+  i=20
+  for name in "${E2E_WORKLOADS[@]}"; do
+    i=$((i + 1))
+    net_link "$name" "$E2E_NET.$i" "$i"
+  done
+  net_link aws "$E2E_NET.5" 5
+  # shellcheck disable=SC2034 # read by lib/aws.sh
+  AWS_NS=${HOST_NS[aws]}
+  AWS_IP=${HOST_IP[aws]}
 }
 
 # hosts_file: /etc/hosts content shared by all hosts (stands in for the private zone).
@@ -84,6 +101,10 @@ root_prepare() {
   printf 'HostKey /etc/ssh/ssh_host_ed25519_key\n' > "$root/etc/ssh/sshd_config.d/10-promfed.conf"
 
   mkdir -p "$root/var/lib/prometheus"
+  # The VPC resolver: the test network's DNS server (lib/aws.sh), which answers for the
+  # workloads' names; the stack's own names are in /etc/hosts.
+  rm -f "$root/etc/resolv.conf"
+  printf 'nameserver %s\noptions timeout:2 attempts:2\n' "$AWS_IP" > "$root/etc/resolv.conf"
 
   # The provisioning's ready step asks cloud-init whether first boot is over. Its work
   # was done above, before boot; this stand-in reports "done" once systemd has started.

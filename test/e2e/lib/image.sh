@@ -16,8 +16,11 @@ E2E_IMAGE_PACKAGES=(
 )
 # Downloaded (with their dependencies and recommends) into the image's local apt repo, so
 # the playbook's apt tasks do real installs inside the offline hosts.
+# prometheus-process-exporter is for the workload hosts only (a second kind of exporter
+# next to node_exporter, installed by the harness, not by the playbook).
 E2E_REPO_PACKAGES=(
   prometheus prometheus-node-exporter prometheus-blackbox-exporter prometheus-alertmanager
+  prometheus-process-exporter
 )
 
 image_apt_lines() {

@@ -15,11 +15,20 @@ source "$E2E_DIR/lib/hosts.sh"
 source "$E2E_DIR/lib/converge.sh"
 # shellcheck source=test/e2e/lib/verify.sh
 source "$E2E_DIR/lib/verify.sh"
+# shellcheck source=test/e2e/lib/verify_shards.sh
+source "$E2E_DIR/lib/verify_shards.sh"
+# shellcheck source=test/e2e/lib/aws.sh
+source "$E2E_DIR/lib/aws.sh"
+# shellcheck source=test/e2e/lib/workloads.sh
+source "$E2E_DIR/lib/workloads.sh"
 
 E2E_STACK=e2e
 E2E_ZONE=e2e.promfed.internal
-E2E_HOSTS=(primary secondary-1 secondary-2)
-E2E_ARCHIVE_HOST=secondary-2
+# The stack's hosts: the primary and one secondary per shard of test/e2e/shards.json
+# (the generator derives the same names from that file; generate checks it).
+E2E_HOSTS=(primary secondary-apps-1 secondary-edge-1)
+E2E_SHARDS_FILE=${E2E_SHARDS_FILE:-$E2E_DIR/shards.json}
+E2E_ARCHIVE_HOST="secondary-edge-1"
 E2E_SSH_USER=promfed
 E2E_ANSIBLE_DIR=${E2E_ANSIBLE_DIR:-$REPO_ROOT/ansible}
 WORK=
@@ -39,7 +48,7 @@ prerequisites() {
   local missing=() cmd
   [[ $(id -u) == 0 ]] || die "run as root (network namespaces, tmpfs mounts, systemd-nspawn)"
   for cmd in mmdebstrap systemd-nspawn ip ssh curl jq dpkg-scanpackages dpkg-deb go python3 \
-    tar flock setsid sha256sum od "${E2E_EXTRA_CMDS[@]}"; do
+    tar flock setsid sha256sum od chroot nsenter "${E2E_EXTRA_CMDS[@]}"; do
     command -v "$cmd" >/dev/null || missing+=("$cmd")
   done
   if ((${#missing[@]})); then
@@ -60,27 +69,42 @@ work_create() {
 generate() {
   random_seed > "$WORK/seed"
   chmod 0600 "$WORK/seed"
-  local hosts
-  hosts=$(IFS=,; printf '%s' "${E2E_HOSTS[*]}")
-  # The first secondary probes the archive server in the ctl namespace (a plain HTTP
-  # target inside the test network) through its blackbox_exporter.
+  # The SNS topic the fixture creates in moto (its account is always 123456789012) and
+  # the webhook sink in the ctl namespace. The emulator's endpoint and dummy keys are
+  # not the generator's business: prepare_vars patches them in.
+  local -a extra=()
+  if grep -q '"sns-region"' "$REPO_ROOT/test/e2e/hostvars/main.go"; then
+    extra+=(-sns-region "$E2E_AWS_REGION")
+  fi
   (cd "$REPO_ROOT" && go run ./test/e2e/hostvars -seed-file "$WORK/seed" -stack "$E2E_STACK" \
-    -zone "$E2E_ZONE" -hosts "$hosts" -out "$OUTDIR" -ansible "$E2E_ANSIBLE_DIR" \
-    -blackbox "http://$CTL_IP:8000/") > "$WORK/logs/hostvars.log" 2>&1 || {
+    -zone "$E2E_ZONE" -shards "$E2E_SHARDS_FILE" -out "$OUTDIR" -ansible "$E2E_ANSIBLE_DIR" \
+    -monitoring "$REPO_ROOT/monitoring" \
+    -sns-topic-arn "arn:aws:sns:$E2E_AWS_REGION:123456789012:$E2E_SNS_TOPIC" \
+    -webhook-url "http://$CTL_IP:$SINK_PORT/alerts" "${extra[@]}") > "$WORK/logs/hostvars.log" 2>&1 || {
     cat "$WORK/logs/hostvars.log" >&2
     die "host material generator failed"
   }
-  local name
+  local name got
+  got=$(jq -r '[.hosts[].name] | join(" ")' "$OUTDIR/manifest.json")
+  [[ $got == "${E2E_HOSTS[*]}" ]] ||
+    die "the generator made hosts '$got' from $E2E_SHARDS_FILE; the suite expects '${E2E_HOSTS[*]}'"
   for name in "${E2E_HOSTS[@]}"; do
     manifest_host "$name" command >/dev/null || die "manifest.json lacks host $name"
   done
   E2E_SSH_USER=$(jq -er .ssh_user "$OUTDIR/manifest.json")
+  # moto keeps instances and topics per region: seed the one the variables name.
+  local regions
+  regions=$(jq -rs '[.[] | (.prometheus_workload_jobs // [])[].ec2.region // empty,
+      (.alertmanager_sns_region // empty)] | unique | join(" ")' "$OUTDIR"/*/vars.json)
+  [[ $regions == "$E2E_AWS_REGION" ]] ||
+    die "the variables name the AWS region(s) '$regions'; the suite seeds moto in '$E2E_AWS_REGION'"
 }
 
 # A random 64-character seed for this run only.
 random_seed() { od -An -N32 -tx1 /dev/urandom | tr -d ' \n'; }
 
-# hosts_up: namespaces, SSH client config, roots, boot; a check per host that SSH answers.
+# hosts_up: namespaces, SSH client config, roots, boot of the stack's hosts and the
+# workloads, the AWS emulator and DNS server; a check per host that SSH answers.
 hosts_up() {
   local name
   net_setup
@@ -90,13 +114,22 @@ hosts_up() {
     root_prepare "$name"
     stack_changed
   done
-  for name in "${E2E_HOSTS[@]}"; do
+  for name in "${E2E_WORKLOADS[@]}"; do
+    workload_prepare "$name"
+    stack_changed
+  done
+  # The workloads first: they install their exporters while the hosts boot.
+  for name in "${E2E_WORKLOADS[@]}" "${E2E_HOSTS[@]}"; do
     host_boot "$name"
     stack_changed
   done
+  aws_up
   for name in "${E2E_HOSTS[@]}"; do
     check "boot-ssh-$name" host_wait_ssh "$name"
   done
+  check "moto-seeded" aws_seed
+  check "dns-resolver-answers" dns_ok
+  check "webhook-sink-answers" retry_until 15 0.2 sink_ready
 }
 
 # stack_down: stop the archive server and the hosts, remove mounts, namespaces, cgroups,
@@ -106,6 +139,7 @@ stack_down() {
     proc_stop "$HTTP_PID"
   fi
   HTTP_PID=
+  aws_down
   hosts_teardown
   [[ -n ${IMAGE_BUILD_TMP:-} ]] && rm -rf "$IMAGE_BUILD_TMP"
   if [[ -n $WORK && -d $WORK ]]; then
