@@ -190,11 +190,11 @@ cmd_status() {
     return 0
   fi
   local name
-  for name in "${E2E_HOSTS[@]}"; do
+  for name in "${E2E_HOSTS[@]}" "${E2E_WORKLOADS[@]}"; do
     if proc_same "${HOST_PID[$name]:-}" "${HOST_PID_START[$name]:-}"; then
-      printf '  %-12s running (%s)\n' "$name" "${HOST_IP[$name]}"
+      printf '  %-18s running (%s)\n' "$name" "${HOST_IP[$name]}"
     else
-      printf '  %-12s stopped\n' "$name"
+      printf '  %-18s stopped\n' "$name"
     fi
   done
   print_info

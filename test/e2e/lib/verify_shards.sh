@@ -242,8 +242,10 @@ sns_has() {
 }
 
 check_outage_and_delivery() {
-  local t0 now fired="" sink="" sns="" ff="" shard victim_job=apps-node secondary=$E2E_ARCHIVE_HOST
+  local t0 now fired="" sink="" sns="" ff="" shard ff_shard victim_job=apps-node secondary=$E2E_ARCHIVE_HOST
   shard=$(jq -r .promfed_shard "$WORK/vars/$E2E_APPS_HOST.json")
+  # The primary labels its federation targets with their shard: FederationFailing has it.
+  ff_shard=$(jq -r .promfed_shard "$WORK/vars/$secondary.json")
   : > "$WORK/sns-messages.jsonl"
   log "stopping node_exporter on $E2E_VICTIM (job $victim_job of shard $shard) and powering off $secondary"
   t0=$SECONDS
@@ -257,7 +259,7 @@ check_outage_and_delivery() {
     ALERTS_JSON=$(acurl primary "$PROM_PORT" /api/v1/alerts 2>/dev/null) || ALERTS_JSON='{"data":{"alerts":[]}}'
     now=$SECONDS
     [[ -z $fired ]] && alert_firing "$E2E_SERVICE_ALERT" "$shard" && fired=$now
-    [[ -z $ff ]] && alert_firing FederationFailing && ff=$now
+    [[ -z $ff ]] && alert_firing FederationFailing "$ff_shard" && ff=$now
     [[ -z $sink ]] && sink_has "$E2E_SERVICE_ALERT" "$shard" && sink=$SECONDS
     [[ -z $sns ]] && sns_has "$E2E_SERVICE_ALERT" "$shard" && sns=$SECONDS
     [[ -n $fired && -n $ff && -n $sink && -n $sns ]] && break
@@ -284,9 +286,9 @@ check_outage_and_delivery() {
     fail "sns-notified-via-sqs" "no SNS message naming $E2E_SERVICE_ALERT and shard $shard in the queue"
   fi
   if [[ -n $ff ]]; then
-    pass "federation-failing-fires"
+    pass "federation-failing-fires (FederationFailing{shard=\"$ff_shard\"})"
     printf 'FIGURE FederationFailing firing %ds after %s stopped\n' $((ff - t0)) "$secondary"
   else
-    fail "federation-failing-fires" "not firing within ${E2E_ALERT_TIMEOUT}s of stopping $secondary"
+    fail "federation-failing-fires" "FederationFailing{shard=\"$ff_shard\"} not firing within ${E2E_ALERT_TIMEOUT}s of stopping $secondary"
   fi
 }
