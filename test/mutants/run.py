@@ -64,7 +64,11 @@ def main():
         finally:
             target.write_text(original)
         secs = time.monotonic() - t0
-        if res.returncode != 0:
+        if "[build failed]" in res.stdout or "[setup failed]" in res.stdout:
+            # A mutation that does not compile proves nothing about the tests.
+            stale += 1
+            rows.append((m["name"], "NO-BUILD", secs, "the mutated code does not compile: fix the mutation"))
+        elif res.returncode != 0:
             caught += 1
             first = next((l.strip() for l in res.stdout.splitlines() if l.strip().startswith(("---", "FAIL", "#")) or "_test.go" in l), "")
             rows.append((m["name"], "caught", secs, first[:90]))
@@ -72,13 +76,15 @@ def main():
             survived += 1
             rows.append((m["name"], "SURVIVED", secs, ""))
         print(f"{rows[-1][1]:9} {m['name']}", file=sys.stderr, flush=True)
+    if not rows:
+        sys.exit(f"no mutation matches -k {args.k!r}")
     width = max((len(r[0]) for r in rows), default=10)
     print(f"\n{'mutation':{width}}  result    secs  first failure")
     for name, result, secs, why in rows:
         print(f"{name:{width}}  {result:8} {secs:5.1f}  {why}")
     total = caught + survived
     score = 100.0 * caught / total if total else 0.0
-    print(f"\nmutants: {caught} caught, {survived} survived, {stale} stale; score {score:.0f}%")
+    print(f"\nmutants: {caught} caught, {survived} survived, {stale} stale or not compiling; score {score:.0f}%")
     return 0 if survived == 0 and stale == 0 else 1
 
 
