@@ -347,6 +347,7 @@ run_provisioning_and_checks() {
   check_probes_edge
   check_shards_on_primary
   check_user_rules
+  check_stale_user_rules
   check_rules
   check_outage_and_delivery
   check_reboots

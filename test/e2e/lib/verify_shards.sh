@@ -292,3 +292,23 @@ check_outage_and_delivery() {
     fail "federation-failing-fires" "FederationFailing{shard=\"$ff_shard\"} not firing within ${E2E_ALERT_TIMEOUT}s of stopping $secondary"
   fi
 }
+
+# check_stale_user_rules: a rule file the variables no longer name is removed by the next
+# converge (a rule file deleted from monitoring/ disappears from the hosts).
+check_stale_user_rules() {
+  local host=$E2E_APPS_HOST n
+  if ! on "$host" "sudo install -m 0640 -g prometheus /dev/null /etc/prometheus/rules/user/stale-e2e.yml" </dev/null; then
+    fail "stale-user-rules-removed" "could not place a stale rule file on $host"
+    return
+  fi
+  timer_start stale-converge
+  provision "$host" 3 || true
+  timer_stop stale-converge
+  n=$(changed_count "$host" 3)
+  if on "$host" "sudo test ! -e /etc/prometheus/rules/user/stale-e2e.yml" </dev/null && [[ ${n:-0} -gt 0 ]] &&
+    user_rules_identical "$host" >/dev/null 2>&1; then
+    pass "stale-user-rules-removed ($host, changed=$n)"
+  else
+    fail "stale-user-rules-removed" "rules/user/stale-e2e.yml still on $host after a converge (changed=${n:-?}; logs/converge-$host-3.log)"
+  fi
+}
