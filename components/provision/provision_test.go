@@ -66,8 +66,9 @@ func TestVarsContract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := asJSON(p["prometheus_federate_targets"]); got != `[{"address":"secondary-apps-1.dev.promfed.internal:9090","name":"secondary-apps-1"},`+
-		`{"address":"secondary-apps-2.dev.promfed.internal:9090","name":"secondary-apps-2"},{"address":"secondary-data-1.dev.promfed.internal:9090","name":"secondary-data-1"}]` {
+	if got := asJSON(p["prometheus_federate_targets"]); got != `[{"address":"secondary-apps-1.dev.promfed.internal:9090","name":"secondary-apps-1","shard":"apps"},`+
+		`{"address":"secondary-apps-2.dev.promfed.internal:9090","name":"secondary-apps-2","shard":"apps"},`+
+		`{"address":"secondary-data-1.dev.promfed.internal:9090","name":"secondary-data-1","shard":"data"}]` {
 		t.Errorf("primary federates %s", got)
 	}
 	a1, _ := f.Vars("secondary-apps-1")
@@ -177,6 +178,14 @@ func TestUserRulesGoWhereTheyBelong(t *testing.T) {
 	}
 	if got := names("primary"); got != "alerting-services.rules.yml" {
 		t.Errorf("primary carries %s", got)
+	}
+	// Rule files reach Ansible as unsafe text: their {{ $labels }} are
+	// Prometheus templates, which Ansible must not render.
+	if js, _ := f.VarsJSON("primary"); !strings.Contains(js, `"content": {
+        "__ansible_unsafe": "groups: []\n# alerting\n"
+      }`) {
+		_, rest, _ := strings.Cut(js, "prometheus_user_rules")
+		t.Errorf("rule contents are not marked unsafe:\n%s", rest)
 	}
 	if got := names("secondary-apps-2"); got != "recording-services.rules.yml,shard-apps-apps.rules.yml" {
 		t.Errorf("secondary-apps-2 carries %s", got)
@@ -354,7 +363,10 @@ func TestSecretsAndPinnedHostKeys(t *testing.T) {
 	f := fleet(t)
 	_, m := triggers(t, testIDs, strings.Repeat("ab", 32), f)
 	play := m.Named(t, "command:remote:Command", "primary-playbook")
-	if !play.IsSecret("stdin") || !strings.Contains(play.Str("stdin"), `"promfed_host_name": "primary"`) {
+	if !play.IsSecret("stdin") || !strings.Contains(play.Str("stdin"), `"promfed_host_name": "primary"`) ||
+		!strings.Contains(play.Str("stdin"), `"prometheus_web_password": {
+    "__ansible_unsafe": "a-long-web-password"
+  }`) {
 		t.Error("variables are not passed as secret stdin")
 	}
 	if strings.Contains(play.Str("create"), "a-long-web-password") || !strings.Contains(play.Str("create"), `cat > "$vars"`) {

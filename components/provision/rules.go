@@ -15,7 +15,7 @@ import (
 // RuleFile is one of the user's rule files as a host receives it.
 type RuleFile struct {
 	Name    string `json:"name"`
-	Content string `json:"content"`
+	Content Unsafe `json:"content"`
 }
 
 // Rules are the user's rule files from the monitoring/ folder:
@@ -93,7 +93,7 @@ func readRuleDir(dir, prefix string) ([]RuleFile, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, RuleFile{Name: prefix + name, Content: string(body)})
+		out = append(out, RuleFile{Name: prefix + name, Content: Unsafe(body)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil

@@ -41,6 +41,17 @@ type Fleet struct {
 	Keys *pki.Deriver
 }
 
+// Unsafe is free text that Ansible must never template: rule files carry
+// Prometheus templates ({{ $labels.job }}) and a password or URL may hold
+// "{{". It is encoded as Ansible's JSON marker for unsafe text, which the
+// playbook reads with -e @vars.json as a plain string.
+type Unsafe string
+
+// MarshalJSON writes {"__ansible_unsafe": "<text>"}.
+func (u Unsafe) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]string{"__ansible_unsafe": string(u)})
+}
+
 // Alerting is where the primary's Alertmanager sends notifications.
 type Alerting struct {
 	SNSTopicArn  string
@@ -94,7 +105,7 @@ func (f *Fleet) Vars(name string) (map[string]any, error) {
 		"prometheus_retention_time":    f.RetentionTime,
 		"prometheus_retention_size":    f.RetentionSize,
 		"prometheus_web_username":      f.WebUsername,
-		"prometheus_web_password":      f.WebPassword,
+		"prometheus_web_password":      Unsafe(f.WebPassword),
 		"prometheus_web_password_salt": f.Keys.BcryptSalt("web-password"),
 		"prometheus_user_rules":        f.Rules.For(h),
 	}
@@ -102,7 +113,9 @@ func (f *Fleet) Vars(name string) (map[string]any, error) {
 		var targets []map[string]string
 		for _, s := range f.Hosts {
 			if s.Role == contract.RoleSecondary {
-				targets = append(targets, map[string]string{"name": s.Name, "address": fmt.Sprintf("%s:%d", f.fqdn(s.Name), contract.PortPrometheus)})
+				targets = append(targets, map[string]string{
+					"name": s.Name, "shard": s.Shard, "address": fmt.Sprintf("%s:%d", f.fqdn(s.Name), contract.PortPrometheus),
+				})
 			}
 		}
 		v["prometheus_federate_targets"] = targets
@@ -112,10 +125,10 @@ func (f *Fleet) Vars(name string) (map[string]any, error) {
 		v["prometheus_alertmanager_enabled"] = true
 		v["alertmanager_sns_topic_arn"] = f.Alerting.SNSTopicArn
 		v["alertmanager_sns_region"] = f.Alerting.SNSRegion
-		v["alertmanager_webhook_url"] = f.Alerting.WebhookURL
-		v["alertmanager_slack_api_url"] = f.Alerting.SlackURL
+		v["alertmanager_webhook_url"] = Unsafe(f.Alerting.WebhookURL)
+		v["alertmanager_slack_api_url"] = Unsafe(f.Alerting.SlackURL)
 		v["alertmanager_slack_channel"] = f.Alerting.SlackChannel
-		v["alertmanager_pagerduty_routing_key"] = f.Alerting.PagerDutyKey
+		v["alertmanager_pagerduty_routing_key"] = Unsafe(f.Alerting.PagerDutyKey)
 		return v, nil
 	}
 

@@ -81,9 +81,6 @@ start_archive_server() {
 # the AWS emulator's endpoint and dummy keys (production uses the instance role and the
 # regional endpoints, so the generator never emits them) and shorter intervals, so that
 # an outage reaches the primary's alerts and the receivers in about two minutes.
-# Rule file contents carry Prometheus templates ({{ $labels.job }}), which Ansible would
-# try to render: they must arrive as Ansible's JSON marker for unsafe text,
-# {"__ansible_unsafe": "..."}; contents the generator left as plain strings are wrapped here.
 E2E_SCRAPE_INTERVAL=${E2E_SCRAPE_INTERVAL:-15s}
 E2E_GROUP_WAIT=${E2E_GROUP_WAIT:-10s}
 
@@ -101,9 +98,7 @@ prepare_vars() {
   for name in "${E2E_HOSTS[@]}"; do
     jq --arg ep "http://$AWS_IP:$MOTO_PORT" --arg ak "$E2E_AWS_ACCESS_KEY" --arg sk "$E2E_AWS_SECRET_KEY" \
       --arg si "$E2E_SCRAPE_INTERVAL" --arg gw "$E2E_GROUP_WAIT" '
-      .prometheus_user_rules = [(.prometheus_user_rules // [])[]
-        | if (.content | type) == "string" then .content = {__ansible_unsafe: .content} else . end]
-      | .prometheus_workload_jobs = [(.prometheus_workload_jobs // [])[]
+      .prometheus_workload_jobs = [(.prometheus_workload_jobs // [])[]
         | if .ec2 then .ec2 += {endpoint: $ep, access_key: $ak, secret_key: $sk} else . end]
       | if .promfed_role == "primary" then
           .alertmanager_sns_api_url = $ep | .alertmanager_sns_access_key = $ak

@@ -72,15 +72,11 @@ generate() {
   # The SNS topic the fixture creates in moto (its account is always 123456789012) and
   # the webhook sink in the ctl namespace. The emulator's endpoint and dummy keys are
   # not the generator's business: prepare_vars patches them in.
-  local -a extra=()
-  if grep -q '"sns-region"' "$REPO_ROOT/test/e2e/hostvars/main.go"; then
-    extra+=(-sns-region "$E2E_AWS_REGION")
-  fi
   (cd "$REPO_ROOT" && go run ./test/e2e/hostvars -seed-file "$WORK/seed" -stack "$E2E_STACK" \
     -zone "$E2E_ZONE" -shards "$E2E_SHARDS_FILE" -out "$OUTDIR" -ansible "$E2E_ANSIBLE_DIR" \
     -monitoring "$REPO_ROOT/monitoring" \
     -sns-topic-arn "arn:aws:sns:$E2E_AWS_REGION:123456789012:$E2E_SNS_TOPIC" \
-    -webhook-url "http://$CTL_IP:$SINK_PORT/alerts" "${extra[@]}") > "$WORK/logs/hostvars.log" 2>&1 || {
+    -webhook-url "http://$CTL_IP:$SINK_PORT/alerts") > "$WORK/logs/hostvars.log" 2>&1 || {
     cat "$WORK/logs/hostvars.log" >&2
     die "host material generator failed"
   }
