@@ -11,7 +11,7 @@ APT_PACKAGES := ansible ansible-lint python3-passlib python3-cryptography promet
 	mmdebstrap systemd-container openssh-client iproute2 curl jq dpkg-dev \
 	shellcheck yamllint ca-certificates debian-archive-keyring e2fsprogs util-linux mount socat
 
-.PHONY: help deps check test unit rules mutants e2e demo demo-down lint lint-go lint-ansible up preview stack-select
+.PHONY: help deps check test unit rules mutants plan e2e demo demo-down lint lint-go lint-ansible up preview stack-select
 
 help:
 	@sed -n 's/^## //p' $(MAKEFILE_LIST)
@@ -49,6 +49,10 @@ demo:
 ## demo-down: remove the hosts of make demo
 demo-down:
 	bash test/e2e/demo.sh down
+
+## plan: what `pulumi up` would create for STACK, computed offline from Pulumi.$(STACK).yaml (no AWS needed)
+plan:
+	go run . plan -stack $(STACK)
 
 ## lint: gofmt, go vet, ansible-lint (production profile) and the team linters
 lint: lint-go lint-ansible lint-team

@@ -5,13 +5,21 @@ package main
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/promfed/promfed/config"
 )
 
-func main() { pulumi.Run(program) }
+func main() {
+	// `go run . plan -stack dev` prints the offline plan (plan.go); Pulumi
+	// runs the program without arguments.
+	if len(os.Args) > 1 && os.Args[1] == "plan" {
+		os.Exit(planMain(os.Args[2:]))
+	}
+	pulumi.Run(program)
+}
 
 // program validates all configuration before registering any resource, so
 // bad input fails with every problem listed and nothing half-created.

@@ -1,22 +1,12 @@
 package main
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
-	"math/big"
-	"os"
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-	"gopkg.in/yaml.v3"
 
 	"github.com/promfed/promfed/config"
 	"github.com/promfed/promfed/internal/testmocks"
@@ -26,49 +16,22 @@ import (
 // program (lists as JSON) and adds what operators set with --secret.
 func stackConfig(t *testing.T, stack string) (map[string]string, []string) {
 	t.Helper()
-	raw, err := os.ReadFile("Pulumi." + stack + ".yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc struct {
-		Config map[string]any `yaml:"config"`
-	}
-	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]string{}
-	for k, v := range doc.Config {
-		switch x := v.(type) {
-		case string:
-			out[k] = x
-		default:
-			b, _ := json.Marshal(x)
-			out[k] = string(b)
-		}
+	out, encrypted, err := testmocks.StackFile(".", stack)
+	if err != nil || len(encrypted) != 0 {
+		t.Fatalf("Pulumi.%s.yaml: %v (encrypted: %v)", stack, err, encrypted)
 	}
 	out["promfed:webPassword"] = "a-very-long-web-password"
 	out["promfed:hostKeySeed"] = "a-test-seed-that-is-not-a-zone-id-0123"
 	secrets := []string{"promfed:webPassword", "promfed:hostKeySeed"}
 	if out["promfed:dnsProvider"] == "cloudflare" {
-		ca, cert, key := originPull(t)
+		ca, cert, key, err := testmocks.OriginPull()
+		if err != nil {
+			t.Fatal(err)
+		}
 		out["promfed:originPullCa"], out["promfed:originPullCertificate"], out["promfed:originPullPrivateKey"] = ca, cert, key
 		secrets = append(secrets, "promfed:originPullPrivateKey")
 	}
 	return out, secrets
-}
-
-func originPull(t *testing.T) (string, string, string) {
-	t.Helper()
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	now := time.Now()
-	caT := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "origin-pull CA"}, NotBefore: now, NotAfter: now.Add(time.Hour), IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	caDER, _ := x509.CreateCertificate(rand.Reader, caT, caT, caKey.Public(), caKey)
-	caCert, _ := x509.ParseCertificate(caDER)
-	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	lt := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "cloudflare"}, NotBefore: now, NotAfter: now.Add(time.Hour), ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
-	der, _ := x509.CreateCertificate(rand.Reader, lt, caCert, k.Public(), caKey)
-	pk, _ := x509.MarshalPKCS8PrivateKey(k)
-	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})), string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})), string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pk}))
 }
 
 func runStack(t *testing.T, stack string, edit func(map[string]string)) (*testmocks.Mocks, error) {

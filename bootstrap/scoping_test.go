@@ -58,7 +58,7 @@ func TestEveryStatementIsScoped(t *testing.T) {
 					continue
 				}
 				svc, account, path := parts[2], parts[4], parts[5]
-				if account != testAccount && !(svc == "s3" || svc == "route53") {
+				if account != testAccount && svc != "s3" && svc != "route53" {
 					t.Errorf("%s: resource %q is not in account %s", where, res, testAccount)
 				}
 				for _, a := range st.Action {
