@@ -386,7 +386,7 @@ func checkIAM(r invariantRun) (out []string) {
 }
 
 var allowedManagedPolicies = map[string]bool{
-	"arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore":                       true,
+	"arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore":                    true,
 	"arn:aws:iam::aws:policy/service-role/AWSDataLifecycleManagerServiceRole": true,
 }
 
