@@ -11,16 +11,18 @@ APT_PACKAGES := ansible ansible-lint python3-passlib python3-cryptography promet
 	mmdebstrap systemd-container openssh-client iproute2 curl jq dpkg-dev \
 	shellcheck yamllint ca-certificates debian-archive-keyring e2fsprogs util-linux mount socat
 
-.PHONY: help deps check test unit rules mutants plan e2e demo demo-down lint lint-go lint-ansible up preview stack-select
+.PHONY: help deps deps-apt check test unit rules mutants plan e2e demo demo-down lint lint-go lint-ansible up preview stack-select
 
 help:
 	@sed -n 's/^## //p' $(MAKEFILE_LIST)
 
 ## deps: install the Debian packages and Go modules the tests need
-deps:
-	DEBIAN_FRONTEND=noninteractive apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES) >/dev/null
+deps: deps-apt
 	go mod download
+
+# Only the missing packages are installed, so a second run needs no network.
+deps-apt:
+	bash test/deps.sh $(APT_PACKAGES)
 
 ## check: lint, unit tests, promtool rule tests, the S3 state check and the end-to-end suite
 check: lint test test-backend e2e
@@ -42,8 +44,8 @@ mutants:
 e2e:
 	bash test/e2e/run.sh
 
-## demo: three local hosts converged and left running; the primary at https://localhost:19090 (docs/demo.md)
-demo:
+## demo: the federation on local hosts, left running: two shards, their workloads, the primary at https://localhost:19090 (docs/demo.md); installs what it needs
+demo: deps-apt
 	bash test/e2e/demo.sh up
 
 ## demo-down: remove the hosts of make demo
@@ -71,10 +73,13 @@ PULUMI_ENV = PULUMI_BACKEND_URL='$(BACKEND)'
 
 ## preview / up: pulumi preview / up for STACK against BACKEND (AWS credentials needed; a
 ## local backend also needs PULUMI_CONFIG_PASSPHRASE for the stack's secrets)
+# The preflight says what is missing (credentials, secrets, adminCidrs) before Pulumi starts.
 preview up: stack-select
 preview:
+	$(PULUMI_ENV) go run ./cmd/preflight -stack $(STACK) -for preview
 	$(PULUMI_ENV) pulumi preview --stack $(STACK) --diff
 up:
+	$(PULUMI_ENV) go run ./cmd/preflight -stack $(STACK) -for up
 	$(PULUMI_ENV) pulumi up --stack $(STACK)
 
 stack-select:

@@ -69,9 +69,9 @@ lcurl() {
 }
 
 print_info() {
-  local user pass ca="$DEMO_STATE_DIR/ca.pem" ssh_base
+  local user ca="$DEMO_STATE_DIR/ca.pem" auth="$DEMO_STATE_DIR/curl-auth" pwfile="$DEMO_STATE_DIR/password"
+  local ssh_base i
   user=$(jq -r .web_username "$OUTDIR/manifest.json")
-  pass=$(jq -r .web_password "$OUTDIR/manifest.json")
   ssh_base="ip netns exec $CTL_NS ssh -F $WORK/ssh_config"
   cat <<EOF
 
@@ -81,17 +81,19 @@ the workloads they scrape (workload-1..3).
 
   URL       https://localhost:$DEMO_PORT   (the primary's Prometheus: HTTPS + basic auth)
   user      $user
-  password  $pass
+  password  in $pwfile (root only; curl reads both from $auth)
   CA        $ca
             (the stack's CA; the primary's certificate names localhost and 127.0.0.1)
 
-Try:
-  # what the primary federated from each shard (external labels "shard", "prometheus")
-  curl --cacert $ca -u '$user:$pass' -G \\
-    --data-urlencode 'query=federate:service_availability:ratio' https://localhost:$DEMO_PORT/api/v1/query
-  # one shard's targets, with the job and instance labels they have on its secondary
-  curl --cacert $ca -u '$user:$pass' -G \\
-    --data-urlencode 'query=federate:up:max{shard="apps"}' https://localhost:$DEMO_PORT/api/v1/query
+Try (each returns data; the end-to-end suite runs these very queries):
+EOF
+  for i in "${!DEMO_QUERIES[@]}"; do
+    printf '  # %s\n  curl -sS --cacert %s -K %s -G --data-urlencode %q \\\n    https://localhost:%s/api/v1/query | jq .data.result\n' \
+      "$(demo_query_what "$i")" "$ca" "$auth" "query=$(demo_query_text "$i")" "$DEMO_PORT"
+  done
+  cat <<EOF
+
+More:
   # no credentials, no federation: 401
   curl --cacert $ca -o /dev/null -w '%{http_code}\\n' https://localhost:$DEMO_PORT/federate
   # a shell on a host (the login user has sudo)
@@ -103,7 +105,7 @@ Try:
 
 In a browser: https://localhost:$DEMO_PORT (import the CA above, or accept the warning).
 
-Remove it all: make demo-down   (or: bash test/e2e/demo.sh down)
+Stop and remove it all: make demo-down   (or: bash test/e2e/demo.sh down)
 EOF
 }
 
@@ -142,7 +144,12 @@ demo_remove() {
 cmd_up() {
   if ! mkdir -m 0755 "$DEMO_STATE_DIR" 2>/dev/null; then
     [[ -d $DEMO_STATE_DIR ]] || die "cannot create $DEMO_STATE_DIR"
-    die "a demo is already up (state in $DEMO_STATE_DIR; 'bash test/e2e/demo.sh status' shows it); remove it with: make demo-down"
+    if [[ -f $STATE ]] && (state_load && ((DEMO_UP == 1))); then
+      printf 'A demo is already up; here it is again (make demo-down removes it).\n'
+      cmd_status
+      return 0
+    fi
+    die "a demo is starting, or its start was interrupted (state in $DEMO_STATE_DIR): remove it with make demo-down"
   fi
   trap up_cleanup EXIT
   trap 'exit 130' INT
@@ -156,6 +163,10 @@ cmd_up() {
   aws_image_ensure
   generate
   install -m 0644 "$OUTDIR/ca.pem" "$DEMO_STATE_DIR/ca.pem"
+  # The login, for the user: a password file and a curl config, root only.
+  (umask 077 && jq -r .web_password "$OUTDIR/manifest.json" > "$DEMO_STATE_DIR/password" &&
+    printf 'user = "%s:%s"\n' "$(jq -r .web_username "$OUTDIR/manifest.json")" \
+      "$(cat "$DEMO_STATE_DIR/password")" > "$DEMO_STATE_DIR/curl-auth")
   hosts_up
   provision_prepare
   ((E2E_FAILED == 0)) || die "the hosts did not come up (see the FAIL lines above)"

@@ -15,6 +15,8 @@ source "$E2E_DIR/lib/hosts.sh"
 source "$E2E_DIR/lib/converge.sh"
 # shellcheck source=test/e2e/lib/verify.sh
 source "$E2E_DIR/lib/verify.sh"
+# shellcheck source=test/e2e/lib/queries.sh
+source "$E2E_DIR/lib/queries.sh"
 # shellcheck source=test/e2e/lib/verify_shards.sh
 source "$E2E_DIR/lib/verify_shards.sh"
 # shellcheck source=test/e2e/lib/aws.sh

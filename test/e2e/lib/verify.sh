@@ -324,6 +324,26 @@ check_reboots() {
   if [[ $exe == /opt/prometheus-* ]]; then pass "archive-install-$name ($exe)"; else fail "archive-install-$name" "prometheus runs from '${exe:-?}'"; fi
 }
 
+# demo_query_answers N: entry N of DEMO_QUERIES returns at least one series on the primary.
+demo_query_answers() {
+  local n
+  n=$(prom_query primary "$(demo_query_text "$1")" 2>/dev/null | jq -r '.data.result | length' 2>/dev/null) || n=0
+  DEMO_QUERY_SERIES=${n:-0}
+  ((DEMO_QUERY_SERIES > 0))
+}
+
+# The queries make demo tells a new user to try must answer on a fresh federation.
+check_demo_queries() {
+  local i
+  for i in "${!DEMO_QUERIES[@]}"; do
+    if retry_until 60 5 demo_query_answers "$i"; then
+      pass "demo-query-$((i + 1)) ($DEMO_QUERY_SERIES series: $(demo_query_text "$i"))"
+    else
+      fail "demo-query-$((i + 1))" "no series for $(demo_query_text "$i")"
+    fi
+  done
+}
+
 run_provisioning_and_checks() {
   if [[ ! -f $E2E_ANSIBLE_DIR/site.yml ]]; then
     fail "playbook-present" "$E2E_ANSIBLE_DIR/site.yml does not exist"
@@ -346,6 +366,7 @@ run_provisioning_and_checks() {
   check_probe
   check_probes_edge
   check_shards_on_primary
+  check_demo_queries
   check_user_rules
   check_stale_user_rules
   check_rules
