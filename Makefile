@@ -1,6 +1,8 @@
 # promfed: the commands a developer, CI and an operator run.
-#   make check      everything CI runs (after make deps)
+#   make demo           the federation on local hosts, no AWS
+#   make test           install what the tests need, then unit, rules and end-to-end
 #   make up STACK=dev   deploy a stack (pulumi up)
+#   make check          everything CI runs: make test, the linters, the S3 state check
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 STACK ?= dev
@@ -24,11 +26,11 @@ deps: deps-apt
 deps-apt:
 	bash test/deps.sh $(APT_PACKAGES)
 
-## check: lint, unit tests, promtool rule tests, the S3 state check and the end-to-end suite
-check: lint test test-backend e2e
+## check: what CI runs: make test, the linters and the S3 state check
+check: deps lint test test-backend
 
-## test: unit suite (the whole program under Pulumi mocks) and alerting-rule tests
-test: unit rules
+## test: install what the tests need, then the unit suite (the program under Pulumi mocks), rule tests and the end-to-end suite
+test: deps unit rules e2e
 
 unit:
 	go test -count=1 ./...
