@@ -88,8 +88,9 @@ the workloads they scrape (workload-1..3).
 Try (each returns data; the end-to-end suite runs these very queries):
 EOF
   for i in "${!DEMO_QUERIES[@]}"; do
-    printf '  # %s\n  curl -sS --cacert %s -K %s -G --data-urlencode %q \\\n    https://localhost:%s/api/v1/query | jq .data.result\n' \
-      "$(demo_query_what "$i")" "$ca" "$auth" "query=$(demo_query_text "$i")" "$DEMO_PORT"
+    # The queries hold no single quote, so single quotes keep them readable.
+    printf "  # %s\n  curl -sS --cacert %s -K %s -G --data-urlencode 'query=%s' \\\\\n    https://localhost:%s/api/v1/query | jq .data.result\n" \
+      "$(demo_query_what "$i")" "$ca" "$auth" "$(demo_query_text "$i")" "$DEMO_PORT"
   done
   cat <<EOF
 
