@@ -11,7 +11,8 @@
 # Caches the image under ${XDG_CACHE_HOME:-$HOME/.cache}/promfed/e2e/.
 # Environment knobs: E2E_KEEP_WORK=1 keeps the work dir, E2E_REBUILD_IMAGE=1 rebuilds the
 # image, E2E_ANSIBLE_DIR (default: the repository's ansible/), E2E_ALERT_TIMEOUT and
-# E2E_FEDERATION_TIMEOUT (seconds).
+# E2E_FEDERATION_TIMEOUT (seconds), E2E_SKIP / E2E_ONLY (comma-separated verification stages
+# to leave out / to run alone; see E2E_STAGES in lib/verify.sh).
 set -euo pipefail
 
 E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -45,6 +46,7 @@ main() {
   trap 'exit 130' INT
   trap 'exit 143' TERM
   prerequisites
+  stages_check
   timer_start total
   work_create promfed-e2e
 

@@ -3,6 +3,7 @@
 
 E2E_PASSED=0
 E2E_FAILED=0
+E2E_SKIPPED=0
 E2E_FAILURES=()
 E2E_TIMINGS=()
 
@@ -18,6 +19,12 @@ fail() {
   E2E_FAILED=$((E2E_FAILED + 1))
   E2E_FAILURES+=("$1")
   printf 'FAIL %s: %s\n' "$1" "${2:-failed}"
+}
+
+# skip NAME WHY records a check that did not run: never counted as passed.
+skip() {
+  E2E_SKIPPED=$((E2E_SKIPPED + 1))
+  printf 'SKIP %s: %s\n' "$1" "${2:-skipped}"
 }
 
 # check NAME CMD... runs CMD; PASS when it succeeds, FAIL with its last output line otherwise.
@@ -47,7 +54,11 @@ print_summary() {
   if ((E2E_FAILED > 0)); then
     printf 'Failed checks: %s\n' "${E2E_FAILURES[*]}"
   fi
-  printf '%d passed, %d failed\n' "$E2E_PASSED" "$E2E_FAILED"
+  if ((E2E_SKIPPED > 0)); then
+    printf '%d passed, %d failed, %d skipped\n' "$E2E_PASSED" "$E2E_FAILED" "$E2E_SKIPPED"
+  else
+    printf '%d passed, %d failed\n' "$E2E_PASSED" "$E2E_FAILED"
+  fi
 }
 
 # retry_until SECONDS INTERVAL CMD... polls CMD until it succeeds or the time is up.

@@ -344,6 +344,50 @@ check_demo_queries() {
   done
 }
 
+# The verification in named stages, in order, each one function. An operator can leave
+# stages out (E2E_SKIP=reboots,outage) or run only some (E2E_ONLY=shards,demo-queries): a
+# skipped stage prints a SKIP line and counts as skipped, never as passed. outage stops
+# hosts that reboots starts again, so reboots needs outage.
+E2E_STAGES=(endpoints promtool workloads federation honor-labels discovery probes shards
+  demo-queries user-rules stale-user-rules rules outage reboots)
+declare -A E2E_STAGE_FNS=(
+  [endpoints]=check_endpoints [promtool]=check_promtool [workloads]=check_workloads
+  [federation]=check_federation [honor-labels]=check_honor_labels [discovery]=check_discovery
+  [probes]="check_probe check_probes_edge" [shards]=check_shards_on_primary
+  [demo-queries]=check_demo_queries [user-rules]=check_user_rules
+  [stale-user-rules]=check_stale_user_rules [rules]=check_rules
+  [outage]=check_outage_and_delivery [reboots]=check_reboots
+)
+declare -A E2E_STAGE_NEEDS=([reboots]=outage)
+declare -A E2E_STAGE_RAN=()
+
+# stage_listed NAME LIST: NAME is in the comma-separated LIST.
+stage_listed() { [[ ",${2// /}," == *",$1,"* ]]; }
+
+# stages_check: every stage named in E2E_SKIP or E2E_ONLY exists.
+stages_check() {
+  local name
+  local skip=${E2E_SKIP:-} only=${E2E_ONLY:-}
+  for name in ${skip//,/ } ${only//,/ }; do
+    [[ -n ${E2E_STAGE_FNS[$name]:-} ]] || die "unknown stage '$name' in E2E_SKIP/E2E_ONLY; stages: ${E2E_STAGES[*]}"
+  done
+}
+
+run_stage() {
+  local name=$1 fn need=${E2E_STAGE_NEEDS[$1]:-}
+  if stage_listed "$name" "${E2E_SKIP:-}" || { [[ -n ${E2E_ONLY:-} ]] && ! stage_listed "$name" "$E2E_ONLY"; }; then
+    skip "stage $name" "left out by E2E_SKIP/E2E_ONLY"
+    return
+  fi
+  if [[ -n $need && -z ${E2E_STAGE_RAN[$need]:-} ]]; then
+    skip "stage $name" "needs stage $need, which did not run"
+    return
+  fi
+  log "stage $name"
+  for fn in ${E2E_STAGE_FNS[$name]}; do "$fn"; done
+  E2E_STAGE_RAN[$name]=1
+}
+
 run_provisioning_and_checks() {
   if [[ ! -f $E2E_ANSIBLE_DIR/site.yml ]]; then
     fail "playbook-present" "$E2E_ANSIBLE_DIR/site.yml does not exist"
@@ -357,20 +401,9 @@ run_provisioning_and_checks() {
     return
   fi
   timer_start verify
-  check_endpoints
-  check_promtool
-  check_workloads
-  check_federation
-  check_honor_labels
-  check_discovery
-  check_probe
-  check_probes_edge
-  check_shards_on_primary
-  check_demo_queries
-  check_user_rules
-  check_stale_user_rules
-  check_rules
-  check_outage_and_delivery
-  check_reboots
+  local stage
+  for stage in "${E2E_STAGES[@]}"; do
+    run_stage "$stage"
+  done
   timer_stop verify
 }
