@@ -43,6 +43,27 @@ func TestPlanPrintsTheTree(t *testing.T) {
 	}
 }
 
+// prod's plan (Cloudflare, peering) renders without its operator-set
+// origin-pull material: placeholders stand in, and the tree says so.
+func TestPlanProd(t *testing.T) {
+	var out bytes.Buffer
+	if err := plan(&out, ".", "prod"); err != nil {
+		t.Fatal(err)
+	}
+	got := out.String()
+	for _, want := range []string{
+		"secrets not in the file were replaced by placeholders",
+		"  secondary-data-1       secondary, shard data        m6i.large  eu-west-1a\n",
+		"  cloudflare:Record promfed-edge  (name=prometheus.example.com, type=CNAME, proxied=true)\n",
+		"  aws:VpcPeeringConnection promfed-peer-data  (peer=vpc-0123456789abcdef0)\n",
+		"  aws:LoadBalancer promfed  (name=promfed-prod, deletion-protection=true)\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("prod plan lacks %q", want)
+		}
+	}
+}
+
 // Bad config is refused exactly as pulumi up refuses it.
 func TestPlanRefusesBadConfig(t *testing.T) {
 	dir := t.TempDir()
