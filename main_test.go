@@ -383,6 +383,12 @@ func TestShardsInProgram(t *testing.T) {
 		}
 	}
 
+	// A shard's own subscribers get only that shard's notifications.
+	if sub := prod.Named(t, "aws:sns/topicSubscription:TopicSubscription", "promfed-prod-alerts-shard-apps-email-1"); sub.Str("endpoint") != "apps-team@example.com" ||
+		sub.Str("filterPolicy") != `{"shard":["apps"]}` {
+		t.Errorf("shard subscription %v", sub.Inputs)
+	}
+
 	// The primary's variables name the topic; a secondary's its shard.
 	play := dev.Named(t, "command:remote:Command", "primary-playbook").Str("stdin")
 	if !strings.Contains(play, `"alertmanager_sns_topic_arn": "arn:aws:mock:eu-west-1:123456789012:topic/promfed-dev-alerts"`) {

@@ -129,8 +129,14 @@ func (st *stack) buildHosts(ctx *pulumi.Context) error {
 	if err != nil {
 		return err
 	}
+	var shardEmails []alerting.ShardEmail
+	for _, s := range cfg.Shards {
+		for _, e := range s.AlertEmails {
+			shardEmails = append(shardEmails, alerting.ShardEmail{Shard: s.Name, Email: e})
+		}
+	}
 	st.alerts, err = alerting.NewTopic(ctx, cfg.NamePrefix+"-"+cfg.Stack+"-alerts", &alerting.TopicArgs{
-		Emails: cfg.AlertEmails, HTTPSEndpoints: cfg.AlertHTTPSEndpoints, Tags: tags,
+		Emails: cfg.AlertEmails, HTTPSEndpoints: cfg.AlertHTTPSEndpoints, ShardEmails: shardEmails, Tags: tags,
 	})
 	if err != nil {
 		return err

@@ -27,6 +27,9 @@ type Shard struct {
 	Probes []Probe
 	// Peer, when set, peers the stack's VPC with the workload VPC.
 	Peer *Peer
+	// AlertEmails receive the shard's alerts only: SNS subscriptions that
+	// filter on the notification's shard attribute.
+	AlertEmails []string
 }
 
 // EC2Job discovers targets through the EC2 API by tags.
@@ -325,7 +328,7 @@ func (l *loader) shards(region string, vpc netip.Prefix) []Shard {
 	total := 0
 	for i, raw := range items {
 		path := fmt.Sprintf("shards[%d]", i)
-		o := l.object(path, raw, "name", "secondaries", "labels", "ec2", "dns", "static", "probes", "peer")
+		o := l.object(path, raw, "name", "secondaries", "labels", "ec2", "dns", "static", "probes", "peer", "alertEmails")
 		if o == nil {
 			continue
 		}
@@ -361,6 +364,12 @@ func (l *loader) shards(region string, vpc netip.Prefix) []Shard {
 		}
 		if o.has("peer") {
 			sh.Peer = l.peer(path+".peer", o.fields["peer"], vpc)
+		}
+		sh.AlertEmails = o.strings("alertEmails")
+		for j, e := range sh.AlertEmails {
+			if !emailRe.MatchString(e) {
+				l.failf("%s.alertEmails[%d] %q is not an email address", path, j, e)
+			}
 		}
 		out = append(out, sh)
 	}

@@ -124,6 +124,7 @@ func TestShardRules(t *testing.T) {
 		{"peers overlap", `[{"name":"a","peer":{"vpcId":"vpc-0123456789abcdef0","cidr":"10.60.0.0/16","routeTableIds":["rtb-0123456789abcdef0"]}},{"name":"b","peer":{"vpcId":"vpc-0123456789abcdef1","cidr":"10.60.4.0/24","routeTableIds":["rtb-0123456789abcdef1"]}}]`, `shards[1].peer.cidr 10.60.4.0/24 overlaps shards[0].peer.cidr 10.60.0.0/16`},
 		{"peer vpc id", `[{"name":"apps","peer":{"vpcId":"vpc-xyz","cidr":"10.60.0.0/16","routeTableIds":["rtb-0123456789abcdef0"]}}]`, `shards[0].peer.vpcId "vpc-xyz" is not a VPC id`},
 		{"peer no route tables", `[{"name":"apps","peer":{"vpcId":"vpc-0123456789abcdef0","cidr":"10.60.0.0/16"}}]`, `shards[0].peer.routeTableIds is empty`},
+		{"shard alert email", `[{"name":"apps","alertEmails":["apps-team"]}]`, `shards[0].alertEmails[0] "apps-team" is not an email address`},
 		{"peer bad route table", `[{"name":"apps","peer":{"vpcId":"vpc-0123456789abcdef0","cidr":"10.60.0.0/16","routeTableIds":["rt-1"]}}]`, `shards[0].peer.routeTableIds[0] "rt-1" is not a route table id`},
 	}
 	for _, tc := range cases {

@@ -4,6 +4,7 @@
 package alerting
 
 import (
+	"encoding/json"
 	"fmt"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
@@ -19,7 +20,21 @@ type TopicArgs struct {
 	// (email: a link in the first mail; https: the SubscriptionConfirmation).
 	Emails         []string
 	HTTPSEndpoints []string
-	Tags           map[string]string
+	// ShardEmails receive one shard's notifications only.
+	ShardEmails []ShardEmail
+	Tags        map[string]string
+}
+
+// ShardEmail subscribes an address to the notifications of one shard.
+type ShardEmail struct {
+	Shard, Email string
+}
+
+// ShardFilterPolicy selects the notifications of one shard by the "shard"
+// message attribute Alertmanager sets on every SNS notification.
+func ShardFilterPolicy(shard string) string {
+	b, _ := json.Marshal(map[string][]string{"shard": {shard}})
+	return string(b)
 }
 
 // Topic is the alert topic and its key.
@@ -71,6 +86,16 @@ func NewTopic(ctx *pulumi.Context, name string, args *TopicArgs, opts ...pulumi.
 	for i, u := range args.HTTPSEndpoints {
 		if _, err := sns.NewTopicSubscription(ctx, fmt.Sprintf("%s-https-%d", name, i+1), &sns.TopicSubscriptionArgs{
 			Topic: topic.Arn, Protocol: pulumi.String("https"), Endpoint: pulumi.String(u),
+		}, parent); err != nil {
+			return nil, err
+		}
+	}
+	n := map[string]int{}
+	for _, se := range args.ShardEmails {
+		n[se.Shard]++
+		if _, err := sns.NewTopicSubscription(ctx, fmt.Sprintf("%s-shard-%s-email-%d", name, se.Shard, n[se.Shard]), &sns.TopicSubscriptionArgs{
+			Topic: topic.Arn, Protocol: pulumi.String("email"), Endpoint: pulumi.String(se.Email),
+			FilterPolicy: pulumi.String(ShardFilterPolicy(se.Shard)), FilterPolicyScope: pulumi.String("MessageAttributes"),
 		}, parent); err != nil {
 			return nil, err
 		}

@@ -14,6 +14,7 @@ func TestEncryptedTopicWithSubscriptions(t *testing.T) {
 	m, err := testmocks.Run("promfed", "dev", nil, nil, func(ctx *pulumi.Context) error {
 		_, err := NewTopic(ctx, "promfed-dev-alerts", &TopicArgs{
 			Emails: []string{"oncall@example.com"}, HTTPSEndpoints: []string{"https://events.example.com/sns"},
+			ShardEmails: []ShardEmail{{"apps", "apps-team@example.com"}, {"data", "data-team@example.com"}},
 			Tags: map[string]string{"promfed:stack": "dev"},
 		})
 		return err
@@ -34,8 +35,17 @@ func TestEncryptedTopicWithSubscriptions(t *testing.T) {
 		subs = append(subs, s.Str("protocol")+":"+s.Str("endpoint"))
 	}
 	sort.Strings(subs)
-	if strings.Join(subs, " ") != "email:oncall@example.com https:https://events.example.com/sns" {
+	if strings.Join(subs, " ") != "email:apps-team@example.com email:data-team@example.com email:oncall@example.com https:https://events.example.com/sns" {
 		t.Errorf("subscriptions %v", subs)
+	}
+	// The whole-stack subscriptions take everything; a shard's only its own.
+	for name, want := range map[string]string{
+		"promfed-dev-alerts-email-1": "", "promfed-dev-alerts-shard-apps-email-1": `{"shard":["apps"]}`, "promfed-dev-alerts-shard-data-email-1": `{"shard":["data"]}`,
+	} {
+		s := m.Named(t, "aws:sns/topicSubscription:TopicSubscription", name)
+		if s.Str("filterPolicy") != want || (want != "" && s.Str("filterPolicyScope") != "MessageAttributes") {
+			t.Errorf("%s filter %q scope %q, want %q", name, s.Str("filterPolicy"), s.Str("filterPolicyScope"), want)
+		}
 	}
 }
 

@@ -171,7 +171,8 @@ aws_fixture() {
 }
 
 # aws_seed: the EC2 instances standing for the workloads and the SNS topic with an SQS
-# queue subscribed; writes $WORK/aws.json (the topic ARN, the queue URL, the instances).
+# queue subscribed, and a queue that only the edge shard's notifications reach (as a
+# shard's alertEmails do); writes $WORK/aws.json (the topic ARN, the queue URLs, the instances).
 aws_seed() {
   retry_until 60 0.5 moto_ready || { printf 'moto did not answer on %s:%s\n' "$AWS_IP" "$MOTO_PORT"; return 1; }
   local -a args=()
@@ -179,7 +180,7 @@ aws_seed() {
   for name in "${E2E_WORKLOADS[@]}"; do
     args+=(--instance "$name=${HOST_IP[$name]}=${WORKLOAD_TEAM[$name]}")
   done
-  aws_fixture seed --cidr "$E2E_NET.0/24" --topic "$E2E_SNS_TOPIC" "${args[@]}" > "$WORK/aws.json" || return 1
+  aws_fixture seed --cidr "$E2E_NET.0/24" --topic "$E2E_SNS_TOPIC" --shard-queue edge "${args[@]}" > "$WORK/aws.json" || return 1
   log "moto: $(jq -c '{topic: .topic_arn, instances: [.instances[] | "\(.name)=\(.ip) Team=\(.team)"]}' "$WORK/aws.json")"
 }
 

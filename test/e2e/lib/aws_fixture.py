@@ -3,7 +3,9 @@
 seed        a VPC and a subnet whose CIDR is the test network's, one EC2 instance per
             workload host with that host's private IP (so that the addresses EC2 discovery
             returns reach the real workload containers) and its tags, and an SNS topic with
-            an SQS queue subscribed to it. Prints what it made as JSON.
+            an SQS queue subscribed to it, plus one queue per --shard-queue SHARD subscribed
+            with the filter policy the program gives a shard's own subscribers. Prints what
+            it made as JSON.
 read-queue  prints (and deletes) the messages waiting in the queue, one JSON line each.
 
 It runs from the suite's Debian 13 root (bookworm has no moto or recent boto3) inside the
@@ -50,7 +52,15 @@ def seed(args):
     queue_arn = sqs.get_queue_attributes(
         QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
-    json.dump({"topic_arn": topic, "queue_url": queue, "instances": instances}, sys.stdout)
+    shard_queues = {}
+    for shard in args.shard_queue:
+        url = sqs.create_queue(QueueName=f"{args.topic}-{shard}")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={
+            "FilterPolicy": json.dumps({"shard": [shard]}), "FilterPolicyScope": "MessageAttributes"})
+        shard_queues[shard] = url
+    json.dump({"topic_arn": topic, "queue_url": queue, "shard_queues": shard_queues,
+               "instances": instances}, sys.stdout)
     print()
 
 
@@ -75,6 +85,7 @@ def main():
     p.add_argument("--cidr", required=True)
     p.add_argument("--topic", required=True, help="name of the SNS topic and of the SQS queue")
     p.add_argument("--instance", action="append", default=[], help="NAME=IP=TEAM")
+    p.add_argument("--shard-queue", action="append", default=[], help="SHARD: a queue for that shard only")
     p = sub.add_parser("read-queue")
     p.add_argument("--queue-url", required=True)
     args = parser.parse_args()

@@ -374,18 +374,20 @@ stages_check() {
 }
 
 run_stage() {
-  local name=$1 fn need=${E2E_STAGE_NEEDS[$1]:-}
-  if stage_listed "$name" "${E2E_SKIP:-}" || { [[ -n ${E2E_ONLY:-} ]] && ! stage_listed "$name" "$E2E_ONLY"; }; then
-    skip "stage $name" "left out by E2E_SKIP/E2E_ONLY"
+  # Unusual names: the check functions assign to plain names such as $name (bash's
+  # dynamic scope would let them overwrite ours).
+  local stage_name=$1 stage_fn stage_need=${E2E_STAGE_NEEDS[$1]:-}
+  if stage_listed "$stage_name" "${E2E_SKIP:-}" || { [[ -n ${E2E_ONLY:-} ]] && ! stage_listed "$stage_name" "$E2E_ONLY"; }; then
+    skip "stage $stage_name" "left out by E2E_SKIP/E2E_ONLY"
     return
   fi
-  if [[ -n $need && -z ${E2E_STAGE_RAN[$need]:-} ]]; then
-    skip "stage $name" "needs stage $need, which did not run"
+  if [[ -n $stage_need && -z ${E2E_STAGE_RAN[$stage_need]:-} ]]; then
+    skip "stage $stage_name" "needs stage $stage_need, which did not run"
     return
   fi
-  log "stage $name"
-  for fn in ${E2E_STAGE_FNS[$name]}; do "$fn"; done
-  E2E_STAGE_RAN[$name]=1
+  log "stage $stage_name"
+  for stage_fn in ${E2E_STAGE_FNS[$stage_name]}; do "$stage_fn"; done
+  E2E_STAGE_RAN[$stage_name]=1
 }
 
 run_provisioning_and_checks() {
@@ -401,9 +403,9 @@ run_provisioning_and_checks() {
     return
   fi
   timer_start verify
-  local stage
-  for stage in "${E2E_STAGES[@]}"; do
-    run_stage "$stage"
+  local each_stage
+  for each_stage in "${E2E_STAGES[@]}"; do
+    run_stage "$each_stage"
   done
   timer_stop verify
 }

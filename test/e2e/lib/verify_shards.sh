@@ -241,12 +241,20 @@ sns_has() {
     "$WORK/sns-messages.jsonl" >/dev/null 2>&1
 }
 
+# shard_queue_has ALERT: the queue that only shard edge's notifications reach holds ALERT.
+shard_queue_has() {
+  aws_fixture read-queue --queue-url "$(jq -r .shard_queues.edge "$WORK/aws.json")" >> "$WORK/sns-edge-messages.jsonl" 2>/dev/null || true
+  jq -e --arg a "$1" 'select((.Subject | contains("[FIRING")) and (.Subject | contains($a)))' \
+    "$WORK/sns-edge-messages.jsonl" >/dev/null 2>&1
+}
+
 check_outage_and_delivery() {
-  local t0 now fired="" sink="" sns="" ff="" shard ff_shard victim_job=apps-node secondary=$E2E_ARCHIVE_HOST
+  local t0 now fired="" sink="" sns="" ff="" snsff="" shard ff_shard victim_job=apps-node secondary=$E2E_ARCHIVE_HOST
   shard=$(jq -r .promfed_shard "$WORK/vars/$E2E_APPS_HOST.json")
   # The primary labels its federation targets with their shard: FederationFailing has it.
   ff_shard=$(jq -r .promfed_shard "$WORK/vars/$secondary.json")
   : > "$WORK/sns-messages.jsonl"
+  : > "$WORK/sns-edge-messages.jsonl"
   log "stopping node_exporter on $E2E_VICTIM (job $victim_job of shard $shard) and powering off $secondary"
   t0=$SECONDS
   if workload_exec "$E2E_VICTIM" systemctl stop prometheus-node-exporter.service; then
@@ -262,7 +270,8 @@ check_outage_and_delivery() {
     [[ -z $ff ]] && alert_firing FederationFailing "$ff_shard" && ff=$now
     [[ -z $sink ]] && sink_has "$E2E_SERVICE_ALERT" "$shard" && sink=$SECONDS
     [[ -z $sns ]] && sns_has "$E2E_SERVICE_ALERT" "$shard" && sns=$SECONDS
-    [[ -n $fired && -n $ff && -n $sink && -n $sns ]] && break
+    [[ -z $snsff && -n $ff ]] && shard_queue_has FederationFailing && snsff=$SECONDS
+    [[ -n $fired && -n $ff && -n $sink && -n $sns && -n $snsff ]] && break
     sleep 2
   done
   if [[ -n $fired ]]; then
@@ -290,6 +299,15 @@ check_outage_and_delivery() {
     printf 'FIGURE FederationFailing firing %ds after %s stopped\n' $((ff - t0)) "$secondary"
   else
     fail "federation-failing-fires" "FederationFailing{shard=\"$ff_shard\"} not firing within ${E2E_ALERT_TIMEOUT}s of stopping $secondary"
+  fi
+  # SNS routes by shard: the edge-only subscription (filter on the "shard" attribute)
+  # received edge's FederationFailing, and nothing of shard apps.
+  local other
+  other=$(jq -r --arg s "$shard" 'select(.Subject | contains("shard " + $s)) | .Subject' "$WORK/sns-edge-messages.jsonl" 2>/dev/null | head -n 1)
+  if [[ -n $snsff && -z $other ]]; then
+    pass "sns-routes-by-shard (the edge-only subscription got FederationFailing and nothing of shard $shard)"
+  else
+    fail "sns-routes-by-shard" "edge-only queue: FederationFailing ${snsff:+received}${snsff:-missing}; shard $shard message: ${other:-none}"
   fi
 }
 
