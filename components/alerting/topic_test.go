@@ -15,7 +15,7 @@ func TestEncryptedTopicWithSubscriptions(t *testing.T) {
 		_, err := NewTopic(ctx, "promfed-dev-alerts", &TopicArgs{
 			Emails: []string{"oncall@example.com"}, HTTPSEndpoints: []string{"https://events.example.com/sns"},
 			ShardEmails: []ShardEmail{{"apps", "apps-team@example.com"}, {"data", "data-team@example.com"}},
-			Tags: map[string]string{"promfed:stack": "dev"},
+			Tags:        map[string]string{"promfed:stack": "dev"},
 		})
 		return err
 	})
