@@ -85,6 +85,8 @@ up:
 	$(PULUMI_ENV) pulumi up --stack $(STACK)
 
 stack-select:
+	@command -v pulumi >/dev/null || { echo "the Pulumi CLI is not installed: see the README's prerequisites (v3.276 or newer)" >&2; exit 1; }
+	@[ -f 'Pulumi.$(STACK).yaml' ] || { echo "no stack file Pulumi.$(STACK).yaml: STACK is one of $$(ls Pulumi.*.yaml | sed -n 's/^Pulumi\.\(.*\)\.yaml$$/\1/p' | grep -v '^yaml$$' | tr '\n' ' ')" >&2; exit 1; }
 	@case '$(BACKEND)' in file://*) mkdir -p '$(patsubst file://%,%,$(BACKEND))';; esac
 	$(PULUMI_ENV) pulumi stack select --create $(STACK)
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 
+	"github.com/promfed/promfed/config"
 	"github.com/promfed/promfed/internal/contract"
 	"github.com/promfed/promfed/internal/pki"
 	"github.com/promfed/promfed/internal/testmocks"
@@ -25,6 +26,8 @@ type invariantRun struct {
 	name string
 	m    *testmocks.Mocks
 	cfg  map[string]string
+	// loaded is the same configuration as the program loaded it.
+	loaded *config.Config
 	// secrets are values that must only ever appear inside secret inputs.
 	secrets []string
 }
@@ -65,7 +68,7 @@ func invariantConfigs() map[string]struct {
 		"prod": {"prod", nil},
 		"dev-three-shards": {"dev", func(c map[string]string) {
 			c["promfed:shards"] = `[{"name":"a","secondaries":2,"static":[{"job":"x","targets":["10.9.0.1:8080"]}]},` +
-				`{"name":"b","secondaries":1,"dns":[{"job":"y","names":["b.example.internal"],"port":9100}]},` +
+				`{"name":"b","secondaries":1,"dns":[{"job":"y","names":["b.example.internal"],"port":9100}],"probes":[{"url":"db.example.com:5432","module":"tcp_connect"}]},` +
 				`{"name":"c","secondaries":1,"peer":{"vpcId":"vpc-0123456789abcdef1","cidr":"10.70.0.0/16","routeTableIds":["rtb-0123456789abcdef1"]},"static":[{"job":"z","targets":["10.70.0.5:9187"]}]}]`
 		}},
 		"prod-route53": {"prod", func(c map[string]string) {
@@ -85,7 +88,7 @@ func TestProgramInvariants(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", cname, err)
 		}
-		run := invariantRun{name: cname, m: m, cfg: cfg}
+		run := invariantRun{name: cname, m: m, cfg: cfg, loaded: loadConfig(t, c.stack, cfg, secretKeys)}
 		for _, k := range secretKeys {
 			run.secrets = append(run.secrets, cfg[k])
 		}
@@ -102,10 +105,39 @@ func TestProgramInvariants(t *testing.T) {
 	}
 }
 
+// loadConfig loads a run's configuration the way the program does.
+func loadConfig(t *testing.T, stack string, cfg map[string]string, secretKeys []string) *config.Config {
+	t.Helper()
+	values, secrets := map[string]string{}, map[string]bool{}
+	for k, v := range cfg {
+		if name, ok := strings.CutPrefix(k, "promfed:"); ok {
+			values[name] = v
+		}
+	}
+	for _, k := range secretKeys {
+		secrets[strings.TrimPrefix(k, "promfed:")] = true
+	}
+	c, err := config.Load("promfed", stack, cfg["aws:region"], config.MapSource{Values: values, Secrets: secrets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // ---- instances and volumes ----
 
+// instances returns every instance, or notes that there is none (a check
+// over nothing would pass vacuously).
+func instances(r invariantRun, out *[]string) []testmocks.Resource {
+	is := r.m.OfType("aws:ec2/instance:Instance")
+	if len(is) == 0 {
+		*out = append(*out, "no instance at all: the check would be vacuous")
+	}
+	return is
+}
+
 func checkIMDSv2(r invariantRun) (out []string) {
-	for _, i := range r.m.OfType("aws:ec2/instance:Instance") {
+	for _, i := range instances(r, &out) {
 		md, _ := i.Get("metadataOptions").(map[string]any)
 		if md["httpTokens"] != "required" {
 			out = append(out, fmt.Sprintf("instance %s metadata options %v", i.Name, md))
@@ -115,7 +147,7 @@ func checkIMDSv2(r invariantRun) (out []string) {
 }
 
 func checkRootEncrypted(r invariantRun) (out []string) {
-	for _, i := range r.m.OfType("aws:ec2/instance:Instance") {
+	for _, i := range instances(r, &out) {
 		if root, _ := i.Get("rootBlockDevice").(map[string]any); root["encrypted"] != true {
 			out = append(out, fmt.Sprintf("instance %s root volume %v", i.Name, root))
 		}
@@ -202,7 +234,7 @@ func checkPrivatePlacement(r invariantRun) (out []string) {
 
 func checkAmiIgnored(r invariantRun) (out []string) {
 	pinned := r.cfg["promfed:amiId"] != ""
-	for _, i := range r.m.OfType("aws:ec2/instance:Instance") {
+	for _, i := range instances(r, &out) {
 		if got := strings.Join(i.IgnoreChanges, ","); !pinned && got != "ami" {
 			out = append(out, fmt.Sprintf("instance %s ignoreChanges %q, want ami", i.Name, got))
 		}
@@ -258,16 +290,13 @@ func checkCidrRules(r invariantRun) (out []string) {
 			nat["198.51.100.7/32"] = true // the mocked Elastic IP address
 		}
 	}
-	var shards []struct {
-		Peer *struct {
-			Cidr string `json:"cidr"`
-		} `json:"peer"`
-	}
-	_ = json.Unmarshal([]byte(r.cfg["promfed:shards"]), &shards)
-	peers := map[string]bool{}
-	for _, s := range shards {
+	peers, probePorts := map[string]bool{}, map[float64]bool{}
+	for _, s := range r.loaded.Shards {
 		if s.Peer != nil {
-			peers[s.Peer.Cidr] = true
+			peers[s.Peer.Cidr.String()] = true
+		}
+		for _, p := range s.ProbePorts() {
+			probePorts[float64(p)] = true
 		}
 	}
 	in := func(list []string, s string) bool {
@@ -293,7 +322,7 @@ func checkCidrRules(r invariantRun) (out []string) {
 				ok = in(web, cidr) || (port == 443 && nat[cidr])
 			case kind == "Ingress" && port == contract.PortSSH:
 				ok = in(admin, cidr)
-			case kind == "Egress" && (port == 443 || port == 80):
+			case kind == "Egress" && (port == 443 || port == 80 || probePorts[port]):
 				ok = cidr == "0.0.0.0/0"
 			case kind == "Egress":
 				ok = peers[cidr]
@@ -440,15 +469,19 @@ func checkBuckets(r invariantRun) (out []string) {
 // ---- tags ----
 
 func checkTags(r invariantRun) (out []string) {
+	n := 0
 	for _, res := range r.m.Resources {
 		if !res.Custom || !strings.HasPrefix(res.Type, "aws:") || untaggable[res.Type] {
 			continue
 		}
+		n++
 		tags := res.Tags()
-		stack := strings.TrimPrefix(r.name, "")
-		if tags[contract.TagStack] == nil || tags[contract.TagProject] != "promfed" || tags[contract.TagManagedBy] != "pulumi" || tags["Name"] == nil {
-			out = append(out, fmt.Sprintf("%s %s tags %v (%s)", res.Type, res.Name, tags, stack))
+		if tags[contract.TagStack] != r.loaded.Stack || tags[contract.TagProject] != "promfed" || tags[contract.TagManagedBy] != "pulumi" || tags["Name"] == nil {
+			out = append(out, fmt.Sprintf("%s %s tags %v, want the stack tags of %s", res.Type, res.Name, tags, r.loaded.Stack))
 		}
+	}
+	if n == 0 {
+		out = append(out, "no taggable resource: the check would be vacuous")
 	}
 	return out
 }

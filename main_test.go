@@ -22,7 +22,11 @@ func stackConfig(t *testing.T, stack string) (map[string]string, []string) {
 	}
 	out["promfed:webPassword"] = "a-very-long-web-password"
 	out["promfed:hostKeySeed"] = "a-test-seed-that-is-not-a-zone-id-0123"
-	secrets := []string{"promfed:webPassword", "promfed:hostKeySeed"}
+	// Every secret receiver is set, so the invariants see where each goes.
+	out["promfed:alertWebhookUrl"] = "https://hooks.example.com/secret-webhook-token"
+	out["promfed:slackWebhookUrl"] = "https://hooks.slack.com/services/T000/B000/secret-slack-token"
+	out["promfed:pagerDutyRoutingKey"] = "0123456789abcdefghijABCDEFGHIJ01"
+	secrets := []string{"promfed:webPassword", "promfed:hostKeySeed", "promfed:alertWebhookUrl", "promfed:slackWebhookUrl", "promfed:pagerDutyRoutingKey"}
 	if out["promfed:dnsProvider"] == "cloudflare" {
 		ca, cert, key, err := testmocks.OriginPull()
 		if err != nil {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/promfed/promfed/components/alerting"
@@ -63,6 +65,10 @@ func build(ctx *pulumi.Context, cfg *config.Config) (*stack, error) {
 	if st.rules, err = provision.LoadRules(monitoringDir, cfg.Shards); err != nil {
 		return nil, err
 	}
+	for _, dir := range st.rules.Ignored {
+		// Shown by preview and up: a typo in a folder name is seen here.
+		_ = ctx.Log.Warn(fmt.Sprintf("%s: stack %s has no shard of that name; its rules are not deployed", dir, cfg.Stack), nil)
+	}
 	for _, step := range []func(*pulumi.Context) error{st.networkAndFirewall, st.buildHosts, st.endpoint, st.provisioning} {
 		if err := step(ctx); err != nil {
 			return nil, err
@@ -100,7 +106,7 @@ func (st *stack) networkAndFirewall(ctx *pulumi.Context) error {
 	}
 	var shards []firewall.ShardArgs
 	for _, s := range cfg.Shards {
-		sa := firewall.ShardArgs{Name: s.Name, Ports: s.ScrapePorts()}
+		sa := firewall.ShardArgs{Name: s.Name, Ports: s.ScrapePorts(), ProbePorts: s.ProbePorts()}
 		for _, p := range st.net.Peerings {
 			if p.Name == s.Name {
 				sa.Peer = &firewall.PeerArgs{VpcID: s.Peer.VpcID, Cidr: s.Peer.Cidr, Peering: p.Connection}
@@ -298,6 +304,7 @@ func (st *stack) export(ctx *pulumi.Context) {
 	ctx.Export("caCertificate", pulumi.String(ca.PEM))
 	ctx.Export("ansibleTreeHash", pulumi.String(st.tree))
 	ctx.Export("alertTopicArn", st.alerts.TopicArn)
+	ctx.Export("vpcId", st.net.VpcID)
 	hosts := pulumi.Map{}
 	for _, h := range st.hosts {
 		hosts[h.Name] = pulumi.Map{

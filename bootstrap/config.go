@@ -34,9 +34,9 @@ type settings struct {
 	DeployEnvironment string
 	// NoncurrentDays is how long old state versions are kept.
 	NoncurrentDays int
-	// StackIAMPrefix limits the IAM roles, instance profiles and policies the
-	// deploy role may manage to names starting with it ("" = any name in
-	// the account).
+	// StackIAMPrefix limits the IAM roles, instance profiles and policies,
+	// the SNS topics and the KMS aliases the deploy role may manage to names
+	// starting with it ("" = any name in the account).
 	StackIAMPrefix string
 	// StackBucketPrefix limits the S3 buckets the deploy role may manage
 	// (the ALB access-log bucket) to names starting with it ("" = any).

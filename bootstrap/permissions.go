@@ -392,15 +392,21 @@ var snsActions = []string{
 	"sns:UntagResource",
 }
 
-// kmsCreateActions only work on resource "*"; CreateKey is further limited
-// by the tag the stack puts on every key it creates.
+// kmsCreateActions only work on resource "*"; they are limited by the
+// promfed:project tag the program puts on every key it creates (tagging at
+// creation needs kms:TagResource too).
 var kmsCreateActions = []string{
 	"kms:CreateKey",
+	"kms:TagResource",
+}
+
+// kmsListActions are read-only and only work on resource "*".
+var kmsListActions = []string{
 	"kms:ListAliases",
 }
 
 // kmsStackKeyActions manage the keys the stack created (the alert topic's),
-// selected by their ManagedBy=pulumi tag.
+// selected by their promfed:project tag.
 var kmsStackKeyActions = []string{
 	"kms:CreateAlias",
 	"kms:DeleteAlias",
@@ -445,7 +451,7 @@ func allActionLists() map[string][]string {
 		"iam":               iamActions, "passRole": passRoleActions, "serviceLinkedRole": serviceLinkedRoleActions,
 		"ciRoleGuard": ciRoleGuardActions, "s3App": s3AppActions, "logs": logsActions,
 		"logsDescribe": logsDescribeActions, "dlm": dlmActions,
-		"sns": snsActions, "kmsCreate": kmsCreateActions, "kmsStackKey": kmsStackKeyActions,
+		"sns": snsActions, "kmsCreate": kmsCreateActions, "kmsList": kmsListActions, "kmsStackKey": kmsStackKeyActions,
 		"kmsAlias": kmsAliasActions, "stateKeyGuard": stateKeyGuardActions,
 	}
 }

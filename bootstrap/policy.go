@@ -46,6 +46,10 @@ type ids struct {
 
 const githubOIDCHost = "token.actions.githubusercontent.com"
 
+// stackProject is the main program's Pulumi project name, which it writes
+// into the promfed:project tag of everything it creates.
+const stackProject = "promfed"
+
 func sorted(in []string) []string {
 	out := append([]string(nil), in...)
 	sort.Strings(out)
@@ -172,17 +176,19 @@ func deployPolicies(s *settings, id ids) map[string]policyDocument {
 		),
 		"alerts": newPolicy(
 			statement{Sid: "AlertTopic", Effect: "Allow", Action: sorted(snsActions),
-				Resource: []string{regional("sns", "*")}},
+				Resource: []string{regional("sns", s.StackIAMPrefix+"*")}},
 			statement{Sid: "CreateStackKeys", Effect: "Allow", Action: sorted(kmsCreateActions),
 				Resource: []string{"*"}, Condition: map[string]map[string]any{
-					"StringEquals": {"aws:RequestedRegion": s.Region, "aws:RequestTag/ManagedBy": "pulumi"},
+					"StringEquals": {"aws:RequestedRegion": s.Region, "aws:RequestTag/promfed:project": stackProject},
 				}},
+			statement{Sid: "ListKeyAliases", Effect: "Allow", Action: sorted(kmsListActions),
+				Resource: []string{"*"}, Condition: regionCondition(s.Region)},
 			statement{Sid: "ManageStackKeys", Effect: "Allow", Action: sorted(kmsStackKeyActions),
 				Resource: []string{regional("kms", "key/*")}, Condition: map[string]map[string]any{
-					"StringEquals": {"aws:ResourceTag/ManagedBy": "pulumi"},
+					"StringEquals": {"aws:ResourceTag/promfed:project": stackProject},
 				}},
 			statement{Sid: "StackKeyAliases", Effect: "Allow", Action: sorted(kmsAliasActions),
-				Resource: []string{regional("kms", "alias/*")}},
+				Resource: []string{regional("kms", "alias/"+s.StackIAMPrefix+"*")}},
 			statement{Sid: "ProtectStateKey", Effect: "Deny", Action: sorted(stateKeyGuardActions),
 				Resource: []string{id.KeyARN}},
 		),

@@ -33,7 +33,8 @@ func TestEveryStatementIsScoped(t *testing.T) {
 			}
 			where := name + "/" + st.Sid
 			region, _ := st.Condition["StringEquals"]["aws:RequestedRegion"].(string)
-			reqTag, _ := st.Condition["StringEquals"]["aws:RequestTag/ManagedBy"].(string)
+			projTag, _ := st.Condition["StringEquals"]["aws:RequestTag/promfed:project"].(string)
+			resTag, _ := st.Condition["StringEquals"]["aws:ResourceTag/promfed:project"].(string)
 			if len(st.Resource) == 0 {
 				t.Errorf("%s: no resource", where)
 			}
@@ -45,7 +46,8 @@ func TestEveryStatementIsScoped(t *testing.T) {
 						switch {
 						case readOnlyStar[a]:
 						case regionPinnedServices[svc] && region == testRegion:
-						case (a == "kms:CreateKey" || a == "kms:ListAliases") && region == testRegion && reqTag == "pulumi":
+						case (a == "kms:CreateKey" || a == "kms:TagResource") && region == testRegion && projTag == "promfed":
+						case a == "kms:ListAliases" && region == testRegion:
 						default:
 							t.Errorf("%s: %s on resource * without a reason AWS forces", where, a)
 						}
@@ -81,6 +83,18 @@ func TestEveryStatementIsScoped(t *testing.T) {
 				case "s3":
 					if !strings.HasPrefix(path, testBucket) && !strings.HasPrefix(path, "promfed") {
 						t.Errorf("%s: bucket resource %q is neither the state bucket nor under the stack prefix", where, res)
+					}
+				case "sns":
+					if !strings.HasPrefix(path, "promfed") {
+						t.Errorf("%s: topic resource %q is outside the stack prefix", where, res)
+					}
+				case "kms":
+					stateKey := res == "arn:aws:kms:"+testRegion+":"+testAccount+":key/0000-key"
+					switch {
+					case stateKey, strings.HasPrefix(path, "alias/promfed"):
+					case strings.HasPrefix(path, "key/") && resTag == "promfed":
+					default:
+						t.Errorf("%s: KMS resource %q is neither the state key, a stack alias, nor a key tagged promfed:project", where, res)
 					}
 				}
 			}

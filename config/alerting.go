@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"net/url"
 	"regexp"
 	"strings"
@@ -23,6 +24,7 @@ func (l *loader) alerting(c *Config) {
 			l.failf("alertEmails[%d] %q is not an email address", i, e)
 		}
 	}
+	l.uniqueEmails(c.AlertEmails, c.Shards)
 	c.AlertHTTPSEndpoints = l.list("alertHttpsEndpoints")
 	for i, u := range c.AlertHTTPSEndpoints {
 		if !isHTTPSURL(u) {
@@ -47,6 +49,26 @@ func (l *loader) alerting(c *Config) {
 	c.PagerDutyRoutingKey = Secret{l.str("pagerDutyRoutingKey")}
 	if v := c.PagerDutyRoutingKey.value; v != "" && !pagerDutyKeyRe.MatchString(v) {
 		l.failf("pagerDutyRoutingKey is not a PagerDuty Events API v2 integration key (32 letters and digits; value hidden: it is a secret)")
+	}
+}
+
+// uniqueEmails refuses an address subscribed twice (at the stack and in a
+// shard, or in two shards): SNS keeps one subscription per address and
+// topic, so the second, with another filter, would fail at deploy.
+func (l *loader) uniqueEmails(stack []string, shards []Shard) {
+	where := map[string]string{}
+	for i, e := range stack {
+		where[strings.ToLower(e)] = fmt.Sprintf("alertEmails[%d]", i)
+	}
+	for i, s := range shards {
+		for j, e := range s.AlertEmails {
+			path := fmt.Sprintf("shards[%d].alertEmails[%d]", i, j)
+			if prev, dup := where[strings.ToLower(e)]; dup {
+				l.failf("%s %q is already subscribed as %s: an address can subscribe to the alert topic once (the stack's list gets every shard's alerts)", path, e, prev)
+				continue
+			}
+			where[strings.ToLower(e)] = path
+		}
 	}
 }
 

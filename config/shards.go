@@ -46,10 +46,12 @@ type EC2Job struct {
 
 // DNSJob discovers targets from DNS A or SRV records.
 type DNSJob struct {
-	Job         string
-	Names       []string
-	Type        string // A or SRV
-	Port        int    // the scrape port of A records; the port security groups open for SRV
+	Job   string
+	Names []string
+	Type  string // A or SRV
+	// Port is the scrape port of A records. SRV records carry their own
+	// port, but the security groups must know it: the port they listen on.
+	Port        int
 	MetricsPath string
 	Scheme      string
 }
@@ -87,14 +89,36 @@ func (s Shard) ScrapePorts() []int {
 		}
 	}
 	for _, j := range s.DNS {
-		if j.Port > 0 {
-			seen[j.Port] = true
-		}
+		seen[j.Port] = true
 	}
 	for _, j := range s.Static {
 		for _, t := range j.Targets {
 			if _, p, err := net.SplitHostPort(t); err == nil {
 				n, _ := strconv.Atoi(p)
+				seen[n] = true
+			}
+		}
+	}
+	ports := make([]int, 0, len(seen))
+	for p := range seen {
+		ports = append(ports, p)
+	}
+	sort.Ints(ports)
+	return ports
+}
+
+// ProbePorts are the TCP ports the shard's probes reach besides 80 and 443
+// (which every host may reach): tcp_connect/tls_connect targets, and URLs
+// with an explicit port.
+func (s Shard) ProbePorts() []int {
+	seen := map[int]bool{}
+	for _, p := range s.Probes {
+		hostport := p.URL
+		if u, err := url.Parse(p.URL); err == nil && u.Host != "" {
+			hostport = u.Host
+		}
+		if _, port, err := net.SplitHostPort(hostport); err == nil {
+			if n, err := strconv.Atoi(port); err == nil && n != 80 && n != 443 {
 				seen[n] = true
 			}
 		}
@@ -488,7 +512,9 @@ func (l *loader) dnsJob(path string, raw json.RawMessage, jobs map[string]string
 	if j.Type != "A" && j.Type != "SRV" {
 		l.failf("%s.type %q is not allowed: use A or SRV", path, j.Type)
 	}
-	if j.Type == "A" {
+	if j.Type == "SRV" && j.Port == 0 {
+		l.failf("%s.port is missing: SRV records carry their own ports, but the security groups need the port the targets listen on", path)
+	} else {
 		l.port(path+".port", j.Port)
 	}
 	if len(j.Names) == 0 {

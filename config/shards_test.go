@@ -125,6 +125,8 @@ func TestShardRules(t *testing.T) {
 		{"peer vpc id", `[{"name":"apps","peer":{"vpcId":"vpc-xyz","cidr":"10.60.0.0/16","routeTableIds":["rtb-0123456789abcdef0"]}}]`, `shards[0].peer.vpcId "vpc-xyz" is not a VPC id`},
 		{"peer no route tables", `[{"name":"apps","peer":{"vpcId":"vpc-0123456789abcdef0","cidr":"10.60.0.0/16"}}]`, `shards[0].peer.routeTableIds is empty`},
 		{"shard alert email", `[{"name":"apps","alertEmails":["apps-team"]}]`, `shards[0].alertEmails[0] "apps-team" is not an email address`},
+		{"shard alert email twice", `[{"name":"a","alertEmails":["t@example.com"]},{"name":"b","alertEmails":["T@example.com"]}]`, `shards[1].alertEmails[0] "T@example.com" is already subscribed as shards[0].alertEmails[0]`},
+		{"srv without port", `[{"name":"apps","dns":[{"job":"x","names":["_x._tcp.example.com"],"type":"SRV"}]}]`, `shards[0].dns[0].port is missing: SRV records carry their own ports`},
 		{"peer bad route table", `[{"name":"apps","peer":{"vpcId":"vpc-0123456789abcdef0","cidr":"10.60.0.0/16","routeTableIds":["rt-1"]}}]`, `shards[0].peer.routeTableIds[0] "rt-1" is not a route table id`},
 	}
 	for _, tc := range cases {
@@ -173,5 +175,27 @@ func TestReceiverSecretsMustBeEncrypted(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), key+" is set in plain text") {
 			t.Errorf("%s in plain text: %v", key, err)
 		}
+	}
+}
+
+func TestStackAndShardEmailsDoNotRepeat(t *testing.T) {
+	v := withShards(`[{"name":"apps","alertEmails":["oncall@example.com"]}]`)
+	v["alertEmails"] = `["oncall@example.com"]`
+	_, err := load(t, v)
+	if err == nil || !strings.Contains(err.Error(), `shards[0].alertEmails[0] "oncall@example.com" is already subscribed as alertEmails[0]`) {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestProbePorts(t *testing.T) {
+	c, err := load(t, withShards(`[{"name":"apps","probes":[
+	  {"url":"https://a.example.com/"},{"url":"http://b.example.com:8080/x","module":"http_2xx"},
+	  {"url":"db.example.com:5432","module":"tcp_connect"},{"url":"mq.example.com:5671","module":"tls_connect"},
+	  {"url":"c.example.com:443","module":"tls_connect"}]}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Shards[0].ProbePorts(); len(got) != 3 || got[0] != 5432 || got[1] != 5671 || got[2] != 8080 {
+		t.Errorf("probe ports %v, want [5432 5671 8080]", got)
 	}
 }

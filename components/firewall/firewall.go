@@ -48,6 +48,9 @@ type Args struct {
 type ShardArgs struct {
 	Name  string
 	Ports []int // scrape ports
+	// ProbePorts are ports other than 80/443 that the shard's probes reach
+	// on any address (tcp_connect and tls_connect targets, URLs with a port).
+	ProbePorts []int
 	// Peer, when set, is the peered workload VPC: the targets group is
 	// created there, and the secondaries may also reach its CIDR.
 	Peer *PeerArgs
@@ -206,6 +209,10 @@ func newShardGroups(ctx *pulumi.Context, name string, args *Args, sh ShardArgs, 
 		if sh.Peer != nil {
 			r.outCidr(scraper, what, port, sh.Peer.Cidr)
 		}
+	}
+	// Probes check endpoints anywhere; only the outbound port is known.
+	for _, port := range sh.ProbePorts {
+		r.outCidr(scraper, fmt.Sprintf("probe-%d", port), port, netip.MustParsePrefix("0.0.0.0/0"))
 	}
 	return ShardGroups{Name: sh.Name, Scraper: scraper.ID(), Targets: targets.ID()}, r.err
 }

@@ -123,7 +123,7 @@ func TestShardGroups(t *testing.T) {
 		_, err = NewFirewall(ctx, "fw", &Args{
 			VpcID: pulumi.String("vpc-1"), AdminCidrs: []netip.Prefix{netip.MustParsePrefix("203.0.113.10/32")},
 			Shards: []ShardArgs{
-				{Name: "apps", Ports: []int{9100, 9256}},
+				{Name: "apps", Ports: []int{9100, 9256}, ProbePorts: []int{5432}},
 				{Name: "data", Ports: []int{9187}, Peer: &PeerArgs{VpcID: "vpc-peer", Cidr: netip.MustParsePrefix("10.60.0.0/16"), Peering: peering}},
 			},
 			Tags: map[string]string{"promfed:stack": "dev"},
@@ -156,7 +156,7 @@ func TestShardGroups(t *testing.T) {
 		}
 	}
 	sort.Strings(egress)
-	if got := strings.Join(egress, " "); got != "shard-apps-scraper-out-scrape-9100->shard-apps-targets shard-apps-scraper-out-scrape-9256->shard-apps-targets "+
+	if got := strings.Join(egress, " "); got != "shard-apps-scraper-out-probe-5432-0.0.0.0-0->0.0.0.0/0 shard-apps-scraper-out-scrape-9100->shard-apps-targets shard-apps-scraper-out-scrape-9256->shard-apps-targets "+
 		"shard-data-scraper-out-scrape-9187-10.60.0.0-16->10.60.0.0/16 shard-data-scraper-out-scrape-9187->shard-data-targets" {
 		t.Errorf("scraper egress: %s", got)
 	}

@@ -4,11 +4,14 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/promfed/promfed/config"
 )
 
 // option is one entry of a role's meta/argument_specs.yml.
@@ -234,6 +237,24 @@ func TestExamplesMatchRoleArgumentSpecs(t *testing.T) {
 		sort.Strings(problems)
 		for _, p := range problems {
 			t.Errorf("%s: %s", file, p)
+		}
+	}
+}
+
+// Every probe module config accepts (and the endpoint probe's) is defined
+// by the blackbox_exporter role, so a valid shard never names a missing one.
+func TestProbeModulesExistInTheRole(t *testing.T) {
+	raw, err := os.ReadFile("../../ansible/roles/blackbox_exporter/templates/blackbox.yml.j2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defined := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^ {2}([a-z0-9_]+):\s*$`).FindAllStringSubmatch(string(raw), -1) {
+		defined[m[1]] = true
+	}
+	for _, m := range append([]string{"https_auth_required"}, config.ProbeModules...) {
+		if !defined[m] {
+			t.Errorf("module %s is not defined in blackbox.yml.j2 (defined: %v)", m, defined)
 		}
 	}
 }

@@ -30,13 +30,16 @@ type Rules struct {
 	Recording []RuleFile
 	Alerting  []RuleFile
 	Shards    map[string][]RuleFile
+	// Ignored are shard folders for shards this stack does not define (one
+	// monitoring/ folder serves every stack): nothing deploys them.
+	Ignored []string
 }
 
 var ruleFileRe = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*\.ya?ml$`)
 
-// LoadRules reads dir (monitoring/). A missing folder means no user rules;
-// a shard folder for a shard that config does not define is refused, since
-// its rules would silently never be deployed.
+// LoadRules reads dir (monitoring/). A missing folder means no user rules.
+// A shard folder for a shard this stack does not define is listed in
+// Ignored (it may belong to another stack; the program warns about it).
 func LoadRules(dir string, shards []config.Shard) (*Rules, error) {
 	r := &Rules{Shards: map[string][]RuleFile{}}
 	var err error
@@ -59,7 +62,8 @@ func LoadRules(dir string, shards []config.Shard) (*Rules, error) {
 			continue
 		}
 		if !known[e.Name()] {
-			return nil, fmt.Errorf("%s holds rules for shard %q, which the shards setting does not define: rename the folder or add the shard", filepath.Join(dir, "shards", e.Name()), e.Name())
+			r.Ignored = append(r.Ignored, filepath.Join(dir, "shards", e.Name()))
+			continue
 		}
 		files, err := readRuleDir(filepath.Join(dir, "shards", e.Name()), "shard-"+e.Name()+"-")
 		if err != nil {

@@ -104,9 +104,10 @@ check_discovery() {
 probes_ok() {
   local out
   out=$(prom_query "$1" 'probe_success{job="blackbox"}' 2>/dev/null) || return 1
-  PROBES_OUT=$(jq -r '[.data.result[] | "\(.metric.instance)=\(.value[1])"] | join(", ")' <<<"$out")
+  PROBES_OUT=$(jq -r '[.data.result[] | "\(.metric.instance) (\(.metric.module))=\(.value[1])"] | join(", ")' <<<"$out")
   jq -e --argjson n "$(jq '.prometheus_probes | length' "$WORK/vars/$1.json")" \
-    '(.data.result | length) == $n and ([.data.result[].value[1]] | all(. == "1"))' <<<"$out" >/dev/null
+    '(.data.result | length) == $n and ([.data.result[].value[1]] | all(. == "1"))
+     and ([.data.result[].metric.module] | all(. != null))' <<<"$out" >/dev/null
 }
 
 check_probes_edge() {
