@@ -19,6 +19,7 @@ import (
 	"github.com/promfed/promfed/config"
 	"github.com/promfed/promfed/internal/contract"
 	"github.com/promfed/promfed/internal/pki"
+	"github.com/promfed/promfed/internal/playbook"
 )
 
 // Folders the program reads, relative to the project.
@@ -31,7 +32,7 @@ const (
 type stack struct {
 	cfg   *config.Config
 	keys  *pki.Deriver
-	rules *provision.Rules
+	rules *playbook.Rules
 	tree  string // hash of the Ansible tree
 
 	net     *network.Vpc
@@ -59,10 +60,10 @@ func build(ctx *pulumi.Context, cfg *config.Config) (*stack, error) {
 	if st.keys, err = pki.New(cfg.HostKeySeed.Reveal(), cfg.Stack); err != nil {
 		return nil, err
 	}
-	if st.tree, err = provision.TreeHash(ansibleDir); err != nil {
+	if st.tree, err = playbook.TreeHash(ansibleDir); err != nil {
 		return nil, err
 	}
-	if st.rules, err = provision.LoadRules(monitoringDir, cfg.Shards); err != nil {
+	if st.rules, err = playbook.LoadRules(monitoringDir, cfg.Shards); err != nil {
 		return nil, err
 	}
 	for _, dir := range st.rules.Ignored {
@@ -251,12 +252,12 @@ func (st *stack) endpoint(ctx *pulumi.Context) error {
 // the tree and the host's variables.
 func (st *stack) provisioning(ctx *pulumi.Context) error {
 	cfg := st.cfg
-	fleet := &provision.Fleet{
+	fleet := &playbook.Fleet{
 		Stack: cfg.Stack, InternalZone: cfg.InternalZone, Hosts: cfg.Hosts, Shards: cfg.Shards,
 		WebUsername: cfg.WebUsername, WebPassword: cfg.WebPassword.Reveal(),
 		RetentionTime: cfg.RetentionTime, RetentionSize: cfg.RetentionSize,
 		EndpointProbe: "https://" + cfg.Domain + "/-/healthy", Rules: st.rules, Keys: st.keys,
-		Alerting: provision.Alerting{
+		Alerting: playbook.Alerting{
 			SNSRegion: cfg.Region, WebhookURL: cfg.AlertWebhookURL.Reveal(), SlackURL: cfg.SlackWebhookURL.Reveal(),
 			SlackChannel: cfg.SlackChannel, PagerDutyKey: cfg.PagerDutyRoutingKey.Reveal(),
 		},

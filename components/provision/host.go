@@ -16,6 +16,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/promfed/promfed/internal/contract"
+	"github.com/promfed/promfed/internal/playbook"
 )
 
 // Bastion is the jump host every connection goes through.
@@ -86,12 +87,12 @@ func NewHost(ctx *pulumi.Context, name string, args *HostArgs, opts ...pulumi.Re
 			PerDialTimeout: pulumi.Int(10),
 		},
 	}
-	instanceHash := args.InstanceID.ToStringOutput().ApplyT(Hash).(pulumi.StringOutput)
-	varsHash := pulumi.ToSecret(args.VarsJSON.ToStringOutput().ApplyT(Hash)).(pulumi.StringOutput)
+	instanceHash := args.InstanceID.ToStringOutput().ApplyT(playbook.Hash).(pulumi.StringOutput)
+	varsHash := pulumi.ToSecret(args.VarsJSON.ToStringOutput().ApplyT(playbook.Hash)).(pulumi.StringOutput)
 
 	ready, err := remote.NewCommand(ctx, name+"-ready", &remote.CommandArgs{
 		Connection: conn,
-		Create:     pulumi.String(ReadyCommand),
+		Create:     pulumi.String(playbook.ReadyCommand),
 		Triggers:   pulumi.Array{instanceHash},
 		Logging:    remote.LoggingStderr,
 	}, parent, pulumi.Timeouts(&pulumi.CustomTimeouts{Create: timeout}))
@@ -101,7 +102,7 @@ func NewHost(ctx *pulumi.Context, name string, args *HostArgs, opts ...pulumi.Re
 	tree, err := remote.NewCopyToRemote(ctx, name+"-ansible", &remote.CopyToRemoteArgs{
 		Connection: conn,
 		Source:     pulumi.NewFileArchive(args.AnsibleDir),
-		RemotePath: pulumi.String(RemoteTreeDir(args.TreeHash)),
+		RemotePath: pulumi.String(playbook.RemoteTreeDir(args.TreeHash)),
 		Triggers:   pulumi.Array{instanceHash, pulumi.String(args.TreeHash)},
 	}, parent, pulumi.DependsOn([]pulumi.Resource{ready}), pulumi.Timeouts(&pulumi.CustomTimeouts{Create: "10m"}))
 	if err != nil {
@@ -109,7 +110,7 @@ func NewHost(ctx *pulumi.Context, name string, args *HostArgs, opts ...pulumi.Re
 	}
 	play, err := remote.NewCommand(ctx, name+"-playbook", &remote.CommandArgs{
 		Connection: conn,
-		Create:     pulumi.String(PlaybookCommand(args.TreeHash)),
+		Create:     pulumi.String(playbook.Command(args.TreeHash)),
 		Stdin:      pulumi.ToSecret(args.VarsJSON).(pulumi.StringOutput),
 		Triggers: pulumi.Array{
 			instanceHash, pulumi.String(args.TreeHash), varsHash, pulumi.Int(args.Generation),

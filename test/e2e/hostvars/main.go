@@ -12,10 +12,10 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/promfed/promfed/components/provision"
 	"github.com/promfed/promfed/config"
 	"github.com/promfed/promfed/internal/contract"
 	"github.com/promfed/promfed/internal/pki"
+	"github.com/promfed/promfed/internal/playbook"
 )
 
 type hostEntry struct {
@@ -78,7 +78,7 @@ func run(a args) error {
 	if err != nil {
 		return err
 	}
-	password := "e2e-" + provision.Hash(string(seed))[:24]
+	password := "e2e-" + playbook.Hash(string(seed))[:24]
 	// The shards go through the program's own loading and validation, with
 	// placeholders for the settings the hosts never see.
 	cfg, err := config.Load("promfed", a.stack, region, config.MapSource{
@@ -96,19 +96,19 @@ func run(a args) error {
 	if err != nil {
 		return err
 	}
-	treeHash, err := provision.TreeHash(a.tree)
+	treeHash, err := playbook.TreeHash(a.tree)
 	if err != nil {
 		return err
 	}
-	rules, err := provision.LoadRules(a.monitoring, cfg.Shards)
+	rules, err := playbook.LoadRules(a.monitoring, cfg.Shards)
 	if err != nil {
 		return err
 	}
-	fleet := &provision.Fleet{
+	fleet := &playbook.Fleet{
 		Stack: a.stack, InternalZone: cfg.InternalZone, Hosts: cfg.Hosts, Shards: cfg.Shards,
 		WebUsername: cfg.WebUsername, WebPassword: password, RetentionTime: "1d",
 		EndpointProbe: a.probe, Rules: rules, Keys: keys,
-		Alerting: provision.Alerting{SNSTopicArn: a.topic, SNSRegion: region, WebhookURL: a.webhook},
+		Alerting: playbook.Alerting{SNSTopicArn: a.topic, SNSRegion: region, WebhookURL: a.webhook},
 	}
 	ca, err := keys.CA()
 	if err != nil {
@@ -118,7 +118,7 @@ func run(a args) error {
 	m := manifest{
 		SSHUser: contract.SSHUser, ClientKey: "client_ed25519", CA: "ca.pem",
 		WebUsername: fleet.WebUsername, WebPassword: password,
-		TreeDir: provision.RemoteTreeDir(treeHash), TreeHash: treeHash, ReadyCommand: provision.ReadyCommand,
+		TreeDir: playbook.RemoteTreeDir(treeHash), TreeHash: treeHash, ReadyCommand: playbook.ReadyCommand,
 	}
 	files := map[string]string{
 		"client_ed25519":     client.PrivateKey,
@@ -135,7 +135,7 @@ func run(a args) error {
 		files[h.Name+"/ssh_host_ed25519_key"] = hk.PrivateKey
 		files[h.Name+"/ssh_host_ed25519_key.pub"] = hk.PublicKey + "\n"
 		m.Hosts = append(m.Hosts, hostEntry{
-			Name: h.Name, Role: string(h.Role), Shard: h.Shard, Vars: h.Name + "/vars.json", Command: provision.PlaybookCommand(treeHash),
+			Name: h.Name, Role: string(h.Role), Shard: h.Shard, Vars: h.Name + "/vars.json", Command: playbook.Command(treeHash),
 			HostKey: h.Name + "/ssh_host_ed25519_key", HostKeyPub: h.Name + "/ssh_host_ed25519_key.pub",
 		})
 	}

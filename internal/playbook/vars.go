@@ -1,4 +1,4 @@
-package provision
+package playbook
 
 import (
 	"encoding/json"

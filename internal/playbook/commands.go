@@ -1,4 +1,4 @@
-package provision
+package playbook
 
 import (
 	"fmt"
@@ -24,11 +24,11 @@ if [ "$rc" -ne 0 ] && [ "$rc" -ne 2 ]; then
 fi
 command -v ansible-playbook >/dev/null`
 
-// PlaybookCommand runs the playbook on the host itself. The variables
+// Command runs the playbook on the host itself. The variables
 // (secrets included) arrive on standard input and live only in a 0600 file
 // removed on exit: they never appear on a command line. Older tree copies
 // are removed after a successful run.
-func PlaybookCommand(treeHash string) string {
+func Command(treeHash string) string {
 	dir := RemoteTreeDir(treeHash)
 	return fmt.Sprintf(`set -eu
 umask 077

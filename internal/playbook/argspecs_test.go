@@ -1,4 +1,4 @@
-package provision
+package playbook_test
 
 import (
 	"encoding/json"
@@ -12,6 +12,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/promfed/promfed/config"
+	"github.com/promfed/promfed/internal/playbook"
+	"github.com/promfed/promfed/internal/playbook/playbooktest"
 )
 
 // option is one entry of a role's meta/argument_specs.yml.
@@ -153,13 +155,13 @@ func TestVarsMatchRoleArgumentSpecs(t *testing.T) {
 		"primary":   {"host_tls", "prometheus", "node_exporter", "alertmanager"},
 		"secondary": {"host_tls", "prometheus", "node_exporter", "blackbox_exporter"},
 	}
-	cfg := loadConfig(t, testShards)
-	rules, err := LoadRules(monitoringDir(t, "groups: []\n"), cfg.Shards)
+	cfg := playbooktest.LoadConfig(t, playbooktest.Shards)
+	rules, err := playbook.LoadRules(playbooktest.MonitoringDir(t, "groups: []\n"), cfg.Shards)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := fleetFor(t, cfg, rules)
-	f.Alerting = Alerting{SNSTopicArn: "arn:aws:sns:eu-west-1:123456789012:t", SNSRegion: "eu-west-1",
+	f := playbooktest.FleetFor(t, cfg, rules)
+	f.Alerting = playbook.Alerting{SNSTopicArn: "arn:aws:sns:eu-west-1:123456789012:t", SNSRegion: "eu-west-1",
 		WebhookURL: "https://hooks.example.com/x", SlackURL: "https://hooks.slack.com/x", SlackChannel: "#alerts", PagerDutyKey: strings.Repeat("a", 32)}
 	for _, h := range f.Hosts {
 		raw, err := f.VarsJSON(h.Name)
