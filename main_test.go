@@ -404,6 +404,21 @@ func TestShardsInProgram(t *testing.T) {
 	}
 }
 
+// A probe on another port than 80/443 gets its outbound rule on the
+// shard's scrapers, so the probe is not silently blocked in AWS.
+func TestProbePortsOpen(t *testing.T) {
+	m, err := runStack(t, "dev", func(c map[string]string) {
+		c["promfed:shards"] = `[{"name":"apps","probes":[{"url":"db.example.com:5432","module":"tcp_connect"}]}]`
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := m.Named(t, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "promfed-shard-apps-scraper-out-probe-5432-0.0.0.0-0")
+	if r.Str("securityGroupId") != "promfed-shard-apps-scraper-id" || r.Get("fromPort") != float64(5432) || r.Str("cidrIpv4") != "0.0.0.0/0" {
+		t.Errorf("probe egress %v", r.Inputs)
+	}
+}
+
 // Editing one shard's targets re-runs only that shard's playbooks.
 func TestShardEditTouchesOnlyItsHosts(t *testing.T) {
 	stdin := func(m *testmocks.Mocks) map[string]string {
