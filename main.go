@@ -44,6 +44,12 @@ func (s pulumiSource) Get(key string) (string, bool) {
 	return s.ctx.GetConfig(s.ctx.Project() + ":" + key)
 }
 
+// GetQualified reads a key of any namespace (a provider's setting).
+func (s pulumiSource) GetQualified(key string) (string, bool) { return s.ctx.GetConfig(key) }
+
+// IsQualifiedSecret tells whether a key of any namespace is encrypted.
+func (s pulumiSource) IsQualifiedSecret(key string) bool { return s.ctx.IsConfigSecret(key) }
+
 func (s pulumiSource) IsSecret(key string) bool {
 	return s.ctx.IsConfigSecret(s.ctx.Project() + ":" + key)
 }

@@ -265,6 +265,14 @@ func TestBadConfigRegistersNothing(t *testing.T) {
 	}
 }
 
+// A provider credential in plain text stops the run before any resource.
+func TestPlainProviderTokenRegistersNothing(t *testing.T) {
+	m, err := runStack(t, "prod", func(c map[string]string) { c["cloudflare:apiToken"] = "a-cloudflare-api-token" })
+	if err == nil || !strings.Contains(err.Error(), "cloudflare:apiToken is set in plain text") || len(m.Resources) != 0 {
+		t.Fatalf("plain cloudflare:apiToken: %v (%d resources)", err, len(m.Resources))
+	}
+}
+
 func TestOutputs(t *testing.T) {
 	cfgMap, secrets := stackConfig(t, "dev")
 	var st *stack

@@ -94,6 +94,17 @@ type Source interface {
 	IsSecret(key string) bool
 }
 
+// ProviderSource is a Source that can also read keys of other namespaces
+// (the providers' settings, such as cloudflare:apiToken), by full name.
+type ProviderSource interface {
+	GetQualified(key string) (string, bool)
+	IsQualifiedSecret(key string) bool
+}
+
+// ProviderSecrets are provider settings that are credentials: in a stack
+// file they must be encrypted, like the project's own secrets.
+var ProviderSecrets = []string{"cloudflare:apiToken", "cloudflare:apiKey", "aws:secretKey", "aws:token"}
+
 // MapSource is a Source over a plain map; keys listed in Secrets count as
 // encrypted. Tests and the Pulumi adapter both use it.
 type MapSource struct {
@@ -106,6 +117,12 @@ func (m MapSource) Get(key string) (string, bool) { v, ok := m.Values[key]; retu
 
 // IsSecret tells whether key counts as encrypted.
 func (m MapSource) IsSecret(key string) bool { return m.Secrets[key] }
+
+// GetQualified reads a full key ("cloudflare:apiToken") from the same map.
+func (m MapSource) GetQualified(key string) (string, bool) { return m.Get(key) }
+
+// IsQualifiedSecret tells whether a full key counts as encrypted.
+func (m MapSource) IsQualifiedSecret(key string) bool { return m.Secrets[key] }
 
 // Error lists every problem found, so one run shows them all.
 type Error struct{ Problems []string }
@@ -349,6 +366,13 @@ func Load(project, stack, region string, src Source) (*Config, error) {
 	}
 	l.alerting(c)
 
+	if ps, ok := src.(ProviderSource); ok {
+		for _, k := range ProviderSecrets {
+			if v, set := ps.GetQualified(k); set && v != "" && !ps.IsQualifiedSecret(k) {
+				l.failf("%s is set in plain text; it is a credential and must be a secret: pulumi config set --secret %s <value>", k, k)
+			}
+		}
+	}
 	c.AccessLogRetentionDays = l.integer("accessLogRetentionDays", 1, 3650)
 	c.Protect = l.boolean("protect")
 	c.ProvisionGeneration = l.integer("provisionGeneration", 0, 1<<30)
