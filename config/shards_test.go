@@ -199,20 +199,3 @@ func TestProbePorts(t *testing.T) {
 		t.Errorf("probe ports %v, want [5432 5671 8080]", got)
 	}
 }
-
-// Provider credentials in a stack file must be encrypted too.
-func TestProviderSecretsMustBeEncrypted(t *testing.T) {
-	v := validRoute53()
-	v["cloudflare:apiToken"] = "a-cloudflare-api-token"
-	_, err := load(t, v)
-	if err == nil || !strings.Contains(err.Error(), "cloudflare:apiToken is set in plain text; it is a credential and must be a secret: pulumi config set --secret cloudflare:apiToken <value>") {
-		t.Fatalf("plain-text provider token: %v", err)
-	}
-	secrets := map[string]bool{"cloudflare:apiToken": true}
-	for k := range secretKeys {
-		secrets[k] = true
-	}
-	if _, err := Load("promfed", "dev", "eu-west-1", MapSource{Values: v, Secrets: secrets}); err != nil {
-		t.Fatalf("an encrypted provider token was refused: %v", err)
-	}
-}
