@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -99,12 +101,7 @@ func (s Shard) ScrapePorts() []int {
 			}
 		}
 	}
-	ports := make([]int, 0, len(seen))
-	for p := range seen {
-		ports = append(ports, p)
-	}
-	sort.Ints(ports)
-	return ports
+	return slices.Sorted(maps.Keys(seen))
 }
 
 // ProbePorts are the TCP ports the shard's probes reach besides 80 and 443
@@ -123,12 +120,7 @@ func (s Shard) ProbePorts() []int {
 			}
 		}
 	}
-	ports := make([]int, 0, len(seen))
-	for p := range seen {
-		ports = append(ports, p)
-	}
-	sort.Ints(ports)
-	return ports
+	return slices.Sorted(maps.Keys(seen))
 }
 
 // DiscoveryRegions are the regions the shard's EC2 jobs query.
@@ -413,7 +405,7 @@ func (l *loader) shards(region string, vpc netip.Prefix) []Shard {
 }
 
 func (l *loader) labels(path string, m map[string]string) map[string]string {
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		switch {
 		case !labelNameRe.MatchString(k) || strings.HasPrefix(k, "__"):
 			l.failf("%s key %q is not a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)", path, k)
@@ -470,7 +462,7 @@ func (l *loader) ec2Job(path string, raw json.RawMessage, region string, jobs ma
 	if len(j.Tags) == 0 {
 		l.failf("%s.tags is empty: without a tag filter EC2 discovery would scrape every instance in the region; give at least one tag, for example {\"Team\": \"apps\"}", path)
 	}
-	for _, k := range sortedKeys(j.Tags) {
+	for _, k := range slices.Sorted(maps.Keys(j.Tags)) {
 		if k == "" || len(k) > 128 || strings.HasPrefix(k, "aws:") {
 			l.failf("%s.tags key %q is not a usable EC2 tag key (1-128 characters, not starting with aws:)", path, k)
 		}
@@ -489,7 +481,7 @@ func (l *loader) ec2Job(path string, raw json.RawMessage, region string, jobs ma
 		}
 		seen[p] = true
 	}
-	for _, tag := range sortedKeys(j.LabelTags) {
+	for _, tag := range slices.Sorted(maps.Keys(j.LabelTags)) {
 		label := j.LabelTags[tag]
 		if tag == "" || len(tag) > 128 {
 			l.failf("%s.labelTags key %q is not an EC2 tag key", path, tag)
@@ -617,13 +609,4 @@ func (l *loader) peer(path string, raw json.RawMessage, vpc netip.Prefix) *Peer 
 		}
 	}
 	return p
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

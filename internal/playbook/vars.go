@@ -3,6 +3,8 @@ package playbook
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -169,11 +171,11 @@ func workloadJobs(s config.Shard) []map[string]any {
 	jobs := []map[string]any{}
 	for _, j := range s.EC2 {
 		filters := []map[string]any{{"name": "instance-state-name", "values": []string{"running"}}}
-		for _, k := range sortedKeys(j.Tags) {
+		for _, k := range slices.Sorted(maps.Keys(j.Tags)) {
 			filters = append(filters, map[string]any{"name": "tag:" + k, "values": []string{j.Tags[k]}})
 		}
 		labelTags := []map[string]string{}
-		for _, k := range sortedKeys(j.LabelTags) {
+		for _, k := range slices.Sorted(maps.Keys(j.LabelTags)) {
 			labelTags = append(labelTags, map[string]string{"tag": k, "label": j.LabelTags[k]})
 		}
 		jobs = append(jobs, map[string]any{
@@ -237,13 +239,4 @@ func (f *Fleet) firstSecondary() string {
 		}
 	}
 	return ""
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
