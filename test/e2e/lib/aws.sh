@@ -59,42 +59,10 @@ aws_image_build() {
     die "the trixie root lacks moto_server"
 }
 
-# aws_image_ensure: sets AWS_IMAGE_DIR to a complete cached root, building it when missing.
-# Shares the lock and the two-week pruning with the hosts' image (lib/image.sh).
+# aws_image_ensure: sets AWS_IMAGE_DIR to the cached trixie root (lib/image.sh's cache).
 aws_image_ensure() {
-  local key
-  key=$(aws_image_key)
-  AWS_IMAGE_DIR="$E2E_CACHE/aws-$key"
-  mkdir -p "$E2E_CACHE"
-  exec {awslockfd}> "$E2E_CACHE/.image.lock"
-  flock "$awslockfd"
-  if [[ ${E2E_REBUILD_IMAGE:-0} == 1 ]]; then rm -rf "$AWS_IMAGE_DIR"; fi
-  if [[ -f $AWS_IMAGE_DIR/complete ]]; then
-    log "aws image: reusing $AWS_IMAGE_DIR"
-  else
-    [[ -f /usr/share/keyrings/debian-archive-keyring.gpg ]] ||
-      die "building the image needs Debian's archive keyring: apt-get install debian-archive-keyring"
-    log "aws image: building $AWS_IMAGE_DIR (mmdebstrap, $E2E_AWS_SUITE, 1-2 minutes)"
-    local tmp="$E2E_CACHE/.build-aws-$key.$$"
-    # shellcheck disable=SC2034 # removed by stack_down if the build is interrupted
-    AWS_BUILD_TMP=$tmp
-    rm -rf "$tmp"
-    if ! aws_image_build "$tmp" > "$WORK/logs/aws-image.log" 2>&1; then
-      tail -n 30 "$WORK/logs/aws-image.log" >&2
-      die "aws image build failed (log above)"
-    fi
-    touch "$tmp/complete"
-    rm -rf "$AWS_IMAGE_DIR"
-    mv "$tmp" "$AWS_IMAGE_DIR"
-    AWS_BUILD_TMP=
-  fi
-  touch "$AWS_IMAGE_DIR/last-used"
-  find "$E2E_CACHE" -mindepth 2 -maxdepth 2 -path "$E2E_CACHE/aws-*/last-used" -mtime +14 \
-    -printf '%h\n' | while read -r old; do
-    [[ $old == "$AWS_IMAGE_DIR" ]] || { log "aws image: pruning $old"; rm -rf "$old"; }
-  done
-  flock -u "$awslockfd"
-  exec {awslockfd}>&-
+  cache_ensure aws "$(aws_image_key)" "mmdebstrap, $E2E_AWS_SUITE, 1-2 minutes" aws_image_build
+  AWS_IMAGE_DIR=$CACHE_DIR
 }
 
 # in_aws_root CMD...: run CMD from the trixie root inside the ctl namespace (boto3 clients).
@@ -205,6 +173,5 @@ PY
 
 aws_down() {
   svc_stop_all
-  [[ -n ${AWS_BUILD_TMP:-} ]] && rm -rf "$AWS_BUILD_TMP"
   return 0
 }

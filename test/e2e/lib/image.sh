@@ -85,44 +85,53 @@ image_build_archive() {
   } > "$dir/archive.env"
 }
 
-# image_ensure: sets IMAGE_DIR to a complete cached image, building it when missing.
-image_ensure() {
-  local key
-  key=$(image_key)
-  IMAGE_DIR="$E2E_CACHE/image-$key"
+# cache_ensure KIND KEY WHAT BUILD_FN: sets CACHE_DIR to $E2E_CACHE/KIND-KEY, complete, running
+# BUILD_FN TMPDIR (log in logs/KIND.log) when it is missing. Builds hold one lock, so two
+# runs never build at once; entries of KIND unused for two weeks (older inputs) are pruned.
+cache_ensure() {
+  local kind=$1 key=$2 what=$3 build=$4 lockfd tmp old
+  CACHE_DIR="$E2E_CACHE/$kind-$key"
   mkdir -p "$E2E_CACHE"
   exec {lockfd}> "$E2E_CACHE/.image.lock"
   flock "$lockfd"
-  if [[ ${E2E_REBUILD_IMAGE:-0} == 1 ]]; then rm -rf "$IMAGE_DIR"; fi
-  if [[ -f $IMAGE_DIR/complete ]]; then
-    log "image: reusing $IMAGE_DIR"
+  if [[ ${E2E_REBUILD_IMAGE:-0} == 1 ]]; then rm -rf "$CACHE_DIR"; fi
+  if [[ -f $CACHE_DIR/complete ]]; then
+    log "$kind: reusing $CACHE_DIR"
   else
     # mmdebstrap verifies the mirror with Debian's keyring (not installed by default on
     # Ubuntu, e.g. hosted CI runners).
     [[ -f /usr/share/keyrings/debian-archive-keyring.gpg ]] ||
       die "building the image needs Debian's archive keyring: apt-get install debian-archive-keyring"
-    log "image: building $IMAGE_DIR (mmdebstrap, 2-4 minutes)"
-    local tmp="$E2E_CACHE/.build-$key.$$"
-    # Removed by the EXIT trap if the build is interrupted.
+    log "$kind: building $CACHE_DIR ($what)"
+    tmp="$E2E_CACHE/.build-$kind-$key.$$"
+    # Removed by stack_down if the build is interrupted.
     # shellcheck disable=SC2034
-    IMAGE_BUILD_TMP=$tmp
+    BUILD_TMP=$tmp
     rm -rf "$tmp"
-    if ! (image_build "$tmp" && image_build_archive "$tmp") > "$WORK/logs/image.log" 2>&1; then
-      tail -n 30 "$WORK/logs/image.log" >&2
-      die "image build failed (log above)"
+    if ! "$build" "$tmp" > "$WORK/logs/$kind.log" 2>&1; then
+      tail -n 30 "$WORK/logs/$kind.log" >&2
+      die "$kind build failed (log above)"
     fi
     touch "$tmp/complete"
-    rm -rf "$IMAGE_DIR"
-    mv "$tmp" "$IMAGE_DIR"
+    rm -rf "$CACHE_DIR"
+    mv "$tmp" "$CACHE_DIR"
     # shellcheck disable=SC2034
-    IMAGE_BUILD_TMP=
+    BUILD_TMP=
   fi
-  # Images whose inputs changed stay behind: drop those unused for two weeks.
-  touch "$IMAGE_DIR/last-used"
-  find "$E2E_CACHE" -mindepth 2 -maxdepth 2 -path "$E2E_CACHE/image-*/last-used" -mtime +14 \
+  touch "$CACHE_DIR/last-used"
+  find "$E2E_CACHE" -mindepth 2 -maxdepth 2 -path "$E2E_CACHE/$kind-*/last-used" -mtime +14 \
     -printf '%h\n' | while read -r old; do
-    [[ $old == "$IMAGE_DIR" ]] || { log "image: pruning $old"; rm -rf "$old"; }
+    [[ $old == "$CACHE_DIR" ]] || { log "$kind: pruning $old"; rm -rf "$old"; }
   done
   flock -u "$lockfd"
   exec {lockfd}>&-
+}
+
+image_build_all() { image_build "$1" && image_build_archive "$1"; }
+
+# image_ensure: sets IMAGE_DIR to the hosts' cached image and apt repo.
+image_ensure() {
+  cache_ensure image "$(image_key)" "mmdebstrap, 2-4 minutes" image_build_all
+  # shellcheck disable=SC2034 # read by hosts.sh, converge.sh and demo.sh
+  IMAGE_DIR=$CACHE_DIR
 }

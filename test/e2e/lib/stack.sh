@@ -139,7 +139,7 @@ stack_down() {
   HTTP_PID=
   aws_down
   hosts_teardown
-  [[ -n ${IMAGE_BUILD_TMP:-} ]] && rm -rf "$IMAGE_BUILD_TMP"
+  [[ -n ${BUILD_TMP:-} ]] && rm -rf "$BUILD_TMP"
   if [[ -n $WORK && -d $WORK ]]; then
     if [[ ${E2E_KEEP_WORK:-0} == 1 ]]; then log "work dir kept: $WORK"; else rm -rf "$WORK"; fi
   fi
