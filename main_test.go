@@ -66,6 +66,7 @@ var untaggable = map[string]bool{
 	"aws:s3/bucketOwnershipControls:BucketOwnershipControls": true, "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2": true,
 	"aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2": true,
 	"aws:kms/alias:Alias": true, "aws:sns/topicSubscription:TopicSubscription": true, "aws:ec2/route:Route": true,
+	"aws:inspector2/enabler:Enabler": true,
 }
 
 func TestConventions(t *testing.T) {
@@ -183,6 +184,9 @@ func TestDevEndpoint(t *testing.T) {
 	if n := len(m.OfType("promfed:prometheus:Server")); n != 2 {
 		t.Errorf("dev has %d Prometheus servers", n)
 	}
+	if n := len(m.OfType("aws:inspector2/enabler:Enabler")); n != 0 {
+		t.Errorf("dev turned on Inspector (%d enablers)", n)
+	}
 }
 
 func TestProdEndpoint(t *testing.T) {
@@ -237,6 +241,9 @@ func TestProdEndpoint(t *testing.T) {
 	}
 	if v := m.Named(t, "aws:ebs/volume:Volume", "secondary-apps-1-data").Str("availabilityZone"); v != "eu-west-1b" {
 		t.Errorf("secondary-apps-1's volume is in %s, want the second AZ", v)
+	}
+	if e := m.OfType("aws:inspector2/enabler:Enabler"); len(e) != 1 || jsonOf(e[0].Get("resourceTypes")) != `["EC2"]` {
+		t.Errorf("prod scans with Inspector: %v", e)
 	}
 	if n := len(m.OfType("aws:ec2/natGateway:NatGateway")); n != 3 {
 		t.Errorf("prod has %d NAT gateways", n)

@@ -16,6 +16,7 @@ import (
 	"github.com/promfed/promfed/components/network"
 	"github.com/promfed/promfed/components/prometheus"
 	"github.com/promfed/promfed/components/provision"
+	"github.com/promfed/promfed/components/scanning"
 	"github.com/promfed/promfed/config"
 	"github.com/promfed/promfed/internal/contract"
 	"github.com/promfed/promfed/internal/pki"
@@ -70,7 +71,7 @@ func build(ctx *pulumi.Context, cfg *config.Config) (*stack, error) {
 		// Shown by preview and up: a typo in a folder name is seen here.
 		_ = ctx.Log.Warn(fmt.Sprintf("%s: stack %s has no shard of that name; its rules are not deployed", dir, cfg.Stack), nil)
 	}
-	for _, step := range []func(*pulumi.Context) error{st.networkAndFirewall, st.buildHosts, st.endpoint, st.provisioning} {
+	for _, step := range []func(*pulumi.Context) error{st.networkAndFirewall, st.buildHosts, st.endpoint, st.provisioning, st.scanning} {
 		if err := step(ctx); err != nil {
 			return nil, err
 		}
@@ -291,6 +292,15 @@ func (st *stack) provisioning(ctx *pulumi.Context) error {
 		}
 	}
 	return nil
+}
+
+// scanning: Amazon Inspector over the hosts, when asked for.
+func (st *stack) scanning(ctx *pulumi.Context) error {
+	if !st.cfg.Inspector {
+		return nil
+	}
+	_, err := scanning.NewInspector(ctx, st.cfg.NamePrefix+"-inspector", &scanning.InspectorArgs{ResourceTypes: []string{"EC2"}})
+	return err
 }
 
 // export publishes the outputs operators and the inventory command use.

@@ -288,6 +288,15 @@ var serviceLinkedRoleActions = []string{
 
 var serviceLinkedRoleServices = []string{
 	"elasticloadbalancing.amazonaws.com",
+	"inspector2.amazonaws.com",
+}
+
+// inspectorActions: turning Amazon Inspector's EC2 scanning on and off
+// (setting inspector); no resource-level permissions, region-pinned.
+var inspectorActions = []string{
+	"inspector2:BatchGetAccountStatus",
+	"inspector2:Disable",
+	"inspector2:Enable",
 }
 
 // ciRoleGuardActions are denied on the two CI roles and the OIDC provider, so
@@ -452,6 +461,6 @@ func allActionLists() map[string][]string {
 		"ciRoleGuard": ciRoleGuardActions, "s3App": s3AppActions, "logs": logsActions,
 		"logsDescribe": logsDescribeActions, "dlm": dlmActions,
 		"sns": snsActions, "kmsCreate": kmsCreateActions, "kmsList": kmsListActions, "kmsStackKey": kmsStackKeyActions,
-		"kmsAlias": kmsAliasActions, "stateKeyGuard": stateKeyGuardActions,
+		"kmsAlias": kmsAliasActions, "stateKeyGuard": stateKeyGuardActions, "inspector": inspectorActions,
 	}
 }

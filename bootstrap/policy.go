@@ -191,6 +191,8 @@ func deployPolicies(s *settings, id ids) map[string]policyDocument {
 				Resource: []string{regional("kms", "alias/"+s.StackIAMPrefix+"*")}},
 			statement{Sid: "ProtectStateKey", Effect: "Deny", Action: sorted(stateKeyGuardActions),
 				Resource: []string{id.KeyARN}},
+			statement{Sid: "VulnerabilityScanning", Effect: "Allow", Action: sorted(inspectorActions),
+				Resource: []string{"*"}, Condition: regionCondition(s.Region)},
 		),
 		"iam-s3": newPolicy(
 			statement{Sid: "StackRolesAndProfiles", Effect: "Allow", Action: sorted(iamActions),

@@ -83,6 +83,7 @@ type Config struct {
 	PagerDutyRoutingKey Secret
 
 	AccessLogRetentionDays int
+	Inspector              bool
 	Protect                bool
 	ProvisionGeneration    int
 }
@@ -374,6 +375,7 @@ func Load(project, stack, region string, src Source) (*Config, error) {
 		}
 	}
 	c.AccessLogRetentionDays = l.integer("accessLogRetentionDays", 1, 3650)
+	c.Inspector = l.boolean("inspector")
 	c.Protect = l.boolean("protect")
 	c.ProvisionGeneration = l.integer("provisionGeneration", 0, 1<<30)
 
