@@ -14,7 +14,7 @@ E2E_AWS_REGION=${E2E_AWS_REGION:-eu-west-1}
 MOTO_PORT=5000
 SINK_PORT=8025
 # Dummy credentials: moto accepts any; they only have to be well-formed for SigV4.
-E2E_AWS_ACCESS_KEY=AKIAE2EPROMFEDTEST00
+E2E_AWS_ACCESS_KEY=e2e-dummy-access-key-for-moto-only
 E2E_AWS_SECRET_KEY=e2e-dummy-secret-key-for-moto-only-000000
 # The SNS topic and SQS queue the fixture creates in moto.
 E2E_SNS_TOPIC=promfed-e2e-alerts
