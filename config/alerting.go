@@ -72,25 +72,12 @@ func (l *loader) uniqueEmails(stack []string, shards []Shard) {
 	}
 }
 
-// list reads a list of strings given as a JSON array or comma-separated.
+// list reads a list of strings (see items) and refuses repeated entries.
 func (l *loader) list(name string) []string {
-	s := l.str(name)
-	if s == "" {
-		return nil
-	}
-	var items []string
-	if strings.HasPrefix(s, "[") {
-		if err := jsonUnmarshal(s, &items); err != nil {
-			l.failf("%s %q is not a list of strings: %v", name, s, err)
-			return nil
-		}
-	} else {
-		items = strings.Split(s, ",")
-	}
+	items := l.items(name)
 	out := make([]string, 0, len(items))
 	seen := map[string]bool{}
 	for i, it := range items {
-		it = strings.TrimSpace(it)
 		if seen[it] {
 			l.failf("%s[%d] %q is listed twice", name, i, it)
 			continue

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -188,9 +189,9 @@ func (l *loader) oneOf(name string, allowed ...string) string {
 	return s
 }
 
-// cidrs parses a list given as a JSON array (what `pulumi config set --path`
-// stores) or as a comma-separated string.
-func (l *loader) cidrs(name string) []netip.Prefix {
+// items reads a list of strings given as a JSON array (what `pulumi config
+// set --path` stores) or as a comma-separated string, each trimmed.
+func (l *loader) items(name string) []string {
 	s := l.str(name)
 	if s == "" {
 		return nil
@@ -204,9 +205,16 @@ func (l *loader) cidrs(name string) []netip.Prefix {
 	} else {
 		items = strings.Split(s, ",")
 	}
+	for i := range items {
+		items[i] = strings.TrimSpace(items[i])
+	}
+	return items
+}
+
+// cidrs parses a list of CIDRs (see items), each without host bits.
+func (l *loader) cidrs(name string) []netip.Prefix {
 	var out []netip.Prefix
-	for _, item := range items {
-		item = strings.TrimSpace(item)
+	for _, item := range l.items(name) {
 		p, err := netip.ParsePrefix(item)
 		if err != nil {
 			l.failf("%s entry %q is not a valid CIDR", name, item)
@@ -271,7 +279,7 @@ func Load(project, stack, region string, src Source) (*Config, error) {
 	c.VpcCidr = l.vpcCidr(c.AzCount, c.SubnetPrefixLength)
 	c.NatStrategy = l.oneOf("natStrategy", "none", "single", "per-az")
 	c.FlowLogRetentionDays = l.integer("flowLogRetentionDays", 1, 3653)
-	if !containsInt(logRetentionDays, c.FlowLogRetentionDays) {
+	if !slices.Contains(logRetentionDays, c.FlowLogRetentionDays) {
 		l.failf("flowLogRetentionDays %d is not a retention CloudWatch Logs accepts: use one of %v", c.FlowLogRetentionDays, logRetentionDays)
 	}
 
@@ -287,7 +295,7 @@ func Load(project, stack, region string, src Source) (*Config, error) {
 		l.failf("amiId is pinned but primaryInstanceType %q (%s) and secondaryInstanceType %q (%s) need different architectures; one AMI cannot serve both",
 			c.PrimaryInstanceType, Architecture(c.PrimaryInstanceType), c.SecondaryInstanceType, Architecture(c.SecondaryInstanceType))
 	}
-	if region != "" && !containsStr(Regions, region) {
+	if region != "" && !slices.Contains(Regions, region) {
 		l.failf("aws:region %q is not an AWS region this program knows (%s ...)", region, strings.Join(Regions[:4], ", "))
 	}
 	c.Shards = l.shards(region, c.VpcCidr)
@@ -419,17 +427,6 @@ func (l *loader) vpcCidr(azCount, subnetBits int) netip.Prefix {
 		l.failf("vpcCidr %q holds %d subnets of /%d, but %d are needed (one public and one private per AZ, azCount %d)", s, available, subnetBits, need, azCount)
 	}
 	return p
-}
-
-func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
-
-func containsInt(list []int, v int) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // Architecture is the CPU architecture an instance type runs: Graviton

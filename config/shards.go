@@ -189,7 +189,7 @@ func (l *loader) object(path string, raw json.RawMessage, known ...string) *obj 
 		return nil
 	}
 	for k := range o.fields {
-		if !containsStr(known, k) {
+		if !slices.Contains(known, k) {
 			l.failf("%s.%s is not a known setting: use one of %s", path, k, strings.Join(known, ", "))
 		}
 	}
@@ -319,15 +319,6 @@ func compact(raw json.RawMessage) string {
 	return s
 }
 
-func containsStr(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // shards reads and checks the shards setting.
 func (l *loader) shards(region string, vpc netip.Prefix) []Shard {
 	s := l.str("shards")
@@ -409,7 +400,7 @@ func (l *loader) labels(path string, m map[string]string) map[string]string {
 		switch {
 		case !labelNameRe.MatchString(k) || strings.HasPrefix(k, "__"):
 			l.failf("%s key %q is not a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)", path, k)
-		case containsStr(reservedLabels, k):
+		case slices.Contains(reservedLabels, k):
 			l.failf("%s key %q is reserved: the federation sets %s itself", path, k, strings.Join(reservedLabels, ", "))
 		case m[k] == "":
 			l.failf("%s.%s is empty: Prometheus drops labels with empty values", path, k)
@@ -424,7 +415,7 @@ func (l *loader) jobCommon(o *obj, jobs map[string]string) (job, path, scheme st
 	switch {
 	case !jobNameRe.MatchString(job):
 		l.failf("%s.job %q is not a job name (letters, digits, _ . -, starting with a letter or _)", o.path, job)
-	case containsStr(reservedJobs, job):
+	case slices.Contains(reservedJobs, job):
 		l.failf("%s.job %q is reserved for the stack's own scrape jobs (%s)", o.path, job, strings.Join(reservedJobs, ", "))
 	default:
 		if prev, dup := jobs[job]; dup {
@@ -456,7 +447,7 @@ func (l *loader) ec2Job(path string, raw json.RawMessage, region string, jobs ma
 	}
 	j := EC2Job{Region: o.str("region", region), Tags: o.stringMap("tags"), Ports: o.ints("ports"), LabelTags: o.stringMap("labelTags")}
 	j.Job, j.MetricsPath, j.Scheme = l.jobCommon(o, jobs)
-	if !containsStr(Regions, j.Region) {
+	if !slices.Contains(Regions, j.Region) {
 		l.failf("%s.region %q is not an AWS region this program knows (%s ...)", path, j.Region, strings.Join(Regions[:4], ", "))
 	}
 	if len(j.Tags) == 0 {
@@ -486,8 +477,8 @@ func (l *loader) ec2Job(path string, raw json.RawMessage, region string, jobs ma
 		if tag == "" || len(tag) > 128 {
 			l.failf("%s.labelTags key %q is not an EC2 tag key", path, tag)
 		}
-		if !labelNameRe.MatchString(label) || strings.HasPrefix(label, "__") || containsStr(reservedLabels, label) ||
-			containsStr([]string{"instance_id", "availability_zone", "instance_type"}, label) {
+		if !labelNameRe.MatchString(label) || strings.HasPrefix(label, "__") || slices.Contains(reservedLabels, label) ||
+			slices.Contains([]string{"instance_id", "availability_zone", "instance_type"}, label) {
 			l.failf("%s.labelTags.%s: %q is not a free label name (reserved: %s, instance_id, availability_zone, instance_type)", path, tag, label, strings.Join(reservedLabels, ", "))
 		}
 	}
@@ -561,7 +552,7 @@ func (l *loader) probe(path string, raw json.RawMessage) Probe {
 		return Probe{}
 	}
 	p := Probe{URL: o.str("url", ""), Module: o.str("module", "http_2xx")}
-	if !containsStr(ProbeModules, p.Module) {
+	if !slices.Contains(ProbeModules, p.Module) {
 		l.failf("%s.module %q is not a blackbox module of the stack: use one of %s", path, p.Module, strings.Join(ProbeModules, ", "))
 		return p
 	}
