@@ -41,17 +41,32 @@ func hosts(c *Config) []Host {
 
 // Primary is the host that federates every shard.
 func (c *Config) Primary() Host {
-	for _, h := range c.Hosts {
-		if h.Role == contract.RolePrimary {
-			return h
-		}
+	h, ok := FirstOfRole(c.Hosts, contract.RolePrimary)
+	if !ok {
+		panic("config: a loaded configuration always has a primary")
 	}
-	panic("config: a loaded configuration always has a primary")
+	return h
 }
 
 // Shard returns the shard named name.
-func (c *Config) Shard(name string) (Shard, bool) {
-	for _, s := range c.Shards {
+func (c *Config) Shard(name string) (Shard, bool) { return FindShard(c.Shards, name) }
+
+// HostNames lists the hosts' names in order.
+func (c *Config) HostNames() []string { return Names(c.Hosts) }
+
+// FirstOfRole is the first host of a role in a host list.
+func FirstOfRole(hosts []Host, role contract.Role) (Host, bool) {
+	for _, h := range hosts {
+		if h.Role == role {
+			return h, true
+		}
+	}
+	return Host{}, false
+}
+
+// FindShard is the shard named name in a shard list.
+func FindShard(shards []Shard, name string) (Shard, bool) {
+	for _, s := range shards {
 		if s.Name == name {
 			return s, true
 		}
@@ -59,10 +74,10 @@ func (c *Config) Shard(name string) (Shard, bool) {
 	return Shard{}, false
 }
 
-// HostNames lists the hosts' names in order.
-func (c *Config) HostNames() []string {
-	names := make([]string, len(c.Hosts))
-	for i, h := range c.Hosts {
+// Names lists the hosts' names in order.
+func Names(hosts []Host) []string {
+	names := make([]string, len(hosts))
+	for i, h := range hosts {
 		names[i] = h.Name
 	}
 	return names

@@ -71,11 +71,7 @@ func (f *Fleet) Host(name string) (config.Host, error) {
 			return h, nil
 		}
 	}
-	names := make([]string, len(f.Hosts))
-	for i, h := range f.Hosts {
-		names[i] = h.Name
-	}
-	return config.Host{}, fmt.Errorf("provision: %q is not a host of this fleet (%s)", name, strings.Join(names, ", "))
+	return config.Host{}, fmt.Errorf("playbook: %q is not a host of this fleet (%s)", name, strings.Join(config.Names(f.Hosts), ", "))
 }
 
 // Vars renders one host's variables.
@@ -134,7 +130,7 @@ func (f *Fleet) Vars(name string) (map[string]any, error) {
 		return v, nil
 	}
 
-	shard, ok := f.shard(h.Shard)
+	shard, ok := config.FindShard(f.Shards, h.Shard)
 	if !ok {
 		return nil, fmt.Errorf("provision: host %s names shard %q, which the fleet lacks", h.Name, h.Shard)
 	}
@@ -145,11 +141,13 @@ func (f *Fleet) Vars(name string) (map[string]any, error) {
 	// Every server scrapes its own node_exporter (the role does it through
 	// localhost and drops its own name from this list). The first secondary
 	// also scrapes the primary's, so a primary outage is seen from outside.
-	first := h.Name == f.firstSecondary()
+	firstSecondary, _ := config.FirstOfRole(f.Hosts, contract.RoleSecondary)
+	primary, _ := config.FirstOfRole(f.Hosts, contract.RolePrimary)
+	first := h.Name == firstSecondary.Name
 	nodes := []string{fmt.Sprintf("%s:%d", f.fqdn(h.Name), contract.PortNodeExporter)}
 	probes := []map[string]string{}
 	if first {
-		nodes = append(nodes, fmt.Sprintf("%s:%d", f.fqdn(f.primary()), contract.PortNodeExporter))
+		nodes = append(nodes, fmt.Sprintf("%s:%d", f.fqdn(primary.Name), contract.PortNodeExporter))
 		if f.EndpointProbe != "" {
 			probes = append(probes, map[string]string{"url": f.EndpointProbe, "module": "https_auth_required"})
 		}
@@ -213,30 +211,3 @@ func (f *Fleet) VarsJSON(host string) (string, error) {
 }
 
 func (f *Fleet) fqdn(host string) string { return host + "." + f.InternalZone }
-
-func (f *Fleet) shard(name string) (config.Shard, bool) {
-	for _, s := range f.Shards {
-		if s.Name == name {
-			return s, true
-		}
-	}
-	return config.Shard{}, false
-}
-
-func (f *Fleet) primary() string {
-	for _, h := range f.Hosts {
-		if h.Role == contract.RolePrimary {
-			return h.Name
-		}
-	}
-	return ""
-}
-
-func (f *Fleet) firstSecondary() string {
-	for _, h := range f.Hosts {
-		if h.Role == contract.RoleSecondary {
-			return h.Name
-		}
-	}
-	return ""
-}
