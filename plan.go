@@ -32,6 +32,10 @@ func planMain(args []string) int {
 	return 0
 }
 
+// planPlaceholder stands in for a secret value: long enough for every
+// length rule, and visibly not a real one.
+const planPlaceholder = "plan-placeholder-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+
 // placeholders stand in for the secrets a stack file keeps encrypted or
 // that operators set from files; they shape nothing the plan shows.
 func placeholders(values map[string]string) ([]string, error) {
@@ -40,7 +44,7 @@ func placeholders(values map[string]string) ([]string, error) {
 		full := "promfed:" + k.Name
 		if k.Secret && config.Required[k.Name] {
 			if _, ok := values[full]; !ok {
-				values[full] = "plan-placeholder-" + strings.Repeat("x", 32)
+				values[full] = planPlaceholder
 			}
 			secrets = append(secrets, full)
 		}
@@ -62,7 +66,7 @@ func plan(w io.Writer, dir, stack string) error {
 		return err
 	}
 	for _, k := range encrypted {
-		values[k] = "plan-placeholder-" + strings.Repeat("x", 32)
+		values[k] = planPlaceholder
 	}
 	secrets, err := placeholders(values)
 	if err != nil {
