@@ -47,6 +47,7 @@ var invariants = []invariant{
 	{"vpc-flow-logs", "every VPC records all traffic (EC2.6)", checkFlowLogs},
 	{"cidr-rules", "a security-group rule by CIDR opens only 443/80 to the web sources and NAT, 22 to adminCidrs, and egress to 443/80 or a peer's scrape ports", checkCidrRules},
 	{"iam-scoped", "no Allow grants a wildcard action, and resource * only for read-only actions AWS cannot scope", checkIAM},
+	{"iam-layout", "every role and instance profile lies under /<namePrefix>/<stack>/, is named <namePrefix>-<stack>-*, and every role carries the bootstrap boundary: the only IAM the stack's deploy role may write", checkIAMLayout},
 	{"managed-policies", "roles get only the AWS-managed policies listed here", checkManagedPolicies},
 	{"s3-locked", "every bucket blocks public access, refuses plain HTTP and is encrypted", checkBuckets},
 	{"tags", "every taggable AWS resource carries the stack tags, so cost and ownership are traceable", checkTags},
@@ -410,6 +411,31 @@ func checkIAM(r invariantRun) (out []string) {
 	}
 	if n == 0 {
 		out = append(out, "no policy document found: the check would be vacuous")
+	}
+	return out
+}
+
+func checkIAMLayout(r invariantRun) (out []string) {
+	np, stack := r.loaded.NamePrefix, r.loaded.Stack
+	boundary := contract.BoundaryPolicyARN("aws", "123456789012", np)
+	n := 0
+	for _, typ := range []string{"aws:iam/role:Role", "aws:iam/instanceProfile:InstanceProfile"} {
+		for _, res := range r.m.OfType(typ) {
+			n++
+			name, path := res.Str("name"), res.Str("path")
+			if !strings.HasPrefix(name, np+"-"+stack+"-") || len(name) > contract.IAMNameMaxLen {
+				out = append(out, fmt.Sprintf("%s %s: name %q is not %s-%s-* within %d characters", typ, res.Name, name, np, stack, contract.IAMNameMaxLen))
+			}
+			if path != contract.IAMPath(np, stack) {
+				out = append(out, fmt.Sprintf("%s %s: path %q, want %q", typ, res.Name, path, contract.IAMPath(np, stack)))
+			}
+			if typ == "aws:iam/role:Role" && res.Str("permissionsBoundary") != boundary {
+				out = append(out, fmt.Sprintf("%s: permissions boundary %q, want %q", res.Name, res.Str("permissionsBoundary"), boundary))
+			}
+		}
+	}
+	if n == 0 {
+		out = append(out, "no role or instance profile: the check would be vacuous")
 	}
 	return out
 }

@@ -255,6 +255,11 @@ func details(r testmocks.Resource, f facts) string {
 		add(r.Str("protocol"), r.Str("endpoint"))
 	case "aws:ec2/natGateway:NatGateway":
 		add("subnet", ref("subnetId"))
+	case "aws:iam/role:Role", "aws:iam/instanceProfile:InstanceProfile":
+		add("name", r.Str("path")+r.Str("name"))
+		if b := r.Str("permissionsBoundary"); b != "" {
+			add("boundary", b[strings.LastIndex(b, "/")+1:])
+		}
 	case "aws:iam/rolePolicyAttachment:RolePolicyAttachment":
 		add("policy", r.Str("policyArn"))
 	case "aws:iam/rolePolicy:RolePolicy":

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/promfed/promfed/components/alerting"
@@ -19,6 +20,7 @@ import (
 	"github.com/promfed/promfed/components/scanning"
 	"github.com/promfed/promfed/config"
 	"github.com/promfed/promfed/internal/contract"
+	"github.com/promfed/promfed/internal/iamrole"
 	"github.com/promfed/promfed/internal/pki"
 	"github.com/promfed/promfed/internal/playbook"
 )
@@ -35,6 +37,7 @@ type stack struct {
 	keys  *pki.Deriver
 	rules *playbook.Rules
 	tree  string // hash of the Ansible tree
+	iam   iamrole.Scope
 
 	net     *network.Vpc
 	fw      *firewall.Firewall
@@ -71,6 +74,18 @@ func build(ctx *pulumi.Context, cfg *config.Config) (*stack, error) {
 		// Shown by preview and up: a typo in a folder name is seen here.
 		_ = ctx.Log.Warn(fmt.Sprintf("%s: stack %s has no shard of that name; its rules are not deployed", dir, cfg.Stack), nil)
 	}
+	// Every role is created under the stack's IAM path with the boundary
+	// bootstrap/ made in this account (the deploy role may not do otherwise).
+	caller, err := aws.GetCallerIdentity(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("get caller identity: %w", err)
+	}
+	partition, err := aws.GetPartition(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("get partition: %w", err)
+	}
+	st.iam = iamrole.Scope{NamePrefix: cfg.NamePrefix, Stack: cfg.Stack,
+		Boundary: pulumi.String(contract.BoundaryPolicyARN(partition.Partition, caller.AccountId, cfg.NamePrefix))}
 	for _, step := range []func(*pulumi.Context) error{st.networkAndFirewall, st.buildHosts, st.endpoint, st.provisioning, st.scanning} {
 		if err := step(ctx); err != nil {
 			return nil, err
@@ -92,7 +107,7 @@ func (st *stack) networkAndFirewall(ctx *pulumi.Context) error {
 	var err error
 	st.net, err = network.NewVpc(ctx, cfg.NamePrefix, &network.VpcArgs{
 		Cidr: cfg.VpcCidr, AzCount: cfg.AzCount, SubnetPrefixLength: cfg.SubnetPrefixLength, NatStrategy: cfg.NatStrategy,
-		FlowLogRetentionDays: cfg.FlowLogRetentionDays, AdminCidrs: cfg.AdminCidrs, Peers: peers, Tags: tags,
+		FlowLogRetentionDays: cfg.FlowLogRetentionDays, AdminCidrs: cfg.AdminCidrs, Peers: peers, IAM: st.iam, Tags: tags,
 	})
 	if err != nil {
 		return err
@@ -132,7 +147,7 @@ func (st *stack) buildHosts(ctx *pulumi.Context) error {
 		InstanceType: cfg.BastionInstanceType, AmiFamily: cfg.AmiFamily, AmiID: cfg.AmiID,
 		SubnetID: st.net.PublicSubnetIDs.Index(pulumi.Int(0)), SecurityGroupID: st.fw.BastionSG,
 		HostKeyPrivate: pulumi.ToSecret(pulumi.String(bastionKey.PrivateKey)).(pulumi.StringOutput),
-		HostKeyPublic:  bastionKey.PublicKey, ClientPublicKey: client.PublicKey, Tags: tags,
+		HostKeyPublic:  bastionKey.PublicKey, ClientPublicKey: client.PublicKey, IAM: st.iam, Tags: tags,
 	})
 	if err != nil {
 		return err
@@ -157,7 +172,7 @@ func (st *stack) buildHosts(ctx *pulumi.Context) error {
 			SubnetID: st.net.PrivateSubnetIDs.Index(pulumi.Int(h.AZIndex)), AvailabilityZone: st.net.AvailabilityZones[h.AZIndex],
 			DataVolumeGiB: cfg.DataVolumeSizeGiB, Protect: cfg.Protect,
 			HostKeyPrivate: pulumi.ToSecret(pulumi.String(st.keys.HostKey(h.Name).PrivateKey)).(pulumi.StringOutput),
-			HostKeyPublic:  st.keys.HostKey(h.Name).PublicKey, ClientPublicKey: client.PublicKey, Tags: tags,
+			HostKeyPublic:  st.keys.HostKey(h.Name).PublicKey, ClientPublicKey: client.PublicKey, IAM: st.iam, Tags: tags,
 		}
 		if h.Role == contract.RolePrimary {
 			args.SecurityGroupIDs = pulumi.StringArray{st.fw.MembersSG, st.fw.PrimarySG}
@@ -176,7 +191,7 @@ func (st *stack) buildHosts(ctx *pulumi.Context) error {
 	}
 	if _, err := backup.NewSnapshots(ctx, cfg.NamePrefix+"-tsdb", &backup.SnapshotsArgs{
 		TargetTags:  map[string]string{contract.TagBackup: "true", contract.TagStack: cfg.Stack},
-		RetainCount: cfg.SnapshotRetainCount, Time: "03:00", Tags: tags,
+		RetainCount: cfg.SnapshotRetainCount, Time: "03:00", IAM: st.iam, Tags: tags,
 	}); err != nil {
 		return err
 	}
@@ -330,3 +345,4 @@ func (st *stack) export(ctx *pulumi.Context) {
 	}
 	ctx.Export("shardTargetSecurityGroups", targets)
 }
+

@@ -7,7 +7,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/promfed/promfed/internal/iampolicy"
+	"github.com/promfed/promfed/internal/iamrole"
 	"github.com/promfed/promfed/internal/tagging"
 )
 
@@ -18,6 +18,8 @@ type SnapshotsArgs struct {
 	RetainCount int
 	// Time is the daily start time, UTC "HH:MM".
 	Time string
+	// IAM is where DLM's service role is created (path, name, boundary).
+	IAM  iamrole.Scope
 	Tags map[string]string
 }
 
@@ -35,7 +37,7 @@ func NewSnapshots(ctx *pulumi.Context, name string, args *SnapshotsArgs, opts ..
 		return nil, err
 	}
 	parent := pulumi.Parent(s)
-	role, err := iam.NewRole(ctx, name, &iam.RoleArgs{AssumeRolePolicy: pulumi.String(iampolicy.AssumeRole("dlm.amazonaws.com")), Tags: tagging.Named(args.Tags, name)}, parent)
+	role, err := args.IAM.NewServiceRole(ctx, name, "snapshots", "dlm.amazonaws.com", args.Tags, parent)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/promfed/promfed/internal/hostboot"
+	"github.com/promfed/promfed/internal/iamrole"
 	"github.com/promfed/promfed/internal/tagging"
 )
 
@@ -21,7 +22,9 @@ type Args struct {
 	HostKeyPrivate  pulumi.StringInput // secret
 	HostKeyPublic   string
 	ClientPublicKey string
-	Tags            map[string]string
+	// IAM is where the host's role is created (path, name, boundary).
+	IAM  iamrole.Scope
+	Tags map[string]string
 }
 
 // Bastion is the jump host.
@@ -39,7 +42,7 @@ func NewBastion(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 		return nil, err
 	}
 	parent := pulumi.Parent(b)
-	_, profile, err := hostboot.NewInstanceRole(ctx, name, args.Tags, parent)
+	_, profile, err := hostboot.NewInstanceRole(ctx, args.IAM, name, name, args.Tags, parent)
 	if err != nil {
 		return nil, err
 	}

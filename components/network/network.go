@@ -14,6 +14,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/promfed/promfed/internal/iampolicy"
+	"github.com/promfed/promfed/internal/iamrole"
 	"github.com/promfed/promfed/internal/tagging"
 )
 
@@ -29,7 +30,9 @@ type VpcArgs struct {
 	// Peers are existing workload VPCs of the same account and region that
 	// the private subnets reach through a peering connection.
 	Peers []Peer
-	Tags  map[string]string
+	// IAM is where the flow-log delivery role is created.
+	IAM  iamrole.Scope
+	Tags map[string]string
 }
 
 // Peer is a workload VPC to peer with.
@@ -301,10 +304,7 @@ func newFlowLogs(ctx *pulumi.Context, name string, vpc *ec2.Vpc, args *VpcArgs, 
 	if err != nil {
 		return err
 	}
-	role, err := iam.NewRole(ctx, name+"-flow-logs", &iam.RoleArgs{
-		AssumeRolePolicy: pulumi.String(iampolicy.AssumeRole("vpc-flow-logs.amazonaws.com")),
-		Tags:             tagging.Named(args.Tags, name+"-flow-logs"),
-	}, parent)
+	role, err := args.IAM.NewServiceRole(ctx, name+"-flow-logs", "flow-logs", "vpc-flow-logs.amazonaws.com", args.Tags, parent)
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/promfed/promfed/internal/contract"
 	"github.com/promfed/promfed/internal/hostboot"
 	"github.com/promfed/promfed/internal/iampolicy"
+	"github.com/promfed/promfed/internal/iamrole"
 	"github.com/promfed/promfed/internal/tagging"
 )
 
@@ -41,7 +42,9 @@ type ServerArgs struct {
 	HostKeyPrivate  pulumi.StringInput // secret
 	HostKeyPublic   string
 	ClientPublicKey string
-	Tags            map[string]string
+	// IAM is where the host's role is created (path, name, boundary).
+	IAM  iamrole.Scope
+	Tags map[string]string
 }
 
 // AlertTopic is an encrypted SNS topic a host may publish to.
@@ -157,7 +160,7 @@ func NewServer(ctx *pulumi.Context, name string, args *ServerArgs, opts ...pulum
 }
 
 func newInstanceRole(ctx *pulumi.Context, name string, args *ServerArgs, tags map[string]string, parent pulumi.ResourceOption) (*iam.InstanceProfile, *iam.Role, error) {
-	role, profile, err := hostboot.NewInstanceRole(ctx, name, tags, parent)
+	role, profile, err := hostboot.NewInstanceRole(ctx, args.IAM, name, name, tags, parent)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -37,3 +37,30 @@ const (
 
 // SSHUser is the login user cloud-init creates and provisioning uses.
 const SSHUser = "promfed"
+
+// IAM layout shared by the program and bootstrap/: every role and instance
+// profile a stack creates lives under IAMPath and is named with IAMName, and
+// carries the permissions boundary bootstrap/ creates at BoundaryPolicyPath
+// under BoundaryPolicyName. The stack's deploy role may write IAM only there
+// and only with that boundary attached, so it cannot mint a role stronger
+// than the boundary nor touch another stack's roles.
+
+// IAMPath is /<namePrefix>/<stack>/.
+func IAMPath(namePrefix, stack string) string { return "/" + namePrefix + "/" + stack + "/" }
+
+// IAMName is <namePrefix>-<stack>-<what>.
+func IAMName(namePrefix, stack, what string) string { return namePrefix + "-" + stack + "-" + what }
+
+// IAMNameMaxLen is AWS's limit on role and instance profile names.
+const IAMNameMaxLen = 64
+
+// BoundaryPolicyPath is /<namePrefix>/: one boundary serves every stack.
+func BoundaryPolicyPath(namePrefix string) string { return "/" + namePrefix + "/" }
+
+// BoundaryPolicyName is <namePrefix>-stack-boundary.
+func BoundaryPolicyName(namePrefix string) string { return namePrefix + "-stack-boundary" }
+
+// BoundaryPolicyARN is the boundary's ARN in an account.
+func BoundaryPolicyARN(partition, account, namePrefix string) string {
+	return "arn:" + partition + ":iam::" + account + ":policy" + BoundaryPolicyPath(namePrefix) + BoundaryPolicyName(namePrefix)
+}

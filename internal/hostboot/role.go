@@ -4,18 +4,15 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/promfed/promfed/internal/iampolicy"
-	"github.com/promfed/promfed/internal/tagging"
+	"github.com/promfed/promfed/internal/iamrole"
 )
 
-// NewInstanceRole creates an EC2 role with Session Manager access (a shell
-// without SSH, as a fallback) and its instance profile. Callers attach
-// anything more the host needs to the returned role.
-func NewInstanceRole(ctx *pulumi.Context, name string, tags map[string]string, opts ...pulumi.ResourceOption) (*iam.Role, *iam.InstanceProfile, error) {
-	role, err := iam.NewRole(ctx, name, &iam.RoleArgs{
-		AssumeRolePolicy: pulumi.String(iampolicy.AssumeRole("ec2.amazonaws.com")),
-		Tags:             tagging.Named(tags, name),
-	}, opts...)
+// NewInstanceRole creates the EC2 role <namePrefix>-<stack>-<what> with
+// Session Manager access (a shell without SSH, as a fallback) and its
+// instance profile. Callers attach anything more the host needs to the
+// returned role.
+func NewInstanceRole(ctx *pulumi.Context, scope iamrole.Scope, name, what string, tags map[string]string, opts ...pulumi.ResourceOption) (*iam.Role, *iam.InstanceProfile, error) {
+	role, err := scope.NewServiceRole(ctx, name, what, "ec2.amazonaws.com", tags, opts...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -24,6 +21,6 @@ func NewInstanceRole(ctx *pulumi.Context, name string, tags map[string]string, o
 	}, opts...); err != nil {
 		return nil, nil, err
 	}
-	profile, err := iam.NewInstanceProfile(ctx, name, &iam.InstanceProfileArgs{Role: role.Name, Tags: tagging.Named(tags, name)}, opts...)
+	profile, err := scope.NewInstanceProfile(ctx, name, what, role, tags, opts...)
 	return role, profile, err
 }
