@@ -18,9 +18,10 @@ E2E_IMAGE_PACKAGES=(
 # the playbook's apt tasks do real installs inside the offline hosts.
 # prometheus-process-exporter is for the workload hosts only (a second kind of exporter
 # next to node_exporter, installed by the harness, not by the playbook).
+# unattended-upgrades is installed by the host_patching role.
 E2E_REPO_PACKAGES=(
   prometheus prometheus-node-exporter prometheus-blackbox-exporter prometheus-alertmanager
-  prometheus-process-exporter
+  prometheus-process-exporter unattended-upgrades
 )
 
 image_apt_lines() {
