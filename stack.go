@@ -345,4 +345,3 @@ func (st *stack) export(ctx *pulumi.Context) {
 	}
 	ctx.Export("shardTargetSecurityGroups", targets)
 }
-

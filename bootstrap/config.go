@@ -1,13 +1,17 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
+
+	"github.com/promfed/promfed/internal/contract"
 )
 
 // projectName is the config namespace of this project.
@@ -21,26 +25,31 @@ type settings struct {
 	GitHubRepo string
 	// StateBucket is the name of the state bucket.
 	StateBucket string
-	// KMSAlias is the alias name without the "alias/" prefix.
+	// AccessLogBucket receives the state bucket's server access logs.
+	AccessLogBucket string
+	// KMSAlias is the base alias name without "alias/": the state bucket's
+	// key is alias/<KMSAlias>, each stack's secrets key alias/<KMSAlias>-<stack>.
 	KMSAlias string
 	// OIDCProviderARN, when set, reuses an existing GitHub OIDC provider
 	// (there can be only one per URL and account).
 	OIDCProviderARN string
-	// RolePrefix names the two CI roles: <prefix>-preview, <prefix>-deploy.
+	// RolePrefix names the CI roles: <prefix>-preview-<stack>, <prefix>-deploy-<stack>.
 	RolePrefix string
-	// MainBranch is the branch whose pushes deploy dev.
-	MainBranch string
-	// DeployEnvironment is the GitHub environment of the gated prod deploy.
-	DeployEnvironment string
+	// Stacks are the main program's stacks; each gets its own roles and key.
+	Stacks []string
+	// PullRequestStack is the one stack pull requests preview.
+	PullRequestStack string
 	// NoncurrentDays is how long old state versions are kept.
 	NoncurrentDays int
-	// StackIAMPrefix limits the IAM roles, instance profiles and policies,
-	// the SNS topics and the KMS aliases the deploy role may manage to names
-	// starting with it ("" = any name in the account).
-	StackIAMPrefix string
-	// StackBucketPrefix limits the S3 buckets the deploy role may manage
+	// StackNamePrefix is the main program's namePrefix: a stack's deploy role
+	// may manage only IAM under /<prefix>/<stack>/, SNS topics and KMS
+	// aliases named <prefix>-<stack>-*.
+	StackNamePrefix string
+	// StackBucketPrefix limits the S3 buckets the deploy roles may manage
 	// (the ALB access-log bucket) to names starting with it ("" = any).
 	StackBucketPrefix string
+	// KeyAdministrators may administer the KMS keys (not use them).
+	KeyAdministrators []string
 }
 
 // configError names the key, the value and the rule it broke.
@@ -66,10 +75,10 @@ var (
 	aliasRe    = regexp.MustCompile(`^[A-Za-z0-9/_-]{1,250}$`)
 	oidcARNRe  = regexp.MustCompile(`^arn:aws(?:-[a-z]+)*:iam::[0-9]{12}:oidc-provider/token\.actions\.githubusercontent\.com$`)
 	nameRe     = regexp.MustCompile(`^[A-Za-z0-9+=,.@_-]{1,40}$`)
-	prefixRe   = regexp.MustCompile(`^[A-Za-z0-9+=,.@_-]{0,40}$`)
 	bktPfxRe   = regexp.MustCompile(`^(?:[a-z0-9][a-z0-9-]{0,39})?$`)
-	branchRe   = regexp.MustCompile(`^[A-Za-z0-9._/-]{1,200}$`)
-	envRe      = regexp.MustCompile(`^[A-Za-z0-9._-]{1,255}$`)
+	stackRe    = regexp.MustCompile(`^[a-z][a-z0-9-]{0,19}$`)
+	npRe       = regexp.MustCompile(`^[a-z][a-z0-9-]*[a-z0-9]$`)
+	adminRe    = regexp.MustCompile(`^arn:aws(?:-[a-z]+)*:iam::[0-9]{12}:(?:root|role/[A-Za-z0-9+=,.@_/-]+|user/[A-Za-z0-9+=,.@_/-]+)$`)
 	regionRe   = regexp.MustCompile(`^[a-z]{2}(?:-gov)?-[a-z]+-\d$`)
 	ipLikeRe   = regexp.MustCompile(`^\d+\.\d+\.\d+\.\d+$`)
 	reservedS3 = []string{"xn--", "sthree-", "amzn-s3-demo-"}
@@ -91,17 +100,29 @@ func loadSettings(ctx *pulumi.Context) (*settings, error) {
 		KMSAlias:          get("kmsAlias", "promfed-state"),
 		OIDCProviderARN:   get("githubOidcProviderArn", ""),
 		RolePrefix:        get("rolePrefix", "promfed-ci"),
-		MainBranch:        get("mainBranch", "main"),
-		DeployEnvironment: get("deployEnvironment", "prod"),
-		StackIAMPrefix:    get("stackIamPrefix", ""),
+		PullRequestStack:  get("pullRequestStack", "dev"),
+		StackNamePrefix:   get("stackNamePrefix", "promfed"),
 		StackBucketPrefix: get("stackBucketPrefix", ""),
 	}
+	s.AccessLogBucket = get("accessLogBucket", s.StateBucket+"-access-logs")
 	days := get("noncurrentVersionDays", "90")
 	n, err := strconv.Atoi(days)
 	if err != nil || n < 1 || n > 3650 {
 		return nil, invalid("noncurrentVersionDays", days, "must be a whole number of days from 1 to 3650")
 	}
 	s.NoncurrentDays = n
+	for key, dst := range map[string]*[]string{"stacks": &s.Stacks, "keyAdministrators": &s.KeyAdministrators} {
+		raw := get(key, "")
+		if raw == "" {
+			continue
+		}
+		if err := json.Unmarshal([]byte(raw), dst); err != nil {
+			return nil, invalid(key, raw, "must be a list of strings")
+		}
+	}
+	if s.Stacks == nil {
+		s.Stacks = []string{"dev", "prod"}
+	}
 	if err := s.validate(); err != nil {
 		return nil, err
 	}
@@ -134,16 +155,37 @@ func (s *settings) validate() error {
 			"must be arn:aws:iam::<12-digit account>:oidc-provider/token.actions.githubusercontent.com")
 	case !nameRe.MatchString(s.RolePrefix):
 		return invalid("rolePrefix", s.RolePrefix, "must be 1-40 characters of letters, digits and +=,.@_-")
-	case !branchRe.MatchString(s.MainBranch) || strings.Contains(s.MainBranch, ".."):
-		return invalid("mainBranch", s.MainBranch, "must be a branch name (letters, digits, '.', '_', '/', '-')")
-	case !envRe.MatchString(s.DeployEnvironment):
-		return invalid("deployEnvironment", s.DeployEnvironment,
-			"must be a GitHub environment name (letters, digits, '.', '_', '-')")
-	case !prefixRe.MatchString(s.StackIAMPrefix):
-		return invalid("stackIamPrefix", s.StackIAMPrefix, "must be at most 40 characters of letters, digits and +=,.@_-")
+	case len(s.Stacks) == 0:
+		return invalid("stacks", "[]", "must name at least one stack")
+	case !slices.Contains(s.Stacks, s.PullRequestStack):
+		return invalid("pullRequestStack", s.PullRequestStack,
+			fmt.Sprintf("must be one of stacks %v: the one stack pull requests may preview", s.Stacks))
+	case !npRe.MatchString(s.StackNamePrefix) || len(s.StackNamePrefix) > 20:
+		return invalid("stackNamePrefix", s.StackNamePrefix,
+			"must be the main program's namePrefix: 2-20 lowercase letters, digits and hyphens, starting with a letter")
 	case !bktPfxRe.MatchString(s.StackBucketPrefix):
 		return invalid("stackBucketPrefix", s.StackBucketPrefix,
 			"must be empty or up to 40 lowercase letters, digits and hyphens, starting with a letter or digit")
+	}
+	seen := map[string]bool{}
+	for _, st := range s.Stacks {
+		if !stackRe.MatchString(st) || seen[st] {
+			return invalid("stacks", st, "each stack must be unique, 1-20 lowercase letters, digits and hyphens, starting with a letter")
+		}
+		if n := len(roleName(s, "preview", st)); n > contract.IAMNameMaxLen {
+			return invalid("rolePrefix", s.RolePrefix, fmt.Sprintf("with stack %s makes the role name %s (%d characters): IAM allows %d",
+				st, roleName(s, "preview", st), n, contract.IAMNameMaxLen))
+		}
+		seen[st] = true
+	}
+	for _, a := range s.KeyAdministrators {
+		if !adminRe.MatchString(a) {
+			return invalid("keyAdministrators", a, "each must be an IAM ARN of the account root, a role or a user")
+		}
+	}
+	if !bucketRe.MatchString(s.AccessLogBucket) || s.AccessLogBucket == s.StateBucket {
+		return invalid("accessLogBucket", s.AccessLogBucket,
+			"must be a bucket name (3-63 lowercase letters, digits, hyphens) other than the state bucket")
 	}
 	for _, p := range reservedS3 {
 		if strings.HasPrefix(s.StateBucket, p) {

@@ -4,30 +4,56 @@ package main
 // action contains a wildcard. docs/team.md lists each action (a test checks
 // that), so a reviewer can read the whole grant without running anything.
 
-// stateReadActions read the state bucket (both roles).
-var stateReadActions = []string{
-	"s3:GetBucketLocation",
-	"s3:ListBucket",
-	"s3:GetObject",
-}
+// The state objects are granted per stack in state.go (s3:ListBucket,
+// s3:GetObject, s3:PutObject, s3:DeleteObject on exact key patterns).
 
-// stateWriteActions write state objects (deploy role: the whole bucket;
-// preview role: only lock objects under .pulumi/locks/).
-var stateWriteActions = []string{
-	"s3:PutObject",
-	"s3:DeleteObject",
-}
-
-// kmsPreviewActions: decrypt the stack's data key and secrets, and write the
-// SSE-KMS encrypted lock object.
-var kmsPreviewActions = []string{
-	"kms:Decrypt",
+// keyAdminActions: what keyAdministrators may do with the bootstrap keys
+// (administer, never use: no Decrypt, Encrypt or GenerateDataKey).
+var keyAdminActions = []string{
+	"kms:CancelKeyDeletion",
+	"kms:CreateAlias",
+	"kms:DeleteAlias",
 	"kms:DescribeKey",
+	"kms:DisableKey",
+	"kms:DisableKeyRotation",
+	"kms:EnableKey",
+	"kms:EnableKeyRotation",
+	"kms:GetKeyPolicy",
+	"kms:GetKeyRotationStatus",
+	"kms:ListAliases",
+	"kms:ListGrants",
+	"kms:ListKeyPolicies",
+	"kms:ListResourceTags",
+	"kms:PutKeyPolicy",
+	"kms:RevokeGrant",
+	"kms:ScheduleKeyDeletion",
+	"kms:TagResource",
+	"kms:UntagResource",
+	"kms:UpdateAlias",
+	"kms:UpdateKeyDescription",
+}
+
+// stateKeyReadActions: a preview role reading its stack's SSE-KMS state
+// objects through S3.
+var stateKeyReadActions = []string{
+	"kms:Decrypt",
+}
+
+// stateKeyWriteActions: a deploy role reading and writing its stack's
+// state objects through S3.
+var stateKeyWriteActions = []string{
+	"kms:Decrypt",
 	"kms:GenerateDataKey",
 }
 
-// kmsDeployActions: as preview, plus encrypting new secret values.
-var kmsDeployActions = []string{
+// secretsPreviewActions: decrypting a stack's data key and secrets.
+var secretsPreviewActions = []string{
+	"kms:Decrypt",
+	"kms:DescribeKey",
+}
+
+// secretsDeployActions: as preview, plus encrypting new secret values.
+var secretsDeployActions = []string{
 	"kms:Decrypt",
 	"kms:DescribeKey",
 	"kms:Encrypt",
@@ -230,41 +256,59 @@ var route53CreateZoneActions = []string{
 	"route53:CreateHostedZone",
 }
 
-// iamActions: roles, inline/managed policies and instance profiles that the
-// main stack creates (EC2 instance role, flow-logs role, DLM role).
-var iamActions = []string{
-	"iam:AddRoleToInstanceProfile",
-	"iam:AttachRolePolicy",
-	"iam:CreateInstanceProfile",
-	"iam:CreatePolicy",
-	"iam:CreatePolicyVersion",
-	"iam:CreateRole",
-	"iam:DeleteInstanceProfile",
-	"iam:DeletePolicy",
-	"iam:DeletePolicyVersion",
+// iamRoleActions: the stack's roles (EC2 instance roles, flow-logs role,
+// DLM role), on its IAM path only; none of them can widen a role.
+var iamRoleActions = []string{
 	"iam:DeleteRole",
-	"iam:DeleteRolePolicy",
-	"iam:DetachRolePolicy",
-	"iam:GetInstanceProfile",
-	"iam:GetPolicy",
-	"iam:GetPolicyVersion",
 	"iam:GetRole",
 	"iam:GetRolePolicy",
 	"iam:ListAttachedRolePolicies",
 	"iam:ListInstanceProfilesForRole",
-	"iam:ListPolicyVersions",
 	"iam:ListRolePolicies",
-	"iam:PutRolePolicy",
-	"iam:RemoveRoleFromInstanceProfile",
-	"iam:TagInstanceProfile",
-	"iam:TagPolicy",
 	"iam:TagRole",
-	"iam:UntagInstanceProfile",
-	"iam:UntagPolicy",
 	"iam:UntagRole",
 	"iam:UpdateAssumeRolePolicy",
 	"iam:UpdateRole",
 	"iam:UpdateRoleDescription",
+}
+
+// iamBoundedRoleActions create roles or change their inline policies; each
+// requires the bootstrap boundary on the role (iam:PermissionsBoundary).
+var iamBoundedRoleActions = []string{
+	"iam:CreateRole",
+	"iam:DeleteRolePolicy",
+	"iam:PutRolePermissionsBoundary",
+	"iam:PutRolePolicy",
+}
+
+// iamAttachActions attach AWS-managed policies: the boundary must be on
+// the role and the policy one of stackManagedPolicies.
+var iamAttachActions = []string{
+	"iam:AttachRolePolicy",
+	"iam:DetachRolePolicy",
+}
+
+// stackManagedPolicies are the only AWS-managed policies a stack attaches.
+var stackManagedPolicies = []string{
+	"AmazonSSMManagedInstanceCore",
+	"service-role/AWSDataLifecycleManagerServiceRole",
+}
+
+// iamProfileActions: the stack's instance profiles, on its IAM path only.
+var iamProfileActions = []string{
+	"iam:AddRoleToInstanceProfile",
+	"iam:CreateInstanceProfile",
+	"iam:DeleteInstanceProfile",
+	"iam:GetInstanceProfile",
+	"iam:RemoveRoleFromInstanceProfile",
+	"iam:TagInstanceProfile",
+	"iam:UntagInstanceProfile",
+}
+
+// boundaryRemovalActions are denied on every role: a boundary, once on,
+// stays.
+var boundaryRemovalActions = []string{
+	"iam:DeleteRolePermissionsBoundary",
 }
 
 // passRoleActions: handing a stack-created role to a service; restricted by
@@ -299,12 +343,12 @@ var inspectorActions = []string{
 	"inspector2:Enable",
 }
 
-// ciRoleGuardActions are denied on the two CI roles and the OIDC provider, so
-// the deploy role cannot widen its own grant or trust.
+// ciRoleGuardActions are denied on the CI roles, their policies, the
+// permissions boundary and the OIDC provider, so a deploy role cannot widen
+// its own grant, its trust or the boundary.
 var ciRoleGuardActions = []string{
 	"iam:AttachRolePolicy",
 	"iam:DeleteRole",
-	"iam:DeleteRolePermissionsBoundary",
 	"iam:DeleteRolePolicy",
 	"iam:DetachRolePolicy",
 	"iam:PutRolePermissionsBoundary",
@@ -437,8 +481,9 @@ var kmsAliasActions = []string{
 	"kms:UpdateAlias",
 }
 
-// stateKeyGuardActions are denied on the state key, which a tag match
-// must never bring within reach of key management.
+// stateKeyGuardActions are denied on the bootstrap keys (state and
+// secrets), which a tag match must never bring within reach of key
+// management.
 var stateKeyGuardActions = []string{
 	"kms:CreateAlias",
 	"kms:DeleteAlias",
@@ -449,18 +494,102 @@ var stateKeyGuardActions = []string{
 	"kms:UpdateAlias",
 }
 
+// The permissions boundary (boundaryPolicy): everything any stack role may
+// ever do. Each list is what one kind of stack role needs.
+
+// boundarySSMActions: AmazonSSMManagedInstanceCore (Session Manager, the
+// SSM agent; reading the host's own parameters).
+var boundarySSMActions = []string{
+	"ec2messages:AcknowledgeMessage",
+	"ec2messages:DeleteMessage",
+	"ec2messages:FailMessage",
+	"ec2messages:GetEndpoint",
+	"ec2messages:GetMessages",
+	"ec2messages:SendReply",
+	"ssm:DescribeAssociation",
+	"ssm:DescribeDocument",
+	"ssm:GetDeployablePatchSnapshotForInstance",
+	"ssm:GetDocument",
+	"ssm:GetManifest",
+	"ssm:GetParameter",
+	"ssm:GetParameters",
+	"ssm:ListAssociations",
+	"ssm:ListInstanceAssociations",
+	"ssm:PutComplianceItems",
+	"ssm:PutConfigurePackageResult",
+	"ssm:PutInventory",
+	"ssm:UpdateAssociationStatus",
+	"ssm:UpdateInstanceAssociationStatus",
+	"ssm:UpdateInstanceInformation",
+	"ssmmessages:CreateControlChannel",
+	"ssmmessages:CreateDataChannel",
+	"ssmmessages:OpenControlChannel",
+	"ssmmessages:OpenDataChannel",
+}
+
+// boundaryDiscoveryActions: Prometheus' EC2 service discovery.
+var boundaryDiscoveryActions = []string{
+	"ec2:DescribeAvailabilityZones",
+	"ec2:DescribeInstances",
+}
+
+// boundaryAlertActions: Alertmanager publishing to the encrypted topic.
+var boundaryAlertActions = []string{
+	"kms:Decrypt",
+	"kms:GenerateDataKey",
+	"sns:Publish",
+}
+
+// boundaryLogsActions: VPC flow-log delivery.
+var boundaryLogsActions = []string{
+	"logs:CreateLogStream",
+	"logs:DescribeLogStreams",
+	"logs:PutLogEvents",
+}
+
+// boundaryDLMActions: AWSDataLifecycleManagerServiceRole (EBS snapshots
+// and their EventBridge rules).
+var boundaryDLMActions = []string{
+	"ec2:CopySnapshot",
+	"ec2:CreateSnapshot",
+	"ec2:CreateSnapshots",
+	"ec2:CreateTags",
+	"ec2:DeleteSnapshot",
+	"ec2:DescribeFastSnapshotRestores",
+	"ec2:DescribeSnapshotAttribute",
+	"ec2:DescribeSnapshotTierStatus",
+	"ec2:DescribeSnapshots",
+	"ec2:DescribeVolumes",
+	"ec2:DisableFastSnapshotRestores",
+	"ec2:EnableFastSnapshotRestores",
+	"ec2:ModifySnapshotAttribute",
+	"ec2:ModifySnapshotTier",
+	"events:DeleteRule",
+	"events:DescribeRule",
+	"events:DisableRule",
+	"events:EnableRule",
+	"events:ListTargetsByRule",
+	"events:PutRule",
+	"events:PutTargets",
+	"events:RemoveTargets",
+}
+
 // allActionLists is every list above, for the documentation test.
 func allActionLists() map[string][]string {
 	return map[string][]string{
-		"stateRead": stateReadActions, "stateWrite": stateWriteActions,
-		"kmsPreview": kmsPreviewActions, "kmsDeploy": kmsDeployActions,
+		"keyAdmin": keyAdminActions, "stateKeyRead": stateKeyReadActions, "stateKeyWrite": stateKeyWriteActions,
+		"secretsPreview": secretsPreviewActions, "secretsDeploy": secretsDeployActions,
 		"stateGuard": stateGuardActions, "stackRead": stackReadActions,
 		"ec2": ec2Actions, "elb": elbActions, "acm": acmActions, "route53": route53Actions,
 		"route53CreateZone": route53CreateZoneActions,
-		"iam":               iamActions, "passRole": passRoleActions, "serviceLinkedRole": serviceLinkedRoleActions,
+		"iamRole":           iamRoleActions, "iamBoundedRole": iamBoundedRoleActions, "iamAttach": iamAttachActions,
+		"iamProfile": iamProfileActions, "boundaryRemoval": boundaryRemovalActions,
+		"passRole": passRoleActions, "serviceLinkedRole": serviceLinkedRoleActions,
 		"ciRoleGuard": ciRoleGuardActions, "s3App": s3AppActions, "logs": logsActions,
 		"logsDescribe": logsDescribeActions, "dlm": dlmActions,
 		"sns": snsActions, "kmsCreate": kmsCreateActions, "kmsList": kmsListActions, "kmsStackKey": kmsStackKeyActions,
 		"kmsAlias": kmsAliasActions, "stateKeyGuard": stateKeyGuardActions, "inspector": inspectorActions,
+		"boundarySSM": boundarySSMActions, "boundaryDiscovery": boundaryDiscoveryActions,
+		"boundaryAlert": boundaryAlertActions, "boundaryLogs": boundaryLogsActions, "boundaryDLM": boundaryDLMActions,
 	}
 }

@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
+
+	"github.com/promfed/promfed/internal/contract"
 )
 
 // policyDocument is an IAM policy (identity, resource or trust policy).
@@ -37,23 +40,39 @@ func (p policyDocument) JSON() (string, error) {
 
 // ids are the account facts and ARNs the policies are built from.
 type ids struct {
-	Partition string
-	Account   string
-	BucketARN string
-	KeyARN    string
-	OIDCARN   string
+	Partition   string
+	Account     string
+	BucketARN   string
+	StateKeyARN string
+	// SecretsKeyARNs are the stacks' secrets-provider keys, by stack.
+	SecretsKeyARNs map[string]string
+	OIDCARN        string
 }
 
 const githubOIDCHost = "token.actions.githubusercontent.com"
 
-// stackProject is the main program's Pulumi project name, which it writes
-// into the promfed:project tag of everything it creates.
+// stackProject is the main program's Pulumi project name: its stacks'
+// state lives under .pulumi/stacks/<stackProject>/ and it writes it into
+// the promfed:project tag of everything it creates.
 const stackProject = "promfed"
 
 func sorted(in []string) []string {
 	out := append([]string(nil), in...)
 	sort.Strings(out)
 	return out
+}
+
+func (id ids) acct(svc, res string) string {
+	return fmt.Sprintf("arn:%s:%s::%s:%s", id.Partition, svc, id.Account, res)
+}
+
+func (id ids) regional(s *settings, svc, res string) string {
+	return fmt.Sprintf("arn:%s:%s:%s:%s:%s", id.Partition, svc, s.Region, id.Account, res)
+}
+
+// boundaryARN is the permissions boundary every stack role must carry.
+func (id ids) boundaryARN(s *settings) string {
+	return contract.BoundaryPolicyARN(id.Partition, id.Account, s.StackNamePrefix)
 }
 
 // stateBucketPolicy denies every request that does not use TLS.
@@ -67,6 +86,21 @@ func stateBucketPolicy(bucketARN string) policyDocument {
 		Resource:  []string{bucketARN, bucketARN + "/*"},
 		Condition: map[string]map[string]any{"Bool": {"aws:SecureTransport": "false"}},
 	})
+}
+
+// accessLogBucketPolicy lets S3's log delivery write the state bucket's
+// access logs, and nothing else in; plain HTTP is refused.
+func accessLogBucketPolicy(logsARN, stateARN, account string) policyDocument {
+	tlsOnly := stateBucketPolicy(logsARN).Statement[0]
+	return newPolicy(
+		statement{Sid: "S3ServerAccessLogs", Effect: "Allow", Principal: map[string]any{"Service": "logging.s3.amazonaws.com"},
+			Action: []string{"s3:PutObject"}, Resource: []string{logsARN + "/state/*"},
+			Condition: map[string]map[string]any{
+				"ArnLike":      {"aws:SourceArn": stateARN},
+				"StringEquals": {"aws:SourceAccount": account},
+			}},
+		tlsOnly,
+	)
 }
 
 // trustPolicy lets GitHub Actions workflows of one repository assume a role,
@@ -86,131 +120,182 @@ func trustPolicy(oidcARN string, subjects []string) policyDocument {
 	})
 }
 
-// previewSubjects: pull_request events of the repository.
-func previewSubjects(s *settings) []string {
-	return []string{"repo:" + s.GitHubRepo + ":pull_request"}
+// The GitHub side of the trust: a job with `environment: E` gets the OIDC
+// subject repo:<repo>:environment:E whatever its event; a job without one
+// on a pull_request event gets repo:<repo>:pull_request.
+
+// previewEnvironment is the GitHub environment of a stack's preview job on
+// main (restricted to the main branch, no reviewers).
+func previewEnvironment(stack string) string { return stack + "-preview" }
+
+// deployEnvironment is the GitHub environment of a stack's deploy job
+// (prod: required reviewers).
+func deployEnvironment(stack string) string { return stack }
+
+// previewSubjects: pull requests may assume the preview role of the
+// pull-request stack only; every other stack is previewed on main, in its
+// preview environment.
+func previewSubjects(s *settings, stack string) []string {
+	if stack == s.PullRequestStack {
+		return []string{"repo:" + s.GitHubRepo + ":pull_request"}
+	}
+	return []string{"repo:" + s.GitHubRepo + ":environment:" + previewEnvironment(stack)}
 }
 
-// deploySubjects: pushes to the main branch (the dev job) and jobs running
-// in the gated deploy environment (the prod job: a job with `environment:`
-// gets an environment subject instead of a ref subject).
-func deploySubjects(s *settings) []string {
-	return []string{
-		"repo:" + s.GitHubRepo + ":ref:refs/heads/" + s.MainBranch,
-		"repo:" + s.GitHubRepo + ":environment:" + s.DeployEnvironment,
-	}
+// deploySubjects: only jobs in the stack's own deploy environment.
+func deploySubjects(s *settings, stack string) []string {
+	return []string{"repo:" + s.GitHubRepo + ":environment:" + deployEnvironment(stack)}
 }
+
+func roleName(s *settings, kind, stack string) string { return s.RolePrefix + "-" + kind + "-" + stack }
 
 func regionCondition(region string) map[string]map[string]any {
 	return map[string]map[string]any{"StringEquals": {"aws:RequestedRegion": region}}
 }
 
-// previewPolicy: read state, take/release the lock, decrypt secrets, and the
-// read-only calls a preview of the main stack makes.
-func previewPolicy(id ids) policyDocument {
-	return newPolicy(
-		statement{Sid: "ReadState", Effect: "Allow", Action: sorted(stateReadActions),
+// previewPolicy: read the stack's own state (no lock: previews take none)
+// and the read-only calls a preview of the main stack makes. Decrypting
+// the state and the stack's secrets is granted by the key policies.
+func previewPolicy(stack string) func(*settings, ids) policyDocument {
+	return func(_ *settings, id ids) policyDocument {
+		sts := previewStateStatements(id.BucketARN, stackObjects{stackProject, stack})
+		return newPolicy(append(sts,
+			statement{Sid: "ReadStackInputs", Effect: "Allow", Action: sorted(stackReadActions), Resource: []string{"*"}},
+		)...)
+	}
+}
+
+// deployPolicies are a deploy role's managed policies, split by area so
+// each stays under the 6,144-character managed policy limit.
+func deployPolicies(stack string) map[string]func(*settings, ids) policyDocument {
+	return map[string]func(*settings, ids) policyDocument{
+		"state":   func(s *settings, id ids) policyDocument { return deployStatePolicy(s, id, stack) },
+		"network": func(s *settings, _ ids) policyDocument { return deployNetworkPolicy(s) },
+		"edge":    deployEdgePolicy,
+		"alerts":  func(s *settings, id ids) policyDocument { return deployAlertsPolicy(s, id, stack) },
+		"iam-s3":  func(s *settings, id ids) policyDocument { return deployIAMPolicy(s, id, stack) },
+	}
+}
+
+func deployStatePolicy(s *settings, id ids, stack string) policyDocument {
+	keys := []string{id.StateKeyARN}
+	for _, st := range s.Stacks {
+		keys = append(keys, id.SecretsKeyARNs[st])
+	}
+	sts := deployStateStatements(id.BucketARN, stackObjects{stackProject, stack})
+	return newPolicy(append(sts,
+		statement{Sid: "ProtectStateBucket", Effect: "Deny", Action: sorted(stateGuardActions),
 			Resource: []string{id.BucketARN, id.BucketARN + "/*"}},
-		statement{Sid: "WriteLocksOnly", Effect: "Allow", Action: sorted(stateWriteActions),
-			Resource: []string{id.BucketARN + "/.pulumi/locks/*"}},
-		statement{Sid: "DecryptSecrets", Effect: "Allow", Action: sorted(kmsPreviewActions),
-			Resource: []string{id.KeyARN}},
-		statement{Sid: "ReadStackInputs", Effect: "Allow", Action: sorted(stackReadActions),
-			Resource: []string{"*"}},
+		statement{Sid: "ProtectBootstrapKeys", Effect: "Deny", Action: sorted(stateKeyGuardActions), Resource: keys},
+		statement{Sid: "ReadStackInputs", Effect: "Allow", Action: sorted(stackReadActions), Resource: []string{"*"}},
+	)...)
+}
+
+func deployNetworkPolicy(s *settings) policyDocument {
+	return newPolicy(
+		statement{Sid: "Ec2Vpc", Effect: "Allow", Action: sorted(ec2Actions),
+			Resource: []string{"*"}, Condition: regionCondition(s.Region)},
 	)
 }
 
-// deployPolicies are the deploy role's managed policies, split by area so
-// each stays under the 6,144-character managed policy limit.
-func deployPolicies(s *settings, id ids) map[string]policyDocument {
-	acct := func(svc, res string) string {
-		return fmt.Sprintf("arn:%s:%s::%s:%s", id.Partition, svc, id.Account, res)
+func deployEdgePolicy(s *settings, id ids) policyDocument {
+	return newPolicy(
+		statement{Sid: "LoadBalancer", Effect: "Allow", Action: sorted(elbActions),
+			Resource: []string{"*"}, Condition: regionCondition(s.Region)},
+		statement{Sid: "Certificates", Effect: "Allow", Action: sorted(acmActions),
+			Resource: []string{"*"}, Condition: regionCondition(s.Region)},
+		statement{Sid: "DnsRecords", Effect: "Allow", Action: sorted(route53Actions),
+			Resource: []string{
+				fmt.Sprintf("arn:%s:route53:::hostedzone/*", id.Partition),
+				fmt.Sprintf("arn:%s:route53:::change/*", id.Partition),
+			}},
+		statement{Sid: "DnsZone", Effect: "Allow", Action: sorted(route53CreateZoneActions),
+			Resource: []string{"*"}},
+		statement{Sid: "FlowLogGroup", Effect: "Allow", Action: sorted(logsActions),
+			Resource: []string{id.regional(s, "logs", "log-group:*")}},
+		statement{Sid: "DescribeLogGroups", Effect: "Allow", Action: sorted(logsDescribeActions),
+			Resource: []string{"*"}},
+		statement{Sid: "SnapshotLifecycle", Effect: "Allow", Action: sorted(dlmActions),
+			Resource: []string{"*"}, Condition: regionCondition(s.Region)},
+	)
+}
+
+// deployAlertsPolicy: the stack's SNS topics and the KMS keys it creates
+// (selected by their promfed:stack tag), never the bootstrap keys.
+func deployAlertsPolicy(s *settings, id ids, stack string) policyDocument {
+	own := s.StackNamePrefix + "-" + stack + "-"
+	return newPolicy(
+		statement{Sid: "AlertTopic", Effect: "Allow", Action: sorted(snsActions),
+			Resource: []string{id.regional(s, "sns", own+"*")}},
+		statement{Sid: "CreateStackKeys", Effect: "Allow", Action: sorted(kmsCreateActions),
+			Resource: []string{"*"}, Condition: map[string]map[string]any{
+				"StringEquals": {"aws:RequestedRegion": s.Region, "aws:RequestTag/promfed:project": stackProject,
+					"aws:RequestTag/promfed:stack": stack},
+			}},
+		statement{Sid: "ListKeyAliases", Effect: "Allow", Action: sorted(kmsListActions),
+			Resource: []string{"*"}, Condition: regionCondition(s.Region)},
+		statement{Sid: "ManageStackKeys", Effect: "Allow", Action: sorted(kmsStackKeyActions),
+			Resource: []string{id.regional(s, "kms", "key/*")}, Condition: map[string]map[string]any{
+				"StringEquals": {"aws:ResourceTag/promfed:project": stackProject, "aws:ResourceTag/promfed:stack": stack},
+			}},
+		statement{Sid: "StackKeyAliases", Effect: "Allow", Action: sorted(kmsAliasActions),
+			Resource: []string{id.regional(s, "kms", "alias/"+own+"*")}},
+		statement{Sid: "VulnerabilityScanning", Effect: "Allow", Action: sorted(inspectorActions),
+			Resource: []string{"*"}, Condition: regionCondition(s.Region)},
+	)
+}
+
+// deployIAMPolicy: roles and instance profiles under the stack's own IAM
+// path only; every role write that could widen a role requires the
+// bootstrap permissions boundary, and the boundary cannot be removed or
+// rewritten.
+func deployIAMPolicy(s *settings, id ids, stack string) policyDocument {
+	path := strings.TrimPrefix(contract.IAMPath(s.StackNamePrefix, stack), "/")
+	roles := id.acct("iam", "role/"+path+"*")
+	profiles := id.acct("iam", "instance-profile/"+path+"*")
+	boundary := id.boundaryARN(s)
+	withBoundary := map[string]any{"iam:PermissionsBoundary": boundary}
+	var managed []string
+	for _, p := range stackManagedPolicies {
+		managed = append(managed, fmt.Sprintf("arn:%s:iam::aws:policy/%s", id.Partition, p))
 	}
-	regional := func(svc, res string) string {
-		return fmt.Sprintf("arn:%s:%s:%s:%s:%s", id.Partition, svc, s.Region, id.Account, res)
-	}
-	ciRoles := []string{
-		acct("iam", "role/"+s.RolePrefix+"-preview"),
-		acct("iam", "role/"+s.RolePrefix+"-deploy"),
-		acct("iam", "policy/"+s.RolePrefix+"-*"),
-	}
+	guarded := []string{boundary, id.acct("iam", "role/"+s.RolePrefix+"-*"), id.acct("iam", "policy/"+s.RolePrefix+"-*")}
 	if id.OIDCARN != "" {
-		ciRoles = append(ciRoles, id.OIDCARN)
+		guarded = append(guarded, id.OIDCARN)
 	}
 	appBuckets := fmt.Sprintf("arn:%s:s3:::%s*", id.Partition, s.StackBucketPrefix)
-	return map[string]policyDocument{
-		"state": newPolicy(
-			statement{Sid: "ReadState", Effect: "Allow", Action: sorted(stateReadActions),
-				Resource: []string{id.BucketARN, id.BucketARN + "/*"}},
-			statement{Sid: "WriteState", Effect: "Allow", Action: sorted(stateWriteActions),
-				Resource: []string{id.BucketARN + "/*"}},
-			statement{Sid: "UseStateKey", Effect: "Allow", Action: sorted(kmsDeployActions),
-				Resource: []string{id.KeyARN}},
-			statement{Sid: "ProtectStateBucket", Effect: "Deny", Action: sorted(stateGuardActions),
-				Resource: []string{id.BucketARN, id.BucketARN + "/*"}},
-			statement{Sid: "ReadStackInputs", Effect: "Allow", Action: sorted(stackReadActions),
-				Resource: []string{"*"}},
-		),
-		"network": newPolicy(
-			statement{Sid: "Ec2Vpc", Effect: "Allow", Action: sorted(ec2Actions),
-				Resource: []string{"*"}, Condition: regionCondition(s.Region)},
-		),
-		"edge": newPolicy(
-			statement{Sid: "LoadBalancer", Effect: "Allow", Action: sorted(elbActions),
-				Resource: []string{"*"}, Condition: regionCondition(s.Region)},
-			statement{Sid: "Certificates", Effect: "Allow", Action: sorted(acmActions),
-				Resource: []string{"*"}, Condition: regionCondition(s.Region)},
-			statement{Sid: "DnsRecords", Effect: "Allow", Action: sorted(route53Actions),
-				Resource: []string{
-					fmt.Sprintf("arn:%s:route53:::hostedzone/*", id.Partition),
-					fmt.Sprintf("arn:%s:route53:::change/*", id.Partition),
-				}},
-			statement{Sid: "DnsZone", Effect: "Allow", Action: sorted(route53CreateZoneActions),
-				Resource: []string{"*"}},
-			statement{Sid: "FlowLogGroup", Effect: "Allow", Action: sorted(logsActions),
-				Resource: []string{regional("logs", "log-group:*")}},
-			statement{Sid: "DescribeLogGroups", Effect: "Allow", Action: sorted(logsDescribeActions),
-				Resource: []string{"*"}},
-			statement{Sid: "SnapshotLifecycle", Effect: "Allow", Action: sorted(dlmActions),
-				Resource: []string{"*"}, Condition: regionCondition(s.Region)},
-		),
-		"alerts": newPolicy(
-			statement{Sid: "AlertTopic", Effect: "Allow", Action: sorted(snsActions),
-				Resource: []string{regional("sns", s.StackIAMPrefix+"*")}},
-			statement{Sid: "CreateStackKeys", Effect: "Allow", Action: sorted(kmsCreateActions),
-				Resource: []string{"*"}, Condition: map[string]map[string]any{
-					"StringEquals": {"aws:RequestedRegion": s.Region, "aws:RequestTag/promfed:project": stackProject},
-				}},
-			statement{Sid: "ListKeyAliases", Effect: "Allow", Action: sorted(kmsListActions),
-				Resource: []string{"*"}, Condition: regionCondition(s.Region)},
-			statement{Sid: "ManageStackKeys", Effect: "Allow", Action: sorted(kmsStackKeyActions),
-				Resource: []string{regional("kms", "key/*")}, Condition: map[string]map[string]any{
-					"StringEquals": {"aws:ResourceTag/promfed:project": stackProject},
-				}},
-			statement{Sid: "StackKeyAliases", Effect: "Allow", Action: sorted(kmsAliasActions),
-				Resource: []string{regional("kms", "alias/"+s.StackIAMPrefix+"*")}},
-			statement{Sid: "ProtectStateKey", Effect: "Deny", Action: sorted(stateKeyGuardActions),
-				Resource: []string{id.KeyARN}},
-			statement{Sid: "VulnerabilityScanning", Effect: "Allow", Action: sorted(inspectorActions),
-				Resource: []string{"*"}, Condition: regionCondition(s.Region)},
-		),
-		"iam-s3": newPolicy(
-			statement{Sid: "StackRolesAndProfiles", Effect: "Allow", Action: sorted(iamActions),
-				Resource: []string{
-					acct("iam", "role/"+s.StackIAMPrefix+"*"),
-					acct("iam", "instance-profile/"+s.StackIAMPrefix+"*"),
-					acct("iam", "policy/"+s.StackIAMPrefix+"*"),
-				}},
-			statement{Sid: "PassStackRolesToServices", Effect: "Allow", Action: sorted(passRoleActions),
-				Resource:  []string{acct("iam", "role/"+s.StackIAMPrefix+"*")},
-				Condition: map[string]map[string]any{"StringEquals": {"iam:PassedToService": sorted(passRoleServices)}}},
-			statement{Sid: "ElbServiceLinkedRole", Effect: "Allow", Action: sorted(serviceLinkedRoleActions),
-				Resource:  []string{acct("iam", "role/aws-service-role/*")},
-				Condition: map[string]map[string]any{"StringEquals": {"iam:AWSServiceName": sorted(serviceLinkedRoleServices)}}},
-			statement{Sid: "ProtectCiRoles", Effect: "Deny", Action: sorted(ciRoleGuardActions),
-				Resource: ciRoles},
-			statement{Sid: "AccessLogBucket", Effect: "Allow", Action: sorted(s3AppActions),
-				Resource: []string{appBuckets, appBuckets + "/*"}},
-		),
-	}
+	return newPolicy(
+		statement{Sid: "StackRoles", Effect: "Allow", Action: sorted(iamRoleActions), Resource: []string{roles}},
+		statement{Sid: "StackRolesWithBoundary", Effect: "Allow", Action: sorted(iamBoundedRoleActions),
+			Resource: []string{roles}, Condition: map[string]map[string]any{"StringEquals": withBoundary}},
+		statement{Sid: "StackRolesManagedPolicies", Effect: "Allow", Action: sorted(iamAttachActions),
+			Resource: []string{roles}, Condition: map[string]map[string]any{
+				"StringEquals": withBoundary, "ArnEquals": {"iam:PolicyARN": sorted(managed)},
+			}},
+		statement{Sid: "StackInstanceProfiles", Effect: "Allow", Action: sorted(iamProfileActions), Resource: []string{profiles}},
+		statement{Sid: "PassStackRolesToServices", Effect: "Allow", Action: sorted(passRoleActions),
+			Resource:  []string{roles},
+			Condition: map[string]map[string]any{"StringEquals": {"iam:PassedToService": sorted(passRoleServices)}}},
+		statement{Sid: "ServiceLinkedRoles", Effect: "Allow", Action: sorted(serviceLinkedRoleActions),
+			Resource:  []string{id.acct("iam", "role/aws-service-role/*")},
+			Condition: map[string]map[string]any{"StringEquals": {"iam:AWSServiceName": sorted(serviceLinkedRoleServices)}}},
+		statement{Sid: "KeepBoundaries", Effect: "Deny", Action: sorted(boundaryRemovalActions), Resource: []string{"*"}},
+		statement{Sid: "ProtectBoundaryAndCiRoles", Effect: "Deny", Action: sorted(ciRoleGuardActions), Resource: guarded},
+		statement{Sid: "AccessLogBucket", Effect: "Allow", Action: sorted(s3AppActions),
+			Resource: []string{appBuckets, appBuckets + "/*"}},
+	)
+}
+
+// boundaryPolicy caps every role a stack creates: the most any stack role
+// may ever do, whatever policy the deploy role attaches to it. It grants no
+// IAM, STS, S3 or KMS administration, so no stack role can reach the state,
+// another stack's secrets or further privileges.
+func boundaryPolicy() policyDocument {
+	return newPolicy(
+		statement{Sid: "SessionManagerCore", Effect: "Allow", Action: sorted(boundarySSMActions), Resource: []string{"*"}},
+		statement{Sid: "PrometheusDiscovery", Effect: "Allow", Action: sorted(boundaryDiscoveryActions), Resource: []string{"*"}},
+		statement{Sid: "AlertDelivery", Effect: "Allow", Action: sorted(boundaryAlertActions), Resource: []string{"*"}},
+		statement{Sid: "FlowLogDelivery", Effect: "Allow", Action: sorted(boundaryLogsActions), Resource: []string{"*"}},
+		statement{Sid: "SnapshotLifecycle", Effect: "Allow", Action: sorted(boundaryDLMActions), Resource: []string{"*"}},
+	)
 }

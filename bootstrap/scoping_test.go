@@ -9,10 +9,11 @@ import (
 // resource "*" only for calls AWS cannot scope (read-only, or create calls
 // narrowed by a region or request-tag condition); every ARN is in this
 // account, of the service its actions belong to, and IAM ARNs lie under the
-// stack prefix (or the service-linked path, for ELB's role only).
+// role's own stack path (or the service-linked path, by service name).
+// The permissions boundary is a cap, not a grant: it is checked by
+// TestDeployRolesCannotEscalate.
 func TestEveryStatementIsScoped(t *testing.T) {
 	cfg := baseConfig()
-	cfg["promfed-bootstrap:stackIamPrefix"] = "promfed"
 	cfg["promfed-bootstrap:stackBucketPrefix"] = "promfed"
 	m, err := run(t, cfg)
 	if err != nil {
@@ -27,6 +28,11 @@ func TestEveryStatementIsScoped(t *testing.T) {
 	regionPinnedServices := map[string]bool{"ec2": true, "elasticloadbalancing": true, "acm": true, "dlm": true, "inspector2": true}
 	n := 0
 	for name, doc := range managedPolicies(t, m) {
+		if name == "promfed-stack-boundary" {
+			continue
+		}
+		// promfed-ci-<kind>-<stack>-<doc>; the test stacks have no hyphen.
+		stack := strings.Split(strings.TrimPrefix(name, "promfed-ci-"), "-")[1]
 		for _, st := range doc.Statement {
 			if st.Effect != "Allow" {
 				continue
@@ -34,7 +40,9 @@ func TestEveryStatementIsScoped(t *testing.T) {
 			where := name + "/" + st.Sid
 			region, _ := st.Condition["StringEquals"]["aws:RequestedRegion"].(string)
 			projTag, _ := st.Condition["StringEquals"]["aws:RequestTag/promfed:project"].(string)
+			stackTag, _ := st.Condition["StringEquals"]["aws:RequestTag/promfed:stack"].(string)
 			resTag, _ := st.Condition["StringEquals"]["aws:ResourceTag/promfed:project"].(string)
+			resStack, _ := st.Condition["StringEquals"]["aws:ResourceTag/promfed:stack"].(string)
 			if len(st.Resource) == 0 {
 				t.Errorf("%s: no resource", where)
 			}
@@ -46,7 +54,7 @@ func TestEveryStatementIsScoped(t *testing.T) {
 						switch {
 						case readOnlyStar[a]:
 						case regionPinnedServices[svc] && region == testRegion:
-						case (a == "kms:CreateKey" || a == "kms:TagResource") && region == testRegion && projTag == "promfed":
+						case (a == "kms:CreateKey" || a == "kms:TagResource") && region == testRegion && projTag == "promfed" && stackTag == stack:
 						case a == "kms:ListAliases" && region == testRegion:
 						default:
 							t.Errorf("%s: %s on resource * without a reason AWS forces", where, a)
@@ -71,7 +79,7 @@ func TestEveryStatementIsScoped(t *testing.T) {
 				switch svc {
 				case "iam":
 					ok := false
-					for _, allowed := range []string{"role/promfed", "instance-profile/promfed", "policy/promfed", "role/aws-service-role/"} {
+					for _, allowed := range []string{"role/promfed/" + stack + "/", "instance-profile/promfed/" + stack + "/", "role/aws-service-role/"} {
 						ok = ok || strings.HasPrefix(path, allowed)
 					}
 					if strings.HasPrefix(path, "role/aws-service-role/") && st.Condition["StringEquals"]["iam:AWSServiceName"] == nil {
@@ -85,16 +93,15 @@ func TestEveryStatementIsScoped(t *testing.T) {
 						t.Errorf("%s: bucket resource %q is neither the state bucket nor under the stack prefix", where, res)
 					}
 				case "sns":
-					if !strings.HasPrefix(path, "promfed") {
+					if !strings.HasPrefix(path, "promfed-"+stack+"-") {
 						t.Errorf("%s: topic resource %q is outside the stack prefix", where, res)
 					}
 				case "kms":
-					stateKey := res == "arn:aws:kms:"+testRegion+":"+testAccount+":key/0000-key"
 					switch {
-					case stateKey, strings.HasPrefix(path, "alias/promfed"):
-					case strings.HasPrefix(path, "key/") && resTag == "promfed":
+					case strings.HasPrefix(path, "alias/promfed-"+stack+"-"):
+					case strings.HasPrefix(path, "key/") && resTag == "promfed" && resStack == stack:
 					default:
-						t.Errorf("%s: KMS resource %q is neither the state key, a stack alias, nor a key tagged promfed:project", where, res)
+						t.Errorf("%s: KMS resource %q is neither a stack alias nor a key tagged with the role's stack", where, res)
 					}
 				}
 			}

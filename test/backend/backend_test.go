@@ -47,6 +47,7 @@ func lockPrefix(stack string) string {
 type env struct {
 	t       *testing.T
 	s3      *s3mem.Backend
+	guard   *guard
 	url     string
 	cliRoot string
 	home    string
@@ -86,14 +87,16 @@ func newEnv(t *testing.T) *env {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(gofakes3.New(mem, gofakes3.WithLogger(gofakes3.DiscardLog())).Server())
+	g := &guard{next: gofakes3.New(mem, gofakes3.WithLogger(gofakes3.DiscardLog())).Server(), bucket: bucketName,
+		grants: map[string][]grantStatement{}}
+	srv := httptest.NewServer(g)
 	t.Cleanup(srv.Close)
 	hostPort := strings.TrimPrefix(srv.URL, "http://")
 	if !strings.HasPrefix(hostPort, "127.0.0.1:") {
 		t.Fatalf("fake S3 listens on %s, want loopback", srv.URL)
 	}
 
-	e := &env{t: t, s3: mem, cliRoot: cliRoot(t), home: t.TempDir(), project: t.TempDir()}
+	e := &env{t: t, s3: mem, guard: g, cliRoot: cliRoot(t), home: t.TempDir(), project: t.TempDir()}
 	// The v1-style parameters (disableSSL, s3ForcePathStyle, scheme-less
 	// endpoint) are what most guides show; Pulumi 3.276 translates them for
 	// the AWS SDK v2 driver of gocloud.dev.
@@ -186,9 +189,26 @@ func (e *env) object(key string, version gofakes3.VersionID) []byte {
 // in-process by the Automation API (no language plugin needed).
 func (e *env) inlineStack(ctx context.Context, stack string, program pulumi.RunFunc) auto.Stack {
 	e.t.Helper()
+	return e.inlineStackAs(ctx, stack, program, "")
+}
+
+// inlineStackAs is inlineStack with the CLI signing its S3 requests with
+// the access key id keyID ("" = the unrestricted test key).
+func (e *env) inlineStackAs(ctx context.Context, stack string, program pulumi.RunFunc, keyID string) auto.Stack {
+	e.t.Helper()
+	s, err := e.openStackAs(ctx, stack, program, keyID)
+	if err != nil {
+		e.t.Fatalf("open stack %s: %v", stack, err)
+	}
+	return s
+}
+
+// openStackAs opens the stack like inlineStackAs and returns the error.
+func (e *env) openStackAs(ctx context.Context, stack string, program pulumi.RunFunc, keyID string) (auto.Stack, error) {
+	e.t.Helper()
 	cmd, err := auto.NewPulumiCommand(&auto.PulumiCommandOptions{Root: e.cliRoot})
 	if err != nil {
-		e.t.Fatalf("Automation API refused the CLI: %v", err)
+		return auto.Stack{}, fmt.Errorf("automation API refused the CLI: %w", err)
 	}
 	vars := map[string]string{}
 	for k, v := range e.vars {
@@ -196,14 +216,14 @@ func (e *env) inlineStack(ctx context.Context, stack string, program pulumi.RunF
 			vars[k] = v
 		}
 	}
+	if keyID != "" {
+		vars["AWS_ACCESS_KEY_ID"] = keyID
+	}
 	s, err := auto.UpsertStackInlineSource(ctx, stack, projectName, program,
 		auto.Pulumi(cmd), auto.PulumiHome(e.home), auto.WorkDir(e.project), auto.EnvVars(vars),
 		auto.Project(workspace.Project{Name: projectName, Runtime: workspace.NewProjectRuntimeInfo("go", nil)}),
 		auto.SecretsProvider("passphrase"))
-	if err != nil {
-		e.t.Fatalf("open stack %s: %v", stack, err)
-	}
-	return s
+	return s, err
 }
 
 // greeter exports a plain output and the decrypted secret config value.
@@ -464,6 +484,97 @@ func TestS3StateWorkflow(t *testing.T) {
 		}
 		if !bytes.Contains(e.object(stateKeyDev, ""), []byte("first from dev")) {
 			t.Error("the restored state is not the current S3 object")
+		}
+	})
+
+	t.Run("CI roles: preview and up with exactly their grants", func(t *testing.T) {
+		grants, err := loadGrants(bucketName, projectName)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const previewKey, deployKey = "AKIDPREVIEWDEVROLE", "AKIDDEPLOYDEVROLE"
+		e.guard.restrict(previewKey, grants["preview-dev"])
+		e.guard.restrict(deployKey, grants["deploy-dev"])
+		sids := func(sts []grantStatement) []string {
+			var out []string
+			for _, st := range sts {
+				out = append(out, st.Sid)
+			}
+			return out
+		}
+		// check asserts nothing was denied, no write outside wantWrites
+		// happened, and every statement of the grant was needed.
+		check := func(t *testing.T, what string, reqs []s3Request, grant []grantStatement, writes bool) {
+			t.Helper()
+			used := map[string]bool{}
+			for _, r := range reqs {
+				if !r.Allowed {
+					t.Errorf("%s: denied %s", what, r)
+				}
+				if !writes && r.Action != "s3:GetObject" && r.Action != "s3:ListBucket" {
+					t.Errorf("%s: writes (%s)", what, r)
+				}
+				used[r.Statement] = true
+			}
+			for _, sid := range sids(grant) {
+				if !used[sid] {
+					t.Errorf("%s never needed statement %s: the grant is wider than the CLI needs", what, sid)
+				}
+			}
+			if len(reqs) < 3 {
+				t.Errorf("%s made %d requests with its key: the CLI did not use it", what, len(reqs))
+			}
+		}
+
+		start := e.guard.mark()
+		dev := e.inlineStackAs(ctx, "dev", greeter("third"), previewKey)
+		if _, err := dev.Preview(ctx); err != nil {
+			t.Fatalf("preview dev with the dev preview role: %v", err)
+		}
+		check(t, "preview dev", e.guard.since(start, previewKey), grants["preview-dev"], false)
+
+		start = e.guard.mark()
+		if prod, err := e.openStackAs(ctx, "prod", greeter("third"), previewKey); err == nil {
+			if _, err := prod.Preview(ctx); err == nil {
+				t.Error("the dev preview role previewed prod")
+			}
+		}
+		refused := false
+		for _, r := range e.guard.since(start, previewKey) {
+			refused = refused || (!r.Allowed && strings.Contains(r.Resource, "/prod."))
+		}
+		if !refused {
+			t.Error("previewing prod with the dev preview role was not refused on prod's state")
+		}
+
+		start = e.guard.mark()
+		up := e.inlineStackAs(ctx, "dev", greeter("third"), deployKey)
+		res, err := up.Up(ctx)
+		if err != nil {
+			t.Fatalf("up dev with the dev deploy role: %v", err)
+		}
+		if got := res.Outputs["greeting"].Value; got != "third from dev" {
+			t.Errorf("greeting = %v", got)
+		}
+		check(t, "up dev", e.guard.since(start, deployKey), grants["deploy-dev"], true)
+		if got := e.keys(lockPrefix("dev")); len(got) != 0 {
+			t.Errorf("lock left behind by the deploy role: %v", got)
+		}
+
+		before := string(e.object(".pulumi/stacks/"+projectName+"/prod.json", ""))
+		start = e.guard.mark()
+		if upProd, err := e.openStackAs(ctx, "prod", greeter("third"), deployKey); err == nil {
+			if _, err := upProd.Up(ctx); err == nil {
+				t.Error("the dev deploy role updated prod")
+			}
+		}
+		for _, r := range e.guard.since(start, deployKey) {
+			if r.Allowed && r.Action != "s3:GetObject" && r.Action != "s3:ListBucket" && strings.Contains(r.Resource, "prod") {
+				t.Errorf("the dev deploy role wrote %s", r)
+			}
+		}
+		if after := string(e.object(".pulumi/stacks/"+projectName+"/prod.json", "")); after != before {
+			t.Error("prod's state changed")
 		}
 	})
 }

@@ -13,7 +13,7 @@
 #   PULUMI_PROJECT    project name (default: the name: line of $(PULUMI_DIR)/Pulumi.yaml)
 #   PULUMI            CLI to run (default pulumi)
 #   BACKEND_URL       default s3://$(STATE_BUCKET)?region=$(AWS_REGION)&awssdk=v2
-#   SECRETS_PROVIDER  default awskms://alias/$(KMS_ALIAS)?region=$(AWS_REGION)
+#   SECRETS_PROVIDER  default awskms://alias/$(KMS_ALIAS)-$(STACK)?region=$(AWS_REGION) (one key per stack)
 #   CONFIRM           unlock deletes the lock only with CONFIRM=yes
 #   PROMFED_CACHE     cache folder outside the repo (default $XDG_CACHE_HOME/promfed)
 #   GOLANGCI_PKGS     packages golangci-lint checks (default ./..., the whole root module)
@@ -30,7 +30,7 @@ PULUMI_DIR       ?= $(TEAM_ROOT)
 PULUMI_PROJECT   ?= $(shell awk '/^name:/ {print $$2; exit}' $(PULUMI_DIR)/Pulumi.yaml 2>/dev/null)
 PULUMI           ?= pulumi
 BACKEND_URL      ?= s3://$(STATE_BUCKET)?region=$(AWS_REGION)&awssdk=v2
-SECRETS_PROVIDER ?= awskms://alias/$(KMS_ALIAS)?region=$(AWS_REGION)
+SECRETS_PROVIDER ?= awskms://alias/$(KMS_ALIAS)-$(STACK)?region=$(AWS_REGION)
 GOLANGCI_PKGS    ?= ./...
 GO_TEST_FLAGS    ?=
 
