@@ -19,6 +19,8 @@ source "$E2E_DIR/lib/verify.sh"
 source "$E2E_DIR/lib/queries.sh"
 # shellcheck source=test/e2e/lib/verify_shards.sh
 source "$E2E_DIR/lib/verify_shards.sh"
+# shellcheck source=test/e2e/lib/verify_hosts.sh
+source "$E2E_DIR/lib/verify_hosts.sh"
 # shellcheck source=test/e2e/lib/aws.sh
 source "$E2E_DIR/lib/aws.sh"
 # shellcheck source=test/e2e/lib/workloads.sh

@@ -348,10 +348,11 @@ check_demo_queries() {
 # stages out (E2E_SKIP=reboots,outage) or run only some (E2E_ONLY=shards,demo-queries): a
 # skipped stage prints a SKIP line and counts as skipped, never as passed. outage stops
 # hosts that reboots starts again, so reboots needs outage.
-E2E_STAGES=(endpoints promtool workloads federation honor-labels discovery probes shards
-  demo-queries user-rules stale-user-rules rules outage reboots)
+E2E_STAGES=(endpoints promtool hardening patching workloads federation honor-labels discovery
+  probes shards demo-queries user-rules stale-user-rules rules outage reboots)
 declare -A E2E_STAGE_FNS=(
-  [endpoints]=check_endpoints [promtool]=check_promtool [workloads]=check_workloads
+  [endpoints]=check_endpoints [promtool]=check_promtool [hardening]=check_hardening
+  [patching]=check_patching [workloads]=check_workloads
   [federation]=check_federation [honor-labels]=check_honor_labels [discovery]=check_discovery
   [probes]="check_probe check_probes_edge" [shards]=check_shards_on_primary
   [demo-queries]=check_demo_queries [user-rules]=check_user_rules
