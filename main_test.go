@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"sort"
 	"strings"
 	"testing"
@@ -62,7 +63,8 @@ var untaggable = map[string]bool{
 	"aws:iam/rolePolicyAttachment:RolePolicyAttachment": true, "aws:ec2/volumeAttachment:VolumeAttachment": true,
 	"aws:lb/targetGroupAttachment:TargetGroupAttachment": true, "aws:route53/record:Record": true,
 	"aws:acm/certificateValidation:CertificateValidation": true, "aws:ec2/eipAssociation:EipAssociation": true,
-	"aws:s3/bucketPolicy:BucketPolicy": true, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": true,
+	"aws:wafv2/webAclAssociation:WebAclAssociation": true,
+	"aws:s3/bucketPolicy:BucketPolicy":              true, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": true,
 	"aws:s3/bucketOwnershipControls:BucketOwnershipControls": true, "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2": true,
 	"aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2": true,
 	"aws:kms/alias:Alias": true, "aws:sns/topicSubscription:TopicSubscription": true, "aws:ec2/route:Route": true,
@@ -162,6 +164,26 @@ func TestDevEndpoint(t *testing.T) {
 	if got := strings.Join(albIngress(m), ","); got != "198.51.100.0/24,198.51.100.7/32" {
 		t.Errorf("dev ALB admits %s, want allowedCidrs and the NAT gateway", got)
 	}
+	// The same sources, on every path, again at AWS WAF, which also
+	// rate-limits and screens with AWS's managed rule groups.
+	v4 := m.Named(t, "aws:wafv2/ipSet:IpSet", "promfed-dev-waf-ipv4")
+	if got := fmt.Sprint(v4.Get("addresses")); v4.Str("ipAddressVersion") != "IPV4" || got != "[198.51.100.0/24 198.51.100.7/32]" {
+		t.Errorf("WAF IPv4 set %s %s", v4.Str("ipAddressVersion"), got)
+	}
+	acl := m.Named(t, "aws:wafv2/webAcl:WebAcl", "promfed-dev-waf")
+	var rules []map[string]any
+	if err := json.Unmarshal([]byte(acl.Str("ruleJson")), &rules); err != nil || len(rules) != 6 {
+		t.Fatalf("web ACL rules %v (%v)", acl.Str("ruleJson"), err)
+	}
+	if acl.Get("defaultAction").(map[string]any)["block"] == nil || acl.Str("scope") != "REGIONAL" ||
+		!strings.Contains(acl.Str("ruleJson"), `"ARN":"arn:aws:mock:eu-west-1:123456789012:ipset/promfed-dev-waf-ipv4"`) ||
+		!strings.Contains(acl.Str("ruleJson"), `"Limit":3000`) {
+		t.Errorf("web ACL %v", acl.Inputs)
+	}
+	if assoc := m.Named(t, "aws:wafv2/webAclAssociation:WebAclAssociation", "promfed-dev-waf"); assoc.Str("resourceArn") != "arn:aws:mock:eu-west-1:123456789012:loadbalancer/promfed" ||
+		assoc.Str("webAclArn") != "arn:aws:mock:eu-west-1:123456789012:webacl/promfed-dev-waf" {
+		t.Errorf("web ACL association %v, want the ALB and the web ACL", assoc.Inputs)
+	}
 	alias := m.Named(t, "aws:route53/record:Record", "promfed-endpoint")
 	if alias.Str("zoneId") != "Z0123456789EXAMPLE" || alias.Get("aliases") == nil {
 		t.Errorf("public alias %v", alias.Inputs)
@@ -217,7 +239,10 @@ func TestProdEndpoint(t *testing.T) {
 		t.Errorf("rulesets %v", phases)
 	}
 	waf, _ := json.Marshal(m.Named(t, "cloudflare:index/ruleset:Ruleset", "promfed-edge-waf").Get("rules"))
-	if !strings.Contains(string(waf), `not ip.src in {198.51.100.0/24}`) || !strings.Contains(string(waf), `/api/v1/admin`) {
+	// Every path: allowedCidrs and the NAT gateway (the endpoint probe; the
+	// mocks give every NAT gateway the same address).
+	if !strings.Contains(string(waf), `(http.host eq \"prometheus.example.com\" and not ip.src in {198.51.100.0/24 198.51.100.7/32})`) ||
+		!strings.Contains(string(waf), `/api/v1/admin`) || strings.Contains(string(waf), "/federate") {
 		t.Errorf("WAF rules %s", waf)
 	}
 	aop := m.Named(t, "cloudflare:index/authenticatedOriginPullsCertificate:AuthenticatedOriginPullsCertificate", "promfed-edge-origin-pull")

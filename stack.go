@@ -18,6 +18,7 @@ import (
 	"github.com/promfed/promfed/components/prometheus"
 	"github.com/promfed/promfed/components/provision"
 	"github.com/promfed/promfed/components/scanning"
+	"github.com/promfed/promfed/components/waf"
 	"github.com/promfed/promfed/config"
 	"github.com/promfed/promfed/internal/contract"
 	"github.com/promfed/promfed/internal/iamrole"
@@ -249,18 +250,25 @@ func (st *stack) endpoint(ctx *pulumi.Context) error {
 	if err != nil {
 		return err
 	}
+	// One admission policy for whichever edge is in front: allowedCidrs and
+	// the NAT gateways (the endpoint probe) on every path.
+	policy := cfg.EdgePolicy(nil)
 	if cfg.Cloudflare() {
 		_, err = edge.NewCloudflare(ctx, cfg.NamePrefix+"-edge", &edge.CloudflareArgs{
-			ZoneID: cfg.CloudflareZoneID, Domain: cfg.Domain, AlbDNS: st.alb.DNSName, AllowedCidrs: cfg.AllowedCidrs,
-			OriginPullCertificate: cfg.OriginPullCertificate,
-			OriginPullPrivateKey:  pulumi.ToSecret(pulumi.String(cfg.OriginPullPrivateKey.Reveal())).(pulumi.StringOutput),
-			RequestsPerMinute:     600,
+			ZoneID: cfg.CloudflareZoneID, AlbDNS: st.alb.DNSName, Policy: policy, ProbeSources: st.net.NatPublicIPs,
+			Plan: cfg.CloudflarePlan, OriginPullCertificate: cfg.OriginPullCertificate,
+			OriginPullPrivateKey: pulumi.ToSecret(pulumi.String(cfg.OriginPullPrivateKey.Reveal())).(pulumi.StringOutput),
 		})
-	} else {
-		_, err = dns.NewPublicRecords(ctx, cfg.NamePrefix+"-endpoint", &dns.PublicRecordsArgs{
-			ZoneID: cfg.Route53ZoneID, Domain: cfg.Domain, AlbDNS: st.alb.DNSName, AlbZoneID: st.alb.ZoneID,
-		})
+		return err
 	}
+	if _, err = waf.NewWebACL(ctx, cfg.NamePrefix+"-"+cfg.Stack+"-waf", &waf.WebACLArgs{
+		Policy: policy, ProbeSources: st.net.NatPublicIPs, AlbArn: st.alb.Arn, Tags: cfg.Tags(),
+	}); err != nil {
+		return err
+	}
+	_, err = dns.NewPublicRecords(ctx, cfg.NamePrefix+"-endpoint", &dns.PublicRecordsArgs{
+		ZoneID: cfg.Route53ZoneID, Domain: cfg.Domain, AlbDNS: st.alb.DNSName, AlbZoneID: st.alb.ZoneID,
+	})
 	return err
 }
 

@@ -224,7 +224,28 @@ var elbActions = []string{
 	"elasticloadbalancing:RemoveTags",
 	"elasticloadbalancing:SetRulePriorities",
 	"elasticloadbalancing:SetSecurityGroups",
+	"elasticloadbalancing:SetWebAcl",
 	"elasticloadbalancing:SetSubnets",
+}
+
+// wafActions: the web ACL on the ALB and its IP sets (Route53 mode).
+// Creating a web ACL that runs AWS managed rule groups also checks these
+// actions on the managed rule groups.
+var wafActions = []string{
+	"wafv2:AssociateWebACL",
+	"wafv2:CreateIPSet",
+	"wafv2:CreateWebACL",
+	"wafv2:DeleteIPSet",
+	"wafv2:DeleteWebACL",
+	"wafv2:DisassociateWebACL",
+	"wafv2:GetIPSet",
+	"wafv2:GetWebACL",
+	"wafv2:GetWebACLForResource",
+	"wafv2:ListTagsForResource",
+	"wafv2:TagResource",
+	"wafv2:UntagResource",
+	"wafv2:UpdateIPSet",
+	"wafv2:UpdateWebACL",
 }
 
 // acmActions: the ALB certificate (DNS validated or imported).
@@ -580,7 +601,7 @@ func allActionLists() map[string][]string {
 		"keyAdmin": keyAdminActions, "stateKeyRead": stateKeyReadActions, "stateKeyWrite": stateKeyWriteActions,
 		"secretsPreview": secretsPreviewActions, "secretsDeploy": secretsDeployActions,
 		"stateGuard": stateGuardActions, "stackRead": stackReadActions,
-		"ec2": ec2Actions, "elb": elbActions, "acm": acmActions, "route53": route53Actions,
+		"ec2": ec2Actions, "elb": elbActions, "waf": wafActions, "acm": acmActions, "route53": route53Actions,
 		"route53CreateZone": route53CreateZoneActions,
 		"iamRole":           iamRoleActions, "iamBoundedRole": iamBoundedRoleActions, "iamAttach": iamAttachActions,
 		"iamProfile": iamProfileActions, "boundaryRemoval": boundaryRemovalActions,

@@ -202,6 +202,8 @@ func deployEdgePolicy(s *settings, id ids) policyDocument {
 	return newPolicy(
 		statement{Sid: "LoadBalancer", Effect: "Allow", Action: sorted(elbActions),
 			Resource: []string{"*"}, Condition: regionCondition(s.Region)},
+		statement{Sid: "WebAcl", Effect: "Allow", Action: sorted(wafActions),
+			Resource: []string{"*"}, Condition: regionCondition(s.Region)},
 		statement{Sid: "Certificates", Effect: "Allow", Action: sorted(acmActions),
 			Resource: []string{"*"}, Condition: regionCondition(s.Region)},
 		statement{Sid: "DnsRecords", Effect: "Allow", Action: sorted(route53Actions),

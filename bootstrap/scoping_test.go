@@ -25,7 +25,7 @@ func TestEveryStatementIsScoped(t *testing.T) {
 			readOnlyStar[a] = true
 		}
 	}
-	regionPinnedServices := map[string]bool{"ec2": true, "elasticloadbalancing": true, "acm": true, "dlm": true, "inspector2": true}
+	regionPinnedServices := map[string]bool{"ec2": true, "elasticloadbalancing": true, "acm": true, "dlm": true, "inspector2": true, "wafv2": true}
 	n := 0
 	for name, doc := range managedPolicies(t, m) {
 		if name == "promfed-stack-boundary" {

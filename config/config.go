@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/promfed/promfed/internal/contract"
+	"github.com/promfed/promfed/internal/edgepolicy"
 )
 
 // Secret holds a sensitive value. It prints as a placeholder so that it never
@@ -60,6 +61,10 @@ type Config struct {
 
 	AdminCidrs   []netip.Prefix
 	AllowedCidrs []netip.Prefix
+	// RequestsPerMinute is each client's budget at the edge.
+	RequestsPerMinute int
+	// CloudflarePlan decides the rate-limit rule's shape.
+	CloudflarePlan string
 
 	Domain                string
 	DNSProvider           string
@@ -328,6 +333,8 @@ func Load(project, stack, region string, src Source) (*Config, error) {
 		l.failf("domain %q is not a valid DNS name", c.Domain)
 	}
 	c.DNSProvider = l.oneOf("dnsProvider", "route53", "cloudflare")
+	c.RequestsPerMinute = l.integer("requestsPerMinute", 10, 100000)
+	c.CloudflarePlan = l.oneOf("cloudflarePlan", edgepolicy.CloudflarePlans...)
 	c.Route53ZoneID = l.str("route53ZoneId")
 	c.CloudflareZoneID = l.str("cloudflareZoneId")
 	c.OriginPullCa = l.str("originPullCa")
@@ -342,6 +349,16 @@ func Load(project, stack, region string, src Source) (*Config, error) {
 			l.failf("allowedCidrs is empty: without Cloudflare the ALB admits only these sources; list them (0.0.0.0/0 is allowed for a public endpoint)")
 		}
 	case "cloudflare":
+		// The NAT gateways' addresses join the WAF's sources at deploy
+		// time; check the rules fit with as many placeholders.
+		probe := netip.MustParsePrefix("255.255.255.255/32")
+		p := c.EdgePolicy(slices.Repeat([]netip.Prefix{probe}, c.NatGatewayCount()))
+		if _, err := p.CloudflareRules(); err != nil {
+			l.failf("%v", err)
+		}
+		if _, err := p.CloudflareRateLimit(c.CloudflarePlan); err != nil {
+			l.failf("cloudflarePlan: %v", err)
+		}
 		if !cfZoneRe.MatchString(c.CloudflareZoneID) {
 			l.failf("cloudflareZoneId %q is not a Cloudflare zone id (32 lowercase hex characters); it is required when dnsProvider is cloudflare", c.CloudflareZoneID)
 		}
@@ -451,6 +468,25 @@ func (c *Config) Fqdn(host string) string { return host + "." + c.InternalZone }
 
 // Cloudflare tells whether the Cloudflare edge is in front of the ALB.
 func (c *Config) Cloudflare() bool { return c.DNSProvider == "cloudflare" }
+
+// NatGatewayCount is how many NAT gateways natStrategy makes.
+func (c *Config) NatGatewayCount() int {
+	switch c.NatStrategy {
+	case "single":
+		return 1
+	case "per-az":
+		return c.AzCount
+	}
+	return 0
+}
+
+// EdgePolicy is who may call the endpoint: allowedCidrs and the probe
+// sources (the NAT gateways' addresses), on every path, within the budget.
+// Both edges render it (internal/edgepolicy).
+func (c *Config) EdgePolicy(probeSources []netip.Prefix) edgepolicy.Policy {
+	return edgepolicy.Policy{Host: c.Domain, Sources: append(slices.Clone(c.AllowedCidrs), probeSources...),
+		RequestsPerMinute: c.RequestsPerMinute}
+}
 
 // Tags go on every taggable resource.
 func (c *Config) Tags() map[string]string {

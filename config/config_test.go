@@ -8,6 +8,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"math/big"
 	"strings"
 	"testing"
@@ -82,6 +83,7 @@ func TestRules(t *testing.T) {
 		{"subnets do not fit", "vpcCidr", "10.0.0.0/23", `holds 2 subnets of /24, but 4 are needed`},
 		{"az count low", "azCount", "1", `azCount 1 is out of range: it must be between 2 and 6`},
 		{"az count text", "azCount", "two", `azCount "two" is not an integer`},
+		{"edge budget low", "requestsPerMinute", "5", `requestsPerMinute 5 is out of range: it must be between 10 and 100000`},
 		{"nat", "natStrategy", "gateway", `natStrategy "gateway" is not allowed: it must be one of none, single, per-az`},
 		{"flow retention", "flowLogRetentionDays", "10", `flowLogRetentionDays 10 is not a retention CloudWatch Logs accepts`},
 		{"instance type", "primaryInstanceType", "t3medium", `primaryInstanceType "t3medium" is not an EC2 instance type`},
@@ -273,6 +275,24 @@ func TestCloudflare(t *testing.T) {
 	v["originPullPrivateKey"] = otherKey
 	if _, err := load(t, v); err == nil || !strings.Contains(err.Error(), "does not match the public key") {
 		t.Errorf("mismatched key: %v", err)
+	}
+
+	v = validCloudflare(t)
+	v["cloudflarePlan"] = "gold"
+	if _, err := load(t, v); err == nil || !strings.Contains(err.Error(), `cloudflarePlan "gold" is not allowed: it must be one of free, pro, business, enterprise`) {
+		t.Errorf("unknown plan: %v", err)
+	}
+
+	// Every allowed range goes into one Cloudflare expression (4096
+	// characters at most), with the NAT gateways' addresses.
+	v = validCloudflare(t)
+	var many []string
+	for i := range 300 {
+		many = append(many, fmt.Sprintf("2001:db8:%x::/48", i))
+	}
+	v["allowedCidrs"] = `["` + strings.Join(many, `","`) + `"]`
+	if _, err := load(t, v); err == nil || !strings.Contains(err.Error(), "allowedCidrs has 301 entries") {
+		t.Errorf("too many allowedCidrs for one Cloudflare rule: %v", err)
 	}
 
 	v = validCloudflare(t)

@@ -7,27 +7,31 @@ package edge
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/pulumi/pulumi-cloudflare/sdk/v5/go/cloudflare"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/promfed/promfed/components/certificate"
+	"github.com/promfed/promfed/internal/edgepolicy"
 )
 
 // CloudflareArgs configures the edge.
 type CloudflareArgs struct {
 	ZoneID string
-	Domain string
 	AlbDNS pulumi.StringInput
-	// AllowedCidrs may call /federate; nobody else can. Empty blocks
-	// /federate at the edge entirely.
-	AllowedCidrs []netip.Prefix
+	// Policy is who may call the endpoint (its Host is the public name).
+	// Its Sources are completed with ProbeSources.
+	Policy edgepolicy.Policy
+	// ProbeSources are addresses known at deploy time (the NAT gateways)
+	// from which the endpoint probe calls.
+	ProbeSources []pulumi.StringOutput
+	// Plan is the zone's Cloudflare plan: it decides the rate-limit rule.
+	Plan string
 	// Origin-pull client certificate and key Cloudflare presents to the ALB.
 	OriginPullCertificate string
 	OriginPullPrivateKey  pulumi.StringInput // secret
-	// RequestsPerMinute per client IP and Cloudflare location.
-	RequestsPerMinute int
 }
 
 // Cloudflare is the edge in front of the ALB.
@@ -39,6 +43,16 @@ type Cloudflare struct {
 
 // NewCloudflare creates the edge resources.
 func NewCloudflare(ctx *pulumi.Context, name string, args *CloudflareArgs, opts ...pulumi.ResourceOption) (*Cloudflare, error) {
+	if args == nil {
+		return nil, fmt.Errorf("edge %s: no arguments", name)
+	}
+	rateLimit, err := args.Policy.CloudflareRateLimit(args.Plan)
+	if err != nil {
+		return nil, err
+	}
+	if err := args.Policy.Validate(); err != nil {
+		return nil, err
+	}
 	c := &Cloudflare{}
 	if err := ctx.RegisterComponentResource("promfed:edge:Cloudflare", name, c, opts...); err != nil {
 		return nil, err
@@ -46,7 +60,7 @@ func NewCloudflare(ctx *pulumi.Context, name string, args *CloudflareArgs, opts 
 	parent := pulumi.Parent(c)
 	zone := pulumi.String(args.ZoneID)
 	rec, err := cloudflare.NewRecord(ctx, name, &cloudflare.RecordArgs{
-		ZoneId: zone, Name: pulumi.String(args.Domain), Type: pulumi.String("CNAME"),
+		ZoneId: zone, Name: pulumi.String(args.Policy.Host), Type: pulumi.String("CNAME"),
 		Content: args.AlbDNS, Proxied: pulumi.Bool(true), Ttl: pulumi.Int(1),
 		Comment: pulumi.String("promfed endpoint, managed by Pulumi"),
 	}, parent)
@@ -66,8 +80,8 @@ func NewCloudflare(ctx *pulumi.Context, name string, args *CloudflareArgs, opts 
 	}
 	if _, err := cloudflare.NewRuleset(ctx, name+"-waf", &cloudflare.RulesetArgs{
 		ZoneId: zone, Kind: pulumi.String("zone"), Phase: pulumi.String("http_request_firewall_custom"),
-		Name: pulumi.String("promfed custom rules"), Description: pulumi.String("promfed: admin API closed, /federate for allowed clients, read-only methods"),
-		Rules: WafRules(args.Domain, args.AllowedCidrs),
+		Name: pulumi.String("promfed custom rules"), Description: pulumi.String("promfed: admin API closed, read-only methods, every path only from allowed sources"),
+		Rules: wafRules(args.Policy, args.ProbeSources),
 	}, parent); err != nil {
 		return nil, err
 	}
@@ -76,12 +90,12 @@ func NewCloudflare(ctx *pulumi.Context, name string, args *CloudflareArgs, opts 
 		Name: pulumi.String("promfed rate limit"), Description: pulumi.String("promfed: per-client request budget"),
 		Rules: cloudflare.RulesetRuleArray{cloudflare.RulesetRuleArgs{
 			Action: pulumi.String("block"), Description: pulumi.String("per-IP budget on the endpoint"), Enabled: pulumi.Bool(true),
-			Expression: pulumi.Sprintf(`(http.host eq %q)`, args.Domain),
+			Expression: pulumi.String(rateLimit.Expression),
 			Ratelimit: cloudflare.RulesetRuleRatelimitArgs{
 				Characteristics:   pulumi.StringArray{pulumi.String("cf.colo.id"), pulumi.String("ip.src")},
-				Period:            pulumi.Int(60),
-				RequestsPerPeriod: pulumi.Int(args.RequestsPerMinute),
-				MitigationTimeout: pulumi.Int(600),
+				Period:            pulumi.Int(rateLimit.Period),
+				RequestsPerPeriod: pulumi.Int(rateLimit.RequestsPerPeriod),
+				MitigationTimeout: pulumi.Int(rateLimit.MitigationTimeout),
 			},
 		}},
 	}, parent); err != nil {
@@ -96,7 +110,7 @@ func NewCloudflare(ctx *pulumi.Context, name string, args *CloudflareArgs, opts 
 		return nil, err
 	}
 	if _, err := cloudflare.NewAuthenticatedOriginPulls(ctx, name+"-origin-pull", &cloudflare.AuthenticatedOriginPullsArgs{
-		ZoneId: zone, Hostname: pulumi.String(args.Domain), AuthenticatedOriginPullsCertificate: cert.ID(), Enabled: pulumi.Bool(true),
+		ZoneId: zone, Hostname: pulumi.String(args.Policy.Host), AuthenticatedOriginPullsCertificate: cert.ID(), Enabled: pulumi.Bool(true),
 	}, parent); err != nil {
 		return nil, err
 	}
@@ -104,28 +118,36 @@ func NewCloudflare(ctx *pulumi.Context, name string, args *CloudflareArgs, opts 
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{"hostname": rec.Hostname})
 }
 
-// WafRules are the custom firewall rules, in evaluation order.
-func WafRules(domain string, allowed []netip.Prefix) cloudflare.RulesetRuleArray {
-	host := fmt.Sprintf(`http.host eq %q`, domain)
-	federate := fmt.Sprintf(`(%s and http.request.uri.path eq "/federate")`, host)
-	federateDesc := "/federate is closed: allowedCidrs is empty"
-	if len(allowed) > 0 {
-		var cidrs []string
-		for _, p := range allowed {
-			cidrs = append(cidrs, p.String())
+// wafRules renders the policy's custom rules once the probe addresses are
+// known.
+func wafRules(p edgepolicy.Policy, probes []pulumi.StringOutput) cloudflare.RulesetRuleArrayOutput {
+	in := make([]any, len(probes))
+	for i, o := range probes {
+		in[i] = o
+	}
+	return pulumi.All(in...).ApplyT(func(ips []any) ([]cloudflare.RulesetRule, error) {
+		full := p
+		full.Sources = slices.Clone(p.Sources)
+		for _, ip := range ips {
+			a, err := netip.ParseAddr(ip.(string))
+			if err != nil {
+				return nil, fmt.Errorf("probe source %q: %w", ip, err)
+			}
+			full.Sources = append(full.Sources, netip.PrefixFrom(a, a.BitLen()))
 		}
-		federate = fmt.Sprintf(`(%s and http.request.uri.path eq "/federate" and not ip.src in {%s})`, host, strings.Join(cidrs, " "))
-		federateDesc = "/federate only from allowedCidrs"
-	}
-	block := func(desc, expr string) cloudflare.RulesetRuleArgs {
-		return cloudflare.RulesetRuleArgs{Action: pulumi.String("block"), Description: pulumi.String(desc), Expression: pulumi.String(expr), Enabled: pulumi.Bool(true)}
-	}
-	return cloudflare.RulesetRuleArray{
-		block("admin API closed", fmt.Sprintf(`(%s and starts_with(http.request.uri.path, "/api/v1/admin"))`, host)),
-		block(federateDesc, federate),
-		block("read-only methods", fmt.Sprintf(`(%s and not http.request.method in {"GET" "POST" "HEAD"})`, host)),
-	}
+		rendered, err := full.CloudflareRules()
+		if err != nil {
+			return nil, err
+		}
+		out := make([]cloudflare.RulesetRule, len(rendered))
+		for i, r := range rendered {
+			out[i] = cloudflare.RulesetRule{Action: ptr("block"), Description: ptr(r.Description), Expression: r.Expression, Enabled: ptr(true)}
+		}
+		return out, nil
+	}).(cloudflare.RulesetRuleArrayOutput)
 }
+
+func ptr[T any](v T) *T { return &v }
 
 // IPRanges returns Cloudflare's published IPv4 and IPv6 ranges: the only
 // sources the ALB admits when the edge is on.

@@ -9,16 +9,19 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/promfed/promfed/components/certificate"
+	"github.com/promfed/promfed/internal/edgepolicy"
 	"github.com/promfed/promfed/internal/testmocks"
 )
 
-func run(t *testing.T, allowed []netip.Prefix) *testmocks.Mocks {
+func run(t *testing.T, allowed []netip.Prefix, plan string) *testmocks.Mocks {
 	t.Helper()
 	m, err := testmocks.Run("promfed", "prod", nil, nil, func(ctx *pulumi.Context) error {
 		if _, err := NewCloudflare(ctx, "edge", &CloudflareArgs{
-			ZoneID: "0123456789abcdef0123456789abcdef", Domain: "prometheus.example.com", AlbDNS: pulumi.String("alb-1.elb.amazonaws.com"),
-			AllowedCidrs: allowed, OriginPullCertificate: "-----BEGIN CERTIFICATE-----\nX\n-----END CERTIFICATE-----\n",
-			OriginPullPrivateKey: pulumi.String("key"), RequestsPerMinute: 600,
+			ZoneID: "0123456789abcdef0123456789abcdef", AlbDNS: pulumi.String("alb-1.elb.amazonaws.com"),
+			Policy:       edgepolicy.Policy{Host: "prometheus.example.com", Sources: allowed, RequestsPerMinute: 600},
+			ProbeSources: []pulumi.StringOutput{pulumi.String("203.0.113.7").ToStringOutput()}, Plan: plan,
+			OriginPullCertificate: "-----BEGIN CERTIFICATE-----\nX\n-----END CERTIFICATE-----\n",
+			OriginPullPrivateKey:  pulumi.String("key"),
 		}); err != nil {
 			return err
 		}
@@ -37,7 +40,7 @@ func rules(t *testing.T, m *testmocks.Mocks) string {
 }
 
 func TestEdge(t *testing.T) {
-	m := run(t, []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24"), netip.MustParsePrefix("2001:db8::/32")})
+	m := run(t, []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24"), netip.MustParsePrefix("2001:db8::/32")}, "business")
 	rec := m.Named(t, "cloudflare:index/record:Record", "edge")
 	if rec.Get("proxied") != true || rec.Str("type") != "CNAME" || rec.Str("content") != "alb-1.elb.amazonaws.com" {
 		t.Errorf("record %v", rec.Inputs)
@@ -49,8 +52,8 @@ func TestEdge(t *testing.T) {
 	waf := rules(t, m)
 	for _, want := range []string{
 		`starts_with(http.request.uri.path, \"/api/v1/admin\")`,
-		`not ip.src in {198.51.100.0/24 2001:db8::/32}`,
-		`not http.request.method in {\"GET\" \"POST\" \"HEAD\"}`,
+		`(http.host eq \"prometheus.example.com\" and not ip.src in {198.51.100.0/24 2001:db8::/32 203.0.113.7/32})`,
+		`not http.request.method in {\"GET\" \"HEAD\" \"POST\"}`,
 	} {
 		if !strings.Contains(waf, want) {
 			t.Errorf("WAF rules lack %s: %s", want, waf)
@@ -58,7 +61,7 @@ func TestEdge(t *testing.T) {
 	}
 	rl := m.Named(t, "cloudflare:index/ruleset:Ruleset", "edge-ratelimit")
 	r := rl.Get("rules").([]any)[0].(map[string]any)["ratelimit"].(map[string]any)
-	if rl.Str("phase") != "http_ratelimit" || r["requestsPerPeriod"] != float64(600) || r["period"] != float64(60) {
+	if rl.Str("phase") != "http_ratelimit" || r["requestsPerPeriod"] != float64(600) || r["period"] != float64(60) || r["mitigationTimeout"] != float64(600) {
 		t.Errorf("rate limit %v", rl.Inputs)
 	}
 	aop := m.Named(t, "cloudflare:index/authenticatedOriginPulls:AuthenticatedOriginPulls", "edge-origin-pull")
@@ -70,10 +73,33 @@ func TestEdge(t *testing.T) {
 	}
 }
 
-func TestFederateClosedWithoutAllowedCidrs(t *testing.T) {
-	waf := rules(t, run(t, nil))
-	if !strings.Contains(waf, `http.request.uri.path eq \"/federate\")`) || strings.Contains(waf, "ip.src") {
-		t.Errorf("empty allowedCidrs must block /federate for everyone: %s", waf)
+// Without allowedCidrs only the probe reaches the endpoint: every path is
+// closed to everyone else (not only /federate).
+func TestEveryPathClosedWithoutAllowedCidrs(t *testing.T) {
+	waf := rules(t, run(t, nil, "pro"))
+	if !strings.Contains(waf, `(http.host eq \"prometheus.example.com\" and not ip.src in {203.0.113.7/32})`) || strings.Contains(waf, "/federate") {
+		t.Errorf("empty allowedCidrs must close every path but to the probe: %s", waf)
+	}
+}
+
+// On the Free plan the rate-limit rule may only use the path and 10 s
+// periods; the budget is kept per minute.
+func TestRateLimitOnFreePlan(t *testing.T) {
+	rl := run(t, nil, "free").Named(t, "cloudflare:index/ruleset:Ruleset", "edge-ratelimit")
+	rule := rl.Get("rules").([]any)[0].(map[string]any)
+	r := rule["ratelimit"].(map[string]any)
+	if strings.Contains(rule["expression"].(string), "http.host") || r["period"] != float64(10) || r["requestsPerPeriod"] != float64(100) || r["mitigationTimeout"] != float64(10) {
+		t.Errorf("free-plan rate limit %v", rule)
+	}
+}
+
+func TestUnknownPlanIsRefused(t *testing.T) {
+	_, err := testmocks.Run("promfed", "prod", nil, nil, func(ctx *pulumi.Context) error {
+		_, err := NewCloudflare(ctx, "edge", &CloudflareArgs{Policy: edgepolicy.Policy{Host: "p.example.com", RequestsPerMinute: 600}, Plan: "gold"})
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), `plan "gold" is not a Cloudflare plan`) {
+		t.Errorf("unknown plan: %v", err)
 	}
 }
 

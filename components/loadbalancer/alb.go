@@ -48,6 +48,7 @@ type AlbArgs struct {
 type Alb struct {
 	pulumi.ResourceState
 
+	Arn       pulumi.StringOutput
 	DNSName   pulumi.StringOutput
 	ZoneID    pulumi.StringOutput
 	LogBucket pulumi.StringOutput
@@ -140,8 +141,8 @@ func NewAlb(ctx *pulumi.Context, name string, args *AlbArgs, opts ...pulumi.Reso
 		return nil, err
 	}
 
-	a.DNSName, a.ZoneID, a.LogBucket = alb.DnsName, alb.ZoneId, bucket.Bucket
-	return a, ctx.RegisterResourceOutputs(a, pulumi.Map{"dnsName": alb.DnsName, "zoneId": alb.ZoneId, "logBucket": bucket.Bucket})
+	a.Arn, a.DNSName, a.ZoneID, a.LogBucket = alb.Arn, alb.DnsName, alb.ZoneId, bucket.Bucket
+	return a, ctx.RegisterResourceOutputs(a, pulumi.Map{"arn": alb.Arn, "dnsName": alb.DnsName, "zoneId": alb.ZoneId, "logBucket": bucket.Bucket})
 }
 
 // newLogBucket creates the access-log bucket: owner-enforced, fully
