@@ -1,3 +1,7 @@
+// Package hostboot holds what every EC2 host of the stack shares in AWS:
+// the AMI lookup and the instance role (Session Manager, named and bounded
+// like every stack role). What a host runs at first boot is in
+// internal/cloudinit.
 package hostboot
 
 import (

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/promfed/promfed/config"
+	"github.com/promfed/promfed/internal/cloudinit"
 	"github.com/promfed/promfed/internal/contract"
 	"github.com/promfed/promfed/internal/pki"
 	"github.com/promfed/promfed/internal/playbook"
@@ -26,6 +27,11 @@ type hostEntry struct {
 	Command    string `json:"command"`
 	HostKey    string `json:"host_key"`
 	HostKeyPub string `json:"host_key_pub"`
+	// HostKeyParameter is the SSM parameter holding HostKey's content, and
+	// BootScript the script that installs it at boot (production: the
+	// user data's bootcmd), both exactly as the program makes them.
+	HostKeyParameter string `json:"host_key_parameter"`
+	BootScript       string `json:"boot_script"`
 }
 
 type manifest struct {
@@ -131,12 +137,15 @@ func run(a args) error {
 			return err
 		}
 		hk := keys.HostKey(h.Name)
+		param := contract.SecretParameter(cfg.NamePrefix, a.stack, h.Name, contract.SecretSSHHostKey)
+		files[h.Name+"/boot-host-key.sh"] = cloudinit.HostKeyScript(param, region, hk.PublicKey)
 		files[h.Name+"/vars.json"] = vars
 		files[h.Name+"/ssh_host_ed25519_key"] = hk.PrivateKey
 		files[h.Name+"/ssh_host_ed25519_key.pub"] = hk.PublicKey + "\n"
 		m.Hosts = append(m.Hosts, hostEntry{
 			Name: h.Name, Role: string(h.Role), Shard: h.Shard, Vars: h.Name + "/vars.json", Command: playbook.Command(treeHash),
 			HostKey: h.Name + "/ssh_host_ed25519_key", HostKeyPub: h.Name + "/ssh_host_ed25519_key.pub",
+			HostKeyParameter: param, BootScript: h.Name + "/boot-host-key.sh",
 		})
 	}
 	mj, err := json.MarshalIndent(m, "", "  ") //nolint:gosec // client_key is a file name; the key itself goes to its own 0600 file

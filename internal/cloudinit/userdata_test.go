@@ -1,0 +1,228 @@
+package cloudinit
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+func TestMountScriptIsValidShell(t *testing.T) {
+	sc, err := exec.LookPath("shellcheck")
+	if err != nil {
+		t.Fatal("shellcheck is required (apt-get install shellcheck)")
+	}
+	path := filepath.Join(t.TempDir(), "mount.sh")
+	if err := os.WriteFile(path, []byte(MountScript), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(sc, "-s", "sh", path).CombinedOutput(); err != nil {
+		t.Fatalf("shellcheck: %v\n%s", err, out)
+	}
+}
+
+const testParam = "/promfed/dev/bastion/ssh-host-key"
+
+func TestUserDataWithoutVolume(t *testing.T) {
+	args := UserDataArgs{HostKeyParameter: testParam, Region: "eu-west-1", HostKeyPublic: "ssh-ed25519 PUB bastion", ClientPublicKey: "ssh-ed25519 CLI x"}
+	ud := RenderUserData(args)
+	if strings.Contains(ud, "promfed-mount-data") || strings.Contains(ud, "packages:") {
+		t.Errorf("bastion user data mounts a volume or installs packages:\n%s", ud)
+	}
+	if !strings.HasPrefix(ud, "#cloud-config\nssh_deletekeys: false\nssh_genkeytypes: []\nbootcmd:\n") || strings.Contains(ud, "ssh_keys") {
+		t.Errorf("user data:\n%s", ud)
+	}
+	if ud != RenderUserData(args) {
+		t.Error("user data is not deterministic")
+	}
+}
+
+// cloud-init rejects the whole document on a YAML error, which would leave a
+// host without its keys: parse it as cloud-init would.
+func TestUserDataIsValidCloudConfig(t *testing.T) {
+	ud := RenderUserData(UserDataArgs{
+		HostKeyParameter: "/promfed/dev/primary/ssh-host-key", Region: "eu-west-1", HostKeyPublic: "ssh-ed25519 PUB h",
+		ClientPublicKey: "ssh-ed25519 CLI c", VolumeID: "vol-0abc", Packages: []string{"ansible"},
+	})
+	var doc struct {
+		SSHKeys  map[string]string `yaml:"ssh_keys"`
+		Delete   bool              `yaml:"ssh_deletekeys"`
+		Bootcmd  []string          `yaml:"bootcmd"`
+		Users    []any             `yaml:"users"`
+		Packages []string          `yaml:"packages"`
+		Files    []struct {
+			Path, Content string
+		} `yaml:"write_files"`
+		Runcmd [][]string `yaml:"runcmd"`
+	}
+	if err := yaml.Unmarshal([]byte(ud), &doc); err != nil {
+		t.Fatalf("not YAML: %v\n%s", err, ud)
+	}
+	if doc.SSHKeys != nil || doc.Delete {
+		t.Errorf("cloud-init may install or delete keys: ssh_keys %v, ssh_deletekeys %v", doc.SSHKeys, doc.Delete)
+	}
+	if len(doc.Bootcmd) != 1 || doc.Bootcmd[0] != HostKeyScript("/promfed/dev/primary/ssh-host-key", "eu-west-1", "ssh-ed25519 PUB h") {
+		t.Errorf("the host key script does not survive YAML: %q", doc.Bootcmd)
+	}
+	if len(doc.Files) != 1 || doc.Files[0].Content != MountScript {
+		t.Errorf("the mount script does not survive YAML: %q", doc.Files)
+	}
+	if len(doc.Runcmd) != 1 || strings.Join(doc.Runcmd[0], " ") != "/usr/local/sbin/promfed-mount-data vol-0abc /var/lib/prometheus" {
+		t.Errorf("runcmd %v", doc.Runcmd)
+	}
+	if len(doc.Users) != 2 || strings.Join(doc.Packages, ",") != "ansible" {
+		t.Errorf("users %v packages %v", doc.Users, doc.Packages)
+	}
+}
+
+func TestHostKeyScriptIsValidShell(t *testing.T) {
+	sc, err := exec.LookPath("shellcheck")
+	if err != nil {
+		t.Fatal("shellcheck is required (apt-get install shellcheck)")
+	}
+	path := filepath.Join(t.TempDir(), "hostkey.sh")
+	if err := os.WriteFile(path, []byte(HostKeyScript(testParam, "eu-west-1", "ssh-ed25519 AAAA it's")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(sc, "-s", "sh", path).CombinedOutput(); err != nil {
+		t.Fatalf("shellcheck: %v\n%s", err, out)
+	}
+}
+
+// TestHostKeyScriptAgainstAFakeSSM runs the boot script for real, as root
+// in a private mount namespace (tmpfs over /etc/ssh and /etc/promfed),
+// against an SSM stand-in on loopback that checks the request the way SSM
+// would: SigV4 for the ssm service and region, the session token, the
+// GetParameter target and body.
+func TestHostKeyScriptAgainstAFakeSSM(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for mount namespaces (CI runs as root)")
+	}
+	const privateKey = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----"
+	var mu sync.Mutex
+	var seen []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		auth := r.Header.Get("Authorization")
+		seen = append(seen, auth)
+		var req struct {
+			Name           string
+			WithDecryption bool
+		}
+		switch {
+		case len(seen) > 1: // the later runs see SSM failing
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		case !strings.HasPrefix(auth, "AWS4-HMAC-SHA256 Credential=AKIDTESTHOSTKEY/") || !strings.Contains(auth, "/eu-west-1/ssm/aws4_request"),
+			r.Header.Get("X-Amz-Security-Token") != "session-token-1",
+			r.Header.Get("X-Amz-Target") != "AmazonSSM.GetParameter",
+			json.Unmarshal(body, &req) != nil || req.Name != testParam || !req.WithDecryption:
+			http.Error(w, "bad request "+auth+" "+string(body), http.StatusForbidden)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"Parameter": map[string]any{"Name": testParam, "Type": "SecureString", "Value": privateKey}})
+	}))
+	defer srv.Close()
+
+	dir := t.TempDir()
+	script := filepath.Join(dir, "hostkey.sh")
+	if err := os.WriteFile(script, []byte(HostKeyScript(testParam, "eu-west-1", "ssh-ed25519 AAAAPUB promfed")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := "SSM_ENDPOINT=" + srv.URL + "\nAWS_ACCESS_KEY_ID=AKIDTESTHOSTKEY\nAWS_SECRET_ACCESS_KEY=test-secret\nAWS_SESSION_TOKEN=session-token-1\n"
+	inner := `set -eu
+mount -t tmpfs none /etc/ssh && mount -t tmpfs none /etc/promfed 2>/dev/null || { mkdir -p /etc/promfed && mount -t tmpfs none /etc/promfed; }
+printf '%s' "$ENVFILE" > /etc/promfed/aws.env
+sh "$SCRIPT"
+echo "mode=$(stat -c %a /etc/ssh/ssh_host_ed25519_key) pubmode=$(stat -c %a /etc/ssh/ssh_host_ed25519_key.pub)"
+echo "key=$(head -1 /etc/ssh/ssh_host_ed25519_key)"
+echo "pub=$(cat /etc/ssh/ssh_host_ed25519_key.pub)"
+echo "left=$(ls -A /etc/ssh | grep -c promfed-host-key || true)"
+if sh "$SCRIPT" 2>"$DIR/err"; then echo "kept=$(head -1 /etc/ssh/ssh_host_ed25519_key)"; else echo "kept=failed"; fi
+rm /etc/ssh/ssh_host_ed25519_key
+if sh "$SCRIPT" 2>/dev/null; then echo nokey=booted; else echo nokey=refused; fi
+`
+	cmd := exec.Command("unshare", "-m", "--propagation", "private", "sh", "-c", inner)
+	cmd.Env = append(os.Environ(), "SCRIPT="+script, "DIR="+dir, "ENVFILE="+env)
+	res, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("host key script: %v\n%s\nrequests: %q", err, res, seen)
+	}
+	for _, want := range []string{"mode=600 pubmode=644\n", "key=-----BEGIN OPENSSH PRIVATE KEY-----\n",
+		"pub=ssh-ed25519 AAAAPUB promfed\n", "left=0\n", "kept=-----BEGIN OPENSSH PRIVATE KEY-----\n", "nokey=refused\n"} {
+		if !strings.Contains(string(res), want) {
+			t.Errorf("want %q in:\n%s\nrequests: %q", want, res, seen)
+		}
+	}
+}
+
+// TestMountScriptOnALoopDevice runs the mount script for real, as root, in a
+// private mount namespace: a loop device stands in for the Nitro NVMe volume
+// (linked under its by-id name) and a scratch file for /etc/fstab.
+func TestMountScriptOnALoopDevice(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for losetup and mount namespaces (CI runs as root)")
+	}
+	dir := t.TempDir()
+	script := filepath.Join(dir, "mount.sh")
+	img := filepath.Join(dir, "disk.img")
+	if err := os.WriteFile(script, []byte(MountScript), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(createFile(t, img), 64<<20); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("losetup", "-f", "--show", img).Output()
+	if err != nil {
+		t.Fatalf("losetup: %v", err)
+	}
+	loop := strings.TrimSpace(string(out))
+	t.Cleanup(func() { _ = exec.Command("losetup", "-d", loop).Run() })
+
+	inner := `set -eu
+mkdir -p /dev/disk && mount -t tmpfs none /dev/disk && mkdir -p /dev/disk/by-id
+ln -s "$LOOP" /dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol0abc123
+: > "$DIR/fstab"; mount --bind "$DIR/fstab" /etc/fstab
+sh "$SCRIPT" vol-0abc123 "$DIR/mnt"
+echo kept > "$DIR/mnt/marker"
+umount "$DIR/mnt"
+sh "$SCRIPT" vol-0abc123 "$DIR/mnt"
+echo "marker=$(cat "$DIR/mnt/marker")"
+echo "fstab=$(grep -c "^UUID=.* $DIR/mnt ext4 defaults,nofail,noatime 0 2$" /etc/fstab)"
+echo "fs=$(blkid -o value -s TYPE "$LOOP")"
+umount "$DIR/mnt"
+if PROMFED_DEVICE_WAIT=2 sh "$SCRIPT" vol-0missing "$DIR/other" 2>"$DIR/err"; then echo missing=accepted; else echo "missing=$(cat "$DIR/err")"; fi
+`
+	cmd := exec.Command("unshare", "-m", "--propagation", "private", "sh", "-c", inner)
+	cmd.Env = append(os.Environ(), "LOOP="+loop, "DIR="+dir, "SCRIPT="+script)
+	res, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("mount script: %v\n%s", err, res)
+	}
+	got := string(res)
+	for _, want := range []string{"marker=kept\n", "fstab=1\n", "fs=ext4\n", "missing=promfed-mount-data: volume vol-0missing did not appear\n"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("want %q in:\n%s", want, got)
+		}
+	}
+}
+
+func createFile(t *testing.T, path string) string {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = f.Close()
+	return path
+}
