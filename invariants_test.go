@@ -42,6 +42,7 @@ var invariants = []invariant{
 	{"instance-root-encrypted", "root volumes hold host keys and configuration at rest (EC2.3)", checkRootEncrypted},
 	{"volume-encrypted", "the TSDB volumes hold every scraped series at rest (EC2.7)", checkVolumesEncrypted},
 	{"instance-private", "only the bastion may be reachable from the internet; every other host sits in a private subnet without a public address (EC2.9)", checkPrivatePlacement},
+	{"user-data-clean", "user data is readable with ec2:DescribeInstanceAttribute and by any local user through the metadata service: it carries no private key, no secret value, and is plain so reviewers see it in previews", checkUserData},
 	{"instance-ami-stable", "a looked-up AMI must never replace a running host: ignoreChanges [ami] unless pinned", checkAmiIgnored},
 	{"attachment-dbr", "a data volume attachment is deleted before its replacement, so a replaced host gets the same volume", checkAttachments},
 	{"vpc-flow-logs", "every VPC records all traffic (EC2.6)", checkFlowLogs},
@@ -228,6 +229,24 @@ func checkPrivatePlacement(r invariantRun) (out []string) {
 		case withEIP[i.Name+"-id"]:
 		case public[sn]:
 			out = append(out, fmt.Sprintf("instance %s sits in the public subnet %s", i.Name, sn))
+		}
+	}
+	return out
+}
+
+func checkUserData(r invariantRun) (out []string) {
+	for _, inst := range instances(r, &out) {
+		ud := inst.Str("userData")
+		if ud == "" || inst.IsSecret("userData") {
+			out = append(out, fmt.Sprintf("%s: user data is empty or secret", inst.Name))
+		}
+		if strings.Contains(ud, "-----BEGIN") {
+			out = append(out, fmt.Sprintf("%s: user data holds a PEM block", inst.Name))
+		}
+		for _, s := range r.secrets {
+			if strings.Contains(ud, s) {
+				out = append(out, fmt.Sprintf("%s: user data holds a secret value (%d characters)", inst.Name, len(s)))
+			}
 		}
 	}
 	return out

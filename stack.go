@@ -13,6 +13,7 @@ import (
 	"github.com/promfed/promfed/components/dns"
 	"github.com/promfed/promfed/components/edge"
 	"github.com/promfed/promfed/components/firewall"
+	"github.com/promfed/promfed/components/hostsecrets"
 	"github.com/promfed/promfed/components/loadbalancer"
 	"github.com/promfed/promfed/components/network"
 	"github.com/promfed/promfed/components/prometheus"
@@ -143,12 +144,19 @@ func (st *stack) networkAndFirewall(ctx *pulumi.Context) error {
 func (st *stack) buildHosts(ctx *pulumi.Context) error {
 	cfg, tags := st.cfg, st.cfg.Tags()
 	client, bastionKey := st.keys.ClientKey(), st.keys.HostKey("bastion")
-	var err error
+	// Host private keys travel through SSM Parameter Store, each readable
+	// by its own host only; user data holds no secret.
+	secrets, err := hostsecrets.NewStore(ctx, contract.IAMName(cfg.NamePrefix, cfg.Stack, "host-secrets"), &hostsecrets.StoreArgs{
+		NamePrefix: cfg.NamePrefix, Stack: cfg.Stack, Region: cfg.Region, Tags: tags,
+	})
+	if err != nil {
+		return err
+	}
 	st.bastion, err = bastion.NewBastion(ctx, "bastion", &bastion.Args{
 		InstanceType: cfg.BastionInstanceType, AmiFamily: cfg.AmiFamily, AmiID: cfg.AmiID,
 		SubnetID: st.net.PublicSubnetIDs.Index(pulumi.Int(0)), SecurityGroupID: st.fw.BastionSG,
 		HostKeyPrivate: pulumi.ToSecret(pulumi.String(bastionKey.PrivateKey)).(pulumi.StringOutput),
-		HostKeyPublic:  bastionKey.PublicKey, ClientPublicKey: client.PublicKey, IAM: st.iam, Tags: tags,
+		HostKeyPublic:  bastionKey.PublicKey, ClientPublicKey: client.PublicKey, Secrets: secrets, IAM: st.iam, Tags: tags,
 	})
 	if err != nil {
 		return err
@@ -173,7 +181,7 @@ func (st *stack) buildHosts(ctx *pulumi.Context) error {
 			SubnetID: st.net.PrivateSubnetIDs.Index(pulumi.Int(h.AZIndex)), AvailabilityZone: st.net.AvailabilityZones[h.AZIndex],
 			DataVolumeGiB: cfg.DataVolumeSizeGiB, Protect: cfg.Protect,
 			HostKeyPrivate: pulumi.ToSecret(pulumi.String(st.keys.HostKey(h.Name).PrivateKey)).(pulumi.StringOutput),
-			HostKeyPublic:  st.keys.HostKey(h.Name).PublicKey, ClientPublicKey: client.PublicKey, IAM: st.iam, Tags: tags,
+			HostKeyPublic:  st.keys.HostKey(h.Name).PublicKey, ClientPublicKey: client.PublicKey, Secrets: secrets, IAM: st.iam, Tags: tags,
 		}
 		if h.Role == contract.RolePrimary {
 			args.SecurityGroupIDs = pulumi.StringArray{st.fw.MembersSG, st.fw.PrimarySG}

@@ -495,6 +495,31 @@ var kmsStackKeyActions = []string{
 	"kms:UpdateAlias",
 }
 
+// ssmParameterActions: the hosts' secrets (SSH host keys) in SSM Parameter
+// Store, under /<stackNamePrefix>/<stack>/ only.
+var ssmParameterActions = []string{
+	"ssm:AddTagsToResource",
+	"ssm:DeleteParameter",
+	"ssm:GetParameter",
+	"ssm:GetParameters",
+	"ssm:ListTagsForResource",
+	"ssm:PutParameter",
+	"ssm:RemoveTagsFromResource",
+}
+
+// ssmDescribeActions only work on resource "*" (read-only).
+var ssmDescribeActions = []string{
+	"ssm:DescribeParameters",
+}
+
+// kmsViaSsmActions: SSM encrypts and decrypts the SecureString parameters
+// with the stack's host-secrets key on the caller's behalf.
+var kmsViaSsmActions = []string{
+	"kms:Decrypt",
+	"kms:Encrypt",
+	"kms:GenerateDataKey",
+}
+
 // kmsAliasActions: the stack keys' aliases (alias ARNs are not tagged).
 var kmsAliasActions = []string{
 	"kms:CreateAlias",
@@ -609,7 +634,7 @@ func allActionLists() map[string][]string {
 		"ciRoleGuard": ciRoleGuardActions, "s3App": s3AppActions, "logs": logsActions,
 		"logsDescribe": logsDescribeActions, "dlm": dlmActions,
 		"sns": snsActions, "kmsCreate": kmsCreateActions, "kmsList": kmsListActions, "kmsStackKey": kmsStackKeyActions,
-		"kmsAlias": kmsAliasActions, "stateKeyGuard": stateKeyGuardActions, "inspector": inspectorActions,
+		"kmsAlias": kmsAliasActions, "ssmParameter": ssmParameterActions, "ssmDescribe": ssmDescribeActions, "kmsViaSsm": kmsViaSsmActions, "stateKeyGuard": stateKeyGuardActions, "inspector": inspectorActions,
 		"boundarySSM": boundarySSMActions, "boundaryDiscovery": boundaryDiscoveryActions,
 		"boundaryAlert": boundaryAlertActions, "boundaryLogs": boundaryLogsActions, "boundaryDLM": boundaryDLMActions,
 	}

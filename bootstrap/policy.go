@@ -242,6 +242,15 @@ func deployAlertsPolicy(s *settings, id ids, stack string) policyDocument {
 			}},
 		statement{Sid: "StackKeyAliases", Effect: "Allow", Action: sorted(kmsAliasActions),
 			Resource: []string{id.regional(s, "kms", "alias/"+own+"*")}},
+		statement{Sid: "HostSecrets", Effect: "Allow", Action: sorted(ssmParameterActions),
+			Resource: []string{id.regional(s, "ssm", "parameter/"+s.StackNamePrefix+"/"+stack+"/*")}},
+		statement{Sid: "DescribeParameters", Effect: "Allow", Action: sorted(ssmDescribeActions),
+			Resource: []string{"*"}, Condition: regionCondition(s.Region)},
+		statement{Sid: "StackKeysViaSsm", Effect: "Allow", Action: sorted(kmsViaSsmActions),
+			Resource: []string{id.regional(s, "kms", "key/*")}, Condition: map[string]map[string]any{
+				"StringEquals": {"aws:ResourceTag/promfed:project": stackProject, "aws:ResourceTag/promfed:stack": stack,
+					"kms:ViaService": fmt.Sprintf("ssm.%s.amazonaws.com", s.Region)},
+			}},
 		statement{Sid: "VulnerabilityScanning", Effect: "Allow", Action: sorted(inspectorActions),
 			Resource: []string{"*"}, Condition: regionCondition(s.Region)},
 	)

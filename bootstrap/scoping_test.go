@@ -25,7 +25,7 @@ func TestEveryStatementIsScoped(t *testing.T) {
 			readOnlyStar[a] = true
 		}
 	}
-	regionPinnedServices := map[string]bool{"ec2": true, "elasticloadbalancing": true, "acm": true, "dlm": true, "inspector2": true, "wafv2": true}
+	regionPinnedServices := map[string]bool{"ec2": true, "elasticloadbalancing": true, "acm": true, "dlm": true, "inspector2": true, "wafv2": true, "ssm": true}
 	n := 0
 	for name, doc := range managedPolicies(t, m) {
 		if name == "promfed-stack-boundary" {
@@ -91,6 +91,10 @@ func TestEveryStatementIsScoped(t *testing.T) {
 				case "s3":
 					if !strings.HasPrefix(path, testBucket) && !strings.HasPrefix(path, "promfed") {
 						t.Errorf("%s: bucket resource %q is neither the state bucket nor under the stack prefix", where, res)
+					}
+				case "ssm":
+					if !strings.HasPrefix(path, "parameter/promfed/"+stack+"/") {
+						t.Errorf("%s: parameter resource %q is outside the stack's /promfed/%s/", where, res, stack)
 					}
 				case "sns":
 					if !strings.HasPrefix(path, "promfed-"+stack+"-") {

@@ -4,9 +4,14 @@
 package bastion
 
 import (
+	"fmt"
+
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/promfed/promfed/components/hostsecrets"
+	"github.com/promfed/promfed/internal/cloudinit"
+	"github.com/promfed/promfed/internal/contract"
 	"github.com/promfed/promfed/internal/hostboot"
 	"github.com/promfed/promfed/internal/iamrole"
 	"github.com/promfed/promfed/internal/tagging"
@@ -19,7 +24,8 @@ type Args struct {
 	AmiID           string
 	SubnetID        pulumi.StringInput // a public subnet
 	SecurityGroupID pulumi.StringInput
-	HostKeyPrivate  pulumi.StringInput // secret
+	HostKeyPrivate  pulumi.StringInput // secret; stored in Secrets, not user data
+	Secrets         *hostsecrets.Store
 	HostKeyPublic   string
 	ClientPublicKey string
 	// IAM is where the host's role is created (path, name, boundary).
@@ -37,12 +43,19 @@ type Bastion struct {
 
 // NewBastion creates the host and its Elastic IP.
 func NewBastion(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Bastion, error) {
+	if args == nil || args.Secrets == nil {
+		return nil, fmt.Errorf("bastion %s: arguments with a host-secrets store are required", name)
+	}
 	b := &Bastion{}
 	if err := ctx.RegisterComponentResource("promfed:bastion:Bastion", name, b, opts...); err != nil {
 		return nil, err
 	}
 	parent := pulumi.Parent(b)
-	_, profile, err := hostboot.NewInstanceRole(ctx, args.IAM, name, name, args.Tags, parent)
+	role, profile, err := hostboot.NewInstanceRole(ctx, args.IAM, name, name, args.Tags, parent)
+	if err != nil {
+		return nil, err
+	}
+	secrets, err := args.Secrets.Put(ctx, name, role, map[string]pulumi.StringInput{contract.SecretSSHHostKey: args.HostKeyPrivate}, parent)
 	if err != nil {
 		return nil, err
 	}
@@ -50,18 +63,21 @@ func NewBastion(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 	if err != nil {
 		return nil, err
 	}
-	userData := args.HostKeyPrivate.ToStringOutput().ApplyT(func(key string) string {
-		return hostboot.RenderUserData(hostboot.UserDataArgs{HostKeyPrivate: key, HostKeyPublic: args.HostKeyPublic, ClientPublicKey: args.ClientPublicKey})
-	}).(pulumi.StringOutput)
+	// The bastion is never provisioned by Ansible: it patches itself
+	// (security updates only) from its first boot.
+	userData := cloudinit.RenderUserData(cloudinit.UserDataArgs{
+		HostKeyParameter: args.Secrets.Parameter(name, contract.SecretSSHHostKey), Region: args.Secrets.Region(),
+		HostKeyPublic: args.HostKeyPublic, ClientPublicKey: args.ClientPublicKey, AutoUpgrades: true,
+	})
 	inst, err := ec2.NewInstance(ctx, name, &ec2.InstanceArgs{
 		Ami: pulumi.String(amiID), InstanceType: pulumi.String(args.InstanceType),
 		SubnetId: args.SubnetID, VpcSecurityGroupIds: pulumi.StringArray{args.SecurityGroupID},
 		IamInstanceProfile: profile.Name,
 		// The Elastic IP below is its only public address.
 		AssociatePublicIpAddress: pulumi.Bool(false),
-		UserData:                 pulumi.ToSecret(userData).(pulumi.StringOutput),
-		// Keys and mounts are installed on first boot only: new user data needs
-		// a new instance to take effect.
+		UserData:                 pulumi.String(userData), // no secret: the host key comes from SSM
+		// Packages are installed on first boot only: new user data needs a
+		// new instance to take effect.
 		UserDataReplaceOnChange: pulumi.Bool(true),
 		MetadataOptions: ec2.InstanceMetadataOptionsArgs{
 			HttpEndpoint: pulumi.String("enabled"), HttpTokens: pulumi.String("required"), HttpPutResponseHopLimit: pulumi.Int(1),
@@ -69,7 +85,7 @@ func NewBastion(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 		RootBlockDevice: ec2.InstanceRootBlockDeviceArgs{VolumeType: pulumi.String("gp3"), VolumeSize: pulumi.Int(8), Encrypted: pulumi.Bool(true)},
 		Tags:            tagging.Named(args.Tags, name),
 		VolumeTags:      tagging.Named(args.Tags, name+"-root"),
-	}, append(imageOpts, parent)...)
+	}, append(imageOpts, parent, pulumi.DependsOn(secrets))...)
 	if err != nil {
 		return nil, err
 	}

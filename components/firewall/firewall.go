@@ -151,7 +151,10 @@ func NewFirewall(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Re
 	anyV4 := netip.MustParsePrefix("0.0.0.0/0")
 	r.outCidr(members, "https", 443, anyV4)
 	r.outCidr(members, "http", 80, anyV4) // Debian and Ubuntu mirrors serve signed packages over HTTP
+	// The bastion: SSM (its host key) over HTTPS, and its own security
+	// updates from the same mirrors.
 	r.outCidr(bastion, "https", 443, anyV4)
+	r.outCidr(bastion, "http", 80, anyV4)
 	if r.err != nil {
 		return nil, r.err
 	}

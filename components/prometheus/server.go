@@ -11,6 +11,8 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/promfed/promfed/components/hostsecrets"
+	"github.com/promfed/promfed/internal/cloudinit"
 	"github.com/promfed/promfed/internal/contract"
 	"github.com/promfed/promfed/internal/hostboot"
 	"github.com/promfed/promfed/internal/iampolicy"
@@ -38,8 +40,10 @@ type ServerArgs struct {
 	// Protect keeps the data volume from deletion and snapshots it if it is
 	// ever deleted anyway (prod).
 	Protect bool
-	// Host and client keys, derived from the stack seed (internal/pki).
+	// Host and client keys, derived from the stack seed (internal/pki). The
+	// private host key goes to Secrets, never into user data.
 	HostKeyPrivate  pulumi.StringInput // secret
+	Secrets         *hostsecrets.Store
 	HostKeyPublic   string
 	ClientPublicKey string
 	// IAM is where the host's role is created (path, name, boundary).
@@ -66,6 +70,9 @@ type Server struct {
 // NewServer creates the host. name is the host name ("primary",
 // "secondary-apps-1"), which also names its resources.
 func NewServer(ctx *pulumi.Context, name string, args *ServerArgs, opts ...pulumi.ResourceOption) (*Server, error) {
+	if args == nil || args.Secrets == nil {
+		return nil, fmt.Errorf("prometheus server %s: arguments with a host-secrets store are required", name)
+	}
 	if args.Role != contract.RolePrimary && args.Role != contract.RoleSecondary {
 		return nil, fmt.Errorf("prometheus server %s: role %q must be %s or %s", name, args.Role, contract.RolePrimary, contract.RoleSecondary)
 	}
@@ -83,6 +90,10 @@ func NewServer(ctx *pulumi.Context, name string, args *ServerArgs, opts ...pulum
 	}
 
 	profile, role, err := newInstanceRole(ctx, name, args, tags, parent)
+	if err != nil {
+		return nil, err
+	}
+	secrets, err := args.Secrets.Put(ctx, name, role, map[string]pulumi.StringInput{contract.SecretSSHHostKey: args.HostKeyPrivate}, parent)
 	if err != nil {
 		return nil, err
 	}
@@ -107,10 +118,11 @@ func NewServer(ctx *pulumi.Context, name string, args *ServerArgs, opts ...pulum
 	if err != nil {
 		return nil, err
 	}
-	userData := pulumi.All(args.HostKeyPrivate, vol.ID()).ApplyT(func(v []any) string {
-		return hostboot.RenderUserData(hostboot.UserDataArgs{
-			HostKeyPrivate: v[0].(string), HostKeyPublic: args.HostKeyPublic, ClientPublicKey: args.ClientPublicKey,
-			VolumeID: string(v[1].(pulumi.ID)), Packages: []string{"ansible", "python3-passlib"},
+	userData := vol.ID().ApplyT(func(id pulumi.ID) string {
+		return cloudinit.RenderUserData(cloudinit.UserDataArgs{
+			HostKeyParameter: args.Secrets.Parameter(name, contract.SecretSSHHostKey), Region: args.Secrets.Region(),
+			HostKeyPublic: args.HostKeyPublic, ClientPublicKey: args.ClientPublicKey,
+			VolumeID: string(id), Packages: []string{"ansible", "python3-passlib"},
 		})
 	}).(pulumi.StringOutput)
 
@@ -121,9 +133,9 @@ func NewServer(ctx *pulumi.Context, name string, args *ServerArgs, opts ...pulum
 		VpcSecurityGroupIds:      args.SecurityGroupIDs,
 		IamInstanceProfile:       profile.Name,
 		AssociatePublicIpAddress: pulumi.Bool(false), // reached through the bastion and the ALB only
-		UserData:                 pulumi.ToSecret(userData).(pulumi.StringOutput),
-		// Keys and mounts are installed on first boot only: new user data needs
-		// a new instance to take effect.
+		UserData:                 userData,           // no secret: the host key comes from SSM
+		// Mounts are set up on first boot only: new user data needs a new
+		// instance to take effect.
 		UserDataReplaceOnChange: pulumi.Bool(true),
 		Monitoring:              pulumi.Bool(true),
 		EbsOptimized:            pulumi.Bool(true),
@@ -137,7 +149,7 @@ func NewServer(ctx *pulumi.Context, name string, args *ServerArgs, opts ...pulum
 		},
 		Tags:       tagging.Named(tags, name),
 		VolumeTags: tagging.Named(tags, name+"-root"),
-	}, append(imageOpts, parent)...)
+	}, append(imageOpts, parent, pulumi.DependsOn(secrets))...)
 	if err != nil {
 		return nil, err
 	}

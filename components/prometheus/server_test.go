@@ -6,6 +6,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/promfed/promfed/components/hostsecrets"
 	"github.com/promfed/promfed/internal/contract"
 	"github.com/promfed/promfed/internal/testmocks"
 )
@@ -13,7 +14,12 @@ import (
 func run(t *testing.T, name string, args ServerArgs) *testmocks.Mocks {
 	t.Helper()
 	m, err := testmocks.Run("promfed", "dev", nil, nil, func(ctx *pulumi.Context) error {
-		_, err := NewServer(ctx, name, &args)
+		store, err := hostsecrets.NewStore(ctx, "promfed-dev-host-secrets", &hostsecrets.StoreArgs{NamePrefix: "promfed", Stack: "dev", Region: "eu-west-1"})
+		if err != nil {
+			return err
+		}
+		args.Secrets = store
+		_, err = NewServer(ctx, name, &args)
 		return err
 	})
 	if err != nil {
@@ -46,13 +52,35 @@ func TestPrivateHardenedInstance(t *testing.T) {
 	if root := inst.Get("rootBlockDevice").(map[string]any); root["encrypted"] != true {
 		t.Errorf("root volume %v", root)
 	}
-	if !inst.IsSecret("userData") {
-		t.Error("user data carries the host private key but is not secret")
-	}
+	// The private host key is in SSM, readable by this host only; user
+	// data names the parameter and holds no secret.
 	ud := inst.Str("userData")
-	for _, want := range []string{"ed25519_private: |\n    host-key-line-1\n    host-key-line-2\n", "ed25519_public: ssh-ed25519 AAAAhost primary", "- ssh-ed25519 AAAAclient provisioner", "[/usr/local/sbin/promfed-mount-data, \"primary-data-id\", \"/var/lib/prometheus\"]", "  - ansible\n"} {
+	if strings.Contains(ud, "host-key-line") || inst.IsSecret("userData") {
+		t.Errorf("user data holds the private key (secret=%v):\n%s", inst.IsSecret("userData"), ud)
+	}
+	for _, want := range []string{"param='/promfed/dev/primary/ssh-host-key'", "region='eu-west-1'", "pub='ssh-ed25519 AAAAhost primary'",
+		"- ssh-ed25519 AAAAclient provisioner", "[/usr/local/sbin/promfed-mount-data, \"primary-data-id\", \"/var/lib/prometheus\"]", "  - ansible\n"} {
 		if !strings.Contains(ud, want) {
 			t.Errorf("user data lacks %q:\n%s", want, ud)
+		}
+	}
+	param := m.Named(t, "aws:ssm/parameter:Parameter", "primary-secret-ssh-host-key")
+	if param.Str("name") != "/promfed/dev/primary/ssh-host-key" || param.Str("type") != "SecureString" || !param.IsSecret("value") ||
+		param.Str("value") != "host-key-line-1\nhost-key-line-2\n" || param.Str("keyId") != "arn:aws:mock:eu-west-1:123456789012:key/promfed-dev-host-secrets" {
+		t.Errorf("host key parameter %v (value secret=%v)", param.Inputs, param.IsSecret("value"))
+	}
+	dependsOnParam := false
+	for _, d := range inst.Dependencies {
+		dependsOnParam = dependsOnParam || strings.HasSuffix(d, "aws:ssm/parameter:Parameter::primary-secret-ssh-host-key")
+	}
+	if !dependsOnParam {
+		t.Errorf("the instance may boot before its host key parameter exists: %v", inst.Dependencies)
+	}
+	grant := m.Named(t, "aws:iam/rolePolicy:RolePolicy", "primary-secrets").Str("policy")
+	for _, want := range []string{`"Action":["ssm:GetParameter"]`, `"Resource":["arn:aws:mock:eu-west-1:123456789012:parameter/primary-secret-ssh-host-key"]`,
+		`"kms:EncryptionContext:PARAMETER_ARN":["arn:aws:mock:eu-west-1:123456789012:parameter/primary-secret-ssh-host-key"]`} {
+		if !strings.Contains(grant, want) {
+			t.Errorf("the host's secrets grant lacks %s: %s", want, grant)
 		}
 	}
 	if strings.Join(inst.IgnoreChanges, ",") != "ami" || inst.Str("ami") != "ami-0123456789abcdef0" {
@@ -108,8 +136,9 @@ func TestLeastPrivilege(t *testing.T) {
 	primaryArgs := baseArgs(contract.RolePrimary)
 	primaryArgs.AlertTopic = &AlertTopic{TopicArn: pulumi.String("arn:aws:sns:eu-west-1:123456789012:alerts"), KeyArn: pulumi.String("arn:aws:kms:eu-west-1:123456789012:key/k")}
 	primary := run(t, "primary", primaryArgs)
-	if n := len(primary.OfType("aws:iam/rolePolicy:RolePolicy")); n != 1 {
-		t.Errorf("primary has %d inline policies; it needs the alert policy only", n)
+	// Besides its own secrets (every host): the alert policy only.
+	if n := len(primary.OfType("aws:iam/rolePolicy:RolePolicy")); n != 2 {
+		t.Errorf("primary has %d inline policies; it needs its secrets and the alert policy only", n)
 	}
 	pub := primary.Named(t, "aws:iam/rolePolicy:RolePolicy", "primary-alerts").Str("policy")
 	if pub != `{"Statement":[{"Action":["sns:Publish"],"Effect":"Allow","Resource":"arn:aws:sns:eu-west-1:123456789012:alerts","Sid":"PublishAlerts"},`+
@@ -118,8 +147,8 @@ func TestLeastPrivilege(t *testing.T) {
 	}
 
 	plain := run(t, "secondary-data-1", baseArgs(contract.RoleSecondary))
-	if n := len(plain.OfType("aws:iam/rolePolicy:RolePolicy")); n != 0 {
-		t.Errorf("a secondary without EC2 discovery has %d inline policies", n)
+	if ps := plain.OfType("aws:iam/rolePolicy:RolePolicy"); len(ps) != 1 || ps[0].Name != "secondary-data-1-secrets" {
+		t.Errorf("a secondary without EC2 discovery has inline policies %v, want its secrets' only", ps)
 	}
 	a := baseArgs(contract.RoleSecondary)
 	a.DiscoveryRegions, a.Shard = []string{"eu-west-1", "us-east-1"}, "apps"
@@ -139,13 +168,26 @@ func TestLeastPrivilege(t *testing.T) {
 	}
 }
 
-func TestBadRoleRefused(t *testing.T) {
+func TestBadArgsRefused(t *testing.T) {
 	_, err := testmocks.Run("promfed", "dev", nil, nil, func(ctx *pulumi.Context) error {
+		store, err := hostsecrets.NewStore(ctx, "s", &hostsecrets.StoreArgs{NamePrefix: "promfed", Stack: "dev", Region: "eu-west-1"})
+		if err != nil {
+			return err
+		}
 		a := baseArgs("tertiary")
-		_, err := NewServer(ctx, "x", &a)
+		a.Secrets = store
+		_, err = NewServer(ctx, "x", &a)
 		return err
 	})
 	if err == nil || !strings.Contains(err.Error(), `role "tertiary" must be primary or secondary`) {
 		t.Fatalf("got %v", err)
+	}
+	_, err = testmocks.Run("promfed", "dev", nil, nil, func(ctx *pulumi.Context) error {
+		a := baseArgs(contract.RolePrimary)
+		_, err := NewServer(ctx, "x", &a)
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), "prometheus server x: arguments with a host-secrets store are required") {
+		t.Fatalf("without a secrets store: %v", err)
 	}
 }

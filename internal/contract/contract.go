@@ -64,3 +64,13 @@ func BoundaryPolicyName(namePrefix string) string { return namePrefix + "-stack-
 func BoundaryPolicyARN(partition, account, namePrefix string) string {
 	return "arn:" + partition + ":iam::" + account + ":policy" + BoundaryPolicyPath(namePrefix) + BoundaryPolicyName(namePrefix)
 }
+
+// SecretParameter is the SSM Parameter Store name of one host secret:
+// /<namePrefix>/<stack>/<host>/<secret>. A host's role may read and
+// decrypt only the parameters under its own /<namePrefix>/<stack>/<host>/.
+func SecretParameter(namePrefix, stack, host, secret string) string {
+	return "/" + namePrefix + "/" + stack + "/" + host + "/" + secret
+}
+
+// SecretSSHHostKey is the secret holding a host's SSH host private key.
+const SecretSSHHostKey = "ssh-host-key" //nolint:gosec // a parameter name, not a credential
