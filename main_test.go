@@ -484,3 +484,52 @@ func TestShardEditTouchesOnlyItsHosts(t *testing.T) {
 }
 
 func jsonOf(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+// Every host's secrets live in SSM Parameter Store under its own name, and
+// its role may read only those: the provisioning step fetches them there.
+func TestHostSecretsInSSM(t *testing.T) {
+	m := mustRun(t, "dev")
+	want := map[string][]string{
+		"bastion": {"ssh-host-key"},
+		// dev's stack file sets every receiver secret.
+		"primary":          {"alert-webhook-url", "pagerduty-routing-key", "slack-api-url", "ssh-host-key", "tls-key", "web-password"},
+		"secondary-apps-1": {"ssh-host-key", "tls-key", "web-password"},
+	}
+	params := map[string][]string{}
+	for _, p := range m.OfType("aws:ssm/parameter:Parameter") {
+		host, secret, _ := strings.Cut(strings.TrimPrefix(p.Str("name"), "/promfed/dev/"), "/")
+		params[host] = append(params[host], secret)
+		if p.Str("type") != "SecureString" || !p.IsSecret("value") || p.Str("value") == "" ||
+			p.Str("keyId") != "arn:aws:mock:eu-west-1:123456789012:key/promfed-dev-host-secrets" {
+			t.Errorf("parameter %s: type %s, secret %v, key %s", p.Str("name"), p.Str("type"), p.IsSecret("value"), p.Str("keyId"))
+		}
+	}
+	for host, secrets := range want {
+		sort.Strings(params[host])
+		if strings.Join(params[host], ",") != strings.Join(secrets, ",") {
+			t.Errorf("%s's parameters %v, want %v", host, params[host], secrets)
+		}
+		grant := m.Named(t, "aws:iam/rolePolicy:RolePolicy", host+"-secrets").Str("policy")
+		for other := range want {
+			if other != host && strings.Contains(grant, "parameter/"+other+"-secret-") {
+				t.Errorf("%s may read %s's secrets: %s", host, other, grant)
+			}
+		}
+		if n := strings.Count(grant, "parameter/"+host+"-secret-"); n != 2*len(secrets) {
+			t.Errorf("%s's grant names its parameters %d times, want %d (read and decrypt): %s", host, n, 2*len(secrets), grant)
+		}
+	}
+	play := m.Named(t, "command:remote:Command", "primary-playbook")
+	if strings.Contains(play.Str("stdin"), `"prometheus_web_password":`) || !strings.Contains(play.Str("create"), "'/promfed/dev/primary/web-password'") {
+		t.Errorf("the primary's playbook does not read its password from SSM: %v", play.Inputs["create"])
+	}
+	for _, dep := range []string{"primary-secret-web-password", "primary-secrets"} {
+		found := false
+		for _, d := range play.Dependencies {
+			found = found || strings.HasSuffix(d, "::"+dep)
+		}
+		if !found {
+			t.Errorf("the primary's playbook may run before %s exists: %v", dep, play.Dependencies)
+		}
+	}
+}

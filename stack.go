@@ -39,6 +39,7 @@ type stack struct {
 	keys  *pki.Deriver
 	rules *playbook.Rules
 	tree  string // hash of the Ansible tree
+	fleet *playbook.Fleet
 	iam   iamrole.Scope
 
 	net     *network.Vpc
@@ -71,6 +72,18 @@ func build(ctx *pulumi.Context, cfg *config.Config) (*stack, error) {
 	}
 	if st.rules, err = playbook.LoadRules(monitoringDir, cfg.Shards); err != nil {
 		return nil, err
+	}
+	// What each host's playbook gets; decided once, used to store the
+	// hosts' secrets and to provision them.
+	st.fleet = &playbook.Fleet{
+		Stack: cfg.Stack, InternalZone: cfg.InternalZone, Hosts: cfg.Hosts, Shards: cfg.Shards,
+		WebUsername: cfg.WebUsername, WebPassword: cfg.WebPassword.Reveal(),
+		RetentionTime: cfg.RetentionTime, RetentionSize: cfg.RetentionSize,
+		EndpointProbe: "https://" + cfg.Domain + "/-/healthy", Rules: st.rules, Keys: st.keys,
+		Alerting: playbook.Alerting{
+			SNSRegion: cfg.Region, WebhookURL: cfg.AlertWebhookURL.Reveal(), SlackURL: cfg.SlackWebhookURL.Reveal(),
+			SlackChannel: cfg.SlackChannel, PagerDutyKey: cfg.PagerDutyRoutingKey.Reveal(),
+		},
 	}
 	for _, dir := range st.rules.Ignored {
 		// Shown by preview and up: a typo in a folder name is seen here.
@@ -182,6 +195,14 @@ func (st *stack) buildHosts(ctx *pulumi.Context) error {
 			DataVolumeGiB: cfg.DataVolumeSizeGiB, Protect: cfg.Protect,
 			HostKeyPrivate: pulumi.ToSecret(pulumi.String(st.keys.HostKey(h.Name).PrivateKey)).(pulumi.StringOutput),
 			HostKeyPublic:  st.keys.HostKey(h.Name).PublicKey, ClientPublicKey: client.PublicKey, Secrets: secrets, IAM: st.iam, Tags: tags,
+			PlaybookSecrets: map[string]pulumi.StringInput{},
+		}
+		hostSecrets, err := st.fleet.Secrets(h.Name)
+		if err != nil {
+			return err
+		}
+		for _, sec := range hostSecrets {
+			args.PlaybookSecrets[sec.Name] = pulumi.ToSecret(pulumi.String(sec.Value)).(pulumi.StringOutput)
 		}
 		if h.Role == contract.RolePrimary {
 			args.SecurityGroupIDs = pulumi.StringArray{st.fw.MembersSG, st.fw.PrimarySG}
@@ -283,17 +304,7 @@ func (st *stack) endpoint(ctx *pulumi.Context) error {
 // provisioning: Ansible on every host, keyed on hashes of the instance id,
 // the tree and the host's variables.
 func (st *stack) provisioning(ctx *pulumi.Context) error {
-	cfg := st.cfg
-	fleet := &playbook.Fleet{
-		Stack: cfg.Stack, InternalZone: cfg.InternalZone, Hosts: cfg.Hosts, Shards: cfg.Shards,
-		WebUsername: cfg.WebUsername, WebPassword: cfg.WebPassword.Reveal(),
-		RetentionTime: cfg.RetentionTime, RetentionSize: cfg.RetentionSize,
-		EndpointProbe: "https://" + cfg.Domain + "/-/healthy", Rules: st.rules, Keys: st.keys,
-		Alerting: playbook.Alerting{
-			SNSRegion: cfg.Region, WebhookURL: cfg.AlertWebhookURL.Reveal(), SlackURL: cfg.SlackWebhookURL.Reveal(),
-			SlackChannel: cfg.SlackChannel, PagerDutyKey: cfg.PagerDutyRoutingKey.Reveal(),
-		},
-	}
+	cfg, fleet := st.cfg, st.fleet
 	client, bastionKey := st.keys.ClientKey(), st.keys.HostKey("bastion")
 	for _, h := range st.hosts {
 		name := h.Name
@@ -311,12 +322,19 @@ func (st *stack) provisioning(ctx *pulumi.Context) error {
 				return f.VarsJSON(name)
 			}).(pulumi.StringOutput)
 		}
+		params, digest, err := fleet.SecretInputs(name, func(secret string) string {
+			return contract.SecretParameter(cfg.NamePrefix, cfg.Stack, name, secret)
+		})
+		if err != nil {
+			return err
+		}
 		if _, err := provision.NewHost(ctx, name, &provision.HostArgs{
 			InstanceID: h.server.InstanceID.ToStringOutput(), Address: h.server.PrivateIP,
-			HostKey:    st.keys.HostKey(name).PublicKey,
-			Bastion:    provision.Bastion{Address: st.bastion.PublicIP, HostKey: bastionKey.PublicKey},
-			ClientKey:  pulumi.ToSecret(pulumi.String(client.PrivateKey)).(pulumi.StringOutput),
-			VarsJSON:   pulumi.ToSecret(vars).(pulumi.StringOutput),
+			HostKey:   st.keys.HostKey(name).PublicKey,
+			Bastion:   provision.Bastion{Address: st.bastion.PublicIP, HostKey: bastionKey.PublicKey},
+			ClientKey: pulumi.ToSecret(pulumi.String(client.PrivateKey)).(pulumi.StringOutput),
+			VarsJSON:  vars, Region: cfg.Region, Secrets: params,
+			SecretsDigest: pulumi.ToSecret(pulumi.String(digest)).(pulumi.StringOutput), SecretResources: h.server.SecretResources,
 			AnsibleDir: ansibleDir, TreeHash: st.tree, Generation: cfg.ProvisionGeneration,
 		}); err != nil {
 			return err

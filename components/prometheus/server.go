@@ -42,8 +42,11 @@ type ServerArgs struct {
 	Protect bool
 	// Host and client keys, derived from the stack seed (internal/pki). The
 	// private host key goes to Secrets, never into user data.
-	HostKeyPrivate  pulumi.StringInput // secret
-	Secrets         *hostsecrets.Store
+	HostKeyPrivate pulumi.StringInput // secret
+	Secrets        *hostsecrets.Store
+	// PlaybookSecrets are the host's other secrets (parameter name's last
+	// part -> value), stored with the host key for provisioning to read.
+	PlaybookSecrets map[string]pulumi.StringInput
 	HostKeyPublic   string
 	ClientPublicKey string
 	// IAM is where the host's role is created (path, name, boundary).
@@ -65,6 +68,9 @@ type Server struct {
 	PrivateIP  pulumi.StringOutput
 	VolumeID   pulumi.IDOutput
 	RoleArn    pulumi.StringOutput
+	// SecretResources are the host's SSM parameters and their grant:
+	// provisioning reads them, so it must come after.
+	SecretResources []pulumi.Resource
 }
 
 // NewServer creates the host. name is the host name ("primary",
@@ -93,10 +99,18 @@ func NewServer(ctx *pulumi.Context, name string, args *ServerArgs, opts ...pulum
 	if err != nil {
 		return nil, err
 	}
-	secrets, err := args.Secrets.Put(ctx, name, role, map[string]pulumi.StringInput{contract.SecretSSHHostKey: args.HostKeyPrivate}, parent)
+	values := map[string]pulumi.StringInput{contract.SecretSSHHostKey: args.HostKeyPrivate}
+	for k, v := range args.PlaybookSecrets {
+		if k == contract.SecretSSHHostKey {
+			return nil, fmt.Errorf("prometheus server %s: playbook secret %q is reserved for the host key", name, k)
+		}
+		values[k] = v
+	}
+	secrets, err := args.Secrets.Put(ctx, name, role, values, parent)
 	if err != nil {
 		return nil, err
 	}
+	s.SecretResources = secrets
 
 	volTags := map[string]string{contract.TagBackup: "true"}
 	for k, v := range tags {

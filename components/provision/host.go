@@ -34,8 +34,17 @@ type HostArgs struct {
 	Bastion Bastion
 	// ClientKey is the provisioning private key (secret).
 	ClientKey pulumi.StringInput
-	// VarsJSON are the host's Ansible variables (secret).
+	// VarsJSON are the host's Ansible variables, without secrets.
 	VarsJSON pulumi.StringInput
+	// Region is where the host reads its secrets from SSM; Secrets maps
+	// each secret variable to its SSM parameter name, and SecretsDigest is
+	// a hash of their values (secret), so a rotated secret re-runs exactly
+	// the hosts that use it. SecretResources (the parameters and the
+	// host's grant) must exist before the playbook runs.
+	Region          string
+	Secrets         map[string]string
+	SecretsDigest   pulumi.StringInput
+	SecretResources []pulumi.Resource
 	// AnsibleDir is the local tree copied to the host; TreeHash its hash.
 	AnsibleDir string
 	TreeHash   string
@@ -88,7 +97,12 @@ func NewHost(ctx *pulumi.Context, name string, args *HostArgs, opts ...pulumi.Re
 		},
 	}
 	instanceHash := args.InstanceID.ToStringOutput().ApplyT(playbook.Hash).(pulumi.StringOutput)
-	varsHash := pulumi.ToSecret(args.VarsJSON.ToStringOutput().ApplyT(playbook.Hash)).(pulumi.StringOutput)
+	varsHash := args.VarsJSON.ToStringOutput().ApplyT(playbook.Hash).(pulumi.StringOutput)
+	var digest pulumi.StringInput = pulumi.String("")
+	if args.SecretsDigest != nil {
+		digest = args.SecretsDigest
+	}
+	secretsHash := pulumi.ToSecret(digest).(pulumi.StringOutput)
 
 	ready, err := remote.NewCommand(ctx, name+"-ready", &remote.CommandArgs{
 		Connection: conn,
@@ -110,15 +124,15 @@ func NewHost(ctx *pulumi.Context, name string, args *HostArgs, opts ...pulumi.Re
 	}
 	play, err := remote.NewCommand(ctx, name+"-playbook", &remote.CommandArgs{
 		Connection: conn,
-		Create:     pulumi.String(playbook.Command(args.TreeHash)),
-		Stdin:      pulumi.ToSecret(args.VarsJSON).(pulumi.StringOutput),
+		Create:     pulumi.String(playbook.Command(args.TreeHash, args.Region, args.Secrets)),
+		Stdin:      args.VarsJSON,
 		Triggers: pulumi.Array{
-			instanceHash, pulumi.String(args.TreeHash), varsHash, pulumi.Int(args.Generation),
+			instanceHash, pulumi.String(args.TreeHash), varsHash, secretsHash, pulumi.Int(args.Generation),
 		},
 		// Ansible prints task names and results; tasks that handle secrets
 		// are no_log, and the variables never reach a command line.
 		Logging: remote.LoggingStdoutAndStderr,
-	}, parent, pulumi.DependsOn([]pulumi.Resource{tree}), pulumi.Timeouts(&pulumi.CustomTimeouts{Create: "30m"}))
+	}, parent, pulumi.DependsOn(append([]pulumi.Resource{tree}, args.SecretResources...)), pulumi.Timeouts(&pulumi.CustomTimeouts{Create: "30m"}))
 	if err != nil {
 		return nil, err
 	}

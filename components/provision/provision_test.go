@@ -23,11 +23,16 @@ func triggers(t *testing.T, instanceIDs map[string]string, treeHash string, f *p
 			if err != nil {
 				return err
 			}
+			params, digest, err := f.SecretInputs(h, func(s string) string { return "/promfed/dev/" + h + "/" + s })
+			if err != nil {
+				return err
+			}
 			if _, err := NewHost(ctx, h, &HostArgs{
 				InstanceID: pulumi.String(instanceIDs[h]), Address: pulumi.String("10.40.2.10"),
 				HostKey:   f.Keys.HostKey(h).PublicKey,
 				Bastion:   Bastion{Address: pulumi.String("198.51.100.7"), HostKey: f.Keys.HostKey("bastion").PublicKey},
 				ClientKey: pulumi.String(f.Keys.ClientKey().PrivateKey), VarsJSON: pulumi.String(vars),
+				Region: "eu-west-1", Secrets: params, SecretsDigest: pulumi.String(digest),
 				AnsibleDir: "testdata", TreeHash: treeHash,
 			}); err != nil {
 				return err
@@ -136,14 +141,23 @@ func TestSecretsAndPinnedHostKeys(t *testing.T) {
 	f := playbooktest.Fleet(t)
 	_, m := triggers(t, testIDs, strings.Repeat("ab", 32), f)
 	play := m.Named(t, "command:remote:Command", "primary-playbook")
-	if !play.IsSecret("stdin") || !strings.Contains(play.Str("stdin"), `"promfed_host_name": "primary"`) ||
-		!strings.Contains(play.Str("stdin"), `"prometheus_web_password": {
-    "__ansible_unsafe": "a-long-web-password"
-  }`) {
-		t.Error("variables are not passed as secret stdin")
+	// The variables travel without secrets; the host reads those from SSM.
+	stdin := play.Str("stdin")
+	if !strings.Contains(stdin, `"promfed_host_name": "primary"`) || strings.Contains(stdin, "a-long-web-password") ||
+		strings.Contains(stdin, "PRIVATE KEY") || strings.Contains(stdin, "prometheus_web_password\"") {
+		t.Errorf("variables on stdin carry secrets:\n%s", stdin)
 	}
-	if strings.Contains(play.Str("create"), "a-long-web-password") || !strings.Contains(play.Str("create"), `cat > "$vars"`) {
-		t.Errorf("playbook command: %s", play.Str("create"))
+	create := play.Str("create")
+	for _, want := range []string{`cat > "$work/vars.json"`,
+		`sudo sh "$work/ssm-get" '/promfed/dev/primary/web-password' > "$work/secrets/prometheus_web_password"`,
+		`sudo sh "$work/ssm-get" '/promfed/dev/primary/tls-key' > "$work/secrets/promfed_tls_key_pem"`,
+		`-e "@$work/vars.json" -e "@$work/secrets.json"`} {
+		if !strings.Contains(create, want) {
+			t.Errorf("playbook command lacks %s:\n%s", want, create)
+		}
+	}
+	if strings.Contains(create, "a-long-web-password") || !play.IsSecret("triggers") {
+		t.Errorf("the command holds a secret, or the secrets' digest is not secret")
 	}
 	if play.Str("logging") != "stdoutAndStderr" || play.Dependencies == nil {
 		t.Errorf("logging=%s deps=%v", play.Str("logging"), play.Dependencies)

@@ -87,32 +87,17 @@ func RenderUserData(a UserDataArgs) string {
 	return b.String()
 }
 
-// HostKeyScript installs the host's SSH key pair: the private key from the
-// SSM parameter (with the instance role's credentials from IMDSv2, signed
-// by curl's SigV4), the public key as given. If SSM cannot be reached, an
-// existing key is kept (a reboot without NAT still boots). A readable
-// /etc/promfed/aws.env may set SSM_ENDPOINT and static credentials (the
-// end-to-end tests' stand-in for AWS). No secret is in the script.
-func HostKeyScript(parameter, region, publicKey string) string {
-	return fmt.Sprintf(hostKeyScript, shellQuote(parameter), shellQuote(region), shellQuote(publicKey))
-}
-
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
-
-const hostKeyScript = `#!/bin/sh
-# promfed: install this host's SSH host key from SSM Parameter Store.
-set -eu
-param=%s
-region=%s
-pub=%s
-key=/etc/ssh/ssh_host_ed25519_key
-SSM_ENDPOINT=''
+// ssmGet defines ssm_get NAME: print the decrypted value of one SSM
+// SecureString parameter, with the instance role's credentials from
+// IMDSv2, signed by curl's SigV4. A readable /etc/promfed/aws.env may set
+// SSM_ENDPOINT and static credentials (the end-to-end tests' stand-in for
+// AWS). Needs $region.
+const ssmGet = `SSM_ENDPOINT=''
 AWS_ACCESS_KEY_ID=''
 AWS_SECRET_ACCESS_KEY=''
 AWS_SESSION_TOKEN=''
 # shellcheck disable=SC1091 # only on test hosts
 if [ -r /etc/promfed/aws.env ]; then . /etc/promfed/aws.env; fi
-endpoint=${SSM_ENDPOINT:-https://ssm.$region.amazonaws.com}
 field() {
   python3 -c 'import json, sys
 d = json.load(sys.stdin)
@@ -120,24 +105,48 @@ for k in sys.argv[1:]:
     d = d[k]
 sys.stdout.write(d if d.endswith("\n") else d + "\n")' "$@"
 }
-if [ -z "$AWS_ACCESS_KEY_ID" ]; then
-  imds=http://169.254.169.254/latest
-  tok=$(curl -sf --retry 10 --retry-connrefused -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' "$imds/api/token")
-  role=$(curl -sf -H "X-aws-ec2-metadata-token: $tok" "$imds/meta-data/iam/security-credentials/")
-  creds=$(curl -sf -H "X-aws-ec2-metadata-token: $tok" "$imds/meta-data/iam/security-credentials/$role")
-  AWS_ACCESS_KEY_ID=$(printf '%%s' "$creds" | field AccessKeyId)
-  AWS_SECRET_ACCESS_KEY=$(printf '%%s' "$creds" | field SecretAccessKey)
-  AWS_SESSION_TOKEN=$(printf '%%s' "$creds" | field Token)
-fi
+ssm_get() {
+  if [ -z "$AWS_ACCESS_KEY_ID" ]; then
+    imds=http://169.254.169.254/latest
+    tok=$(curl -sf --retry 10 --retry-connrefused -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' "$imds/api/token")
+    role=$(curl -sf -H "X-aws-ec2-metadata-token: $tok" "$imds/meta-data/iam/security-credentials/")
+    creds=$(curl -sf -H "X-aws-ec2-metadata-token: $tok" "$imds/meta-data/iam/security-credentials/$role")
+    AWS_ACCESS_KEY_ID=$(printf '%s' "$creds" | field AccessKeyId)
+    AWS_SECRET_ACCESS_KEY=$(printf '%s' "$creds" | field SecretAccessKey)
+    AWS_SESSION_TOKEN=$(printf '%s' "$creds" | field Token)
+  fi
+  # Credentials reach curl through a config on stdin, never a command line.
+  {
+    printf 'user = "%s:%s"\n' "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY"
+    if [ -n "$AWS_SESSION_TOKEN" ]; then printf 'header = "x-amz-security-token: %s"\n' "$AWS_SESSION_TOKEN"; fi
+  } | curl -sf --retry 10 --retry-connrefused --max-time 60 -K - --aws-sigv4 "aws:amz:$region:ssm" \
+    -H 'X-Amz-Target: AmazonSSM.GetParameter' -H 'Content-Type: application/x-amz-json-1.1' \
+    --data "{\"Name\":\"$1\",\"WithDecryption\":true}" "${SSM_ENDPOINT:-https://ssm.$region.amazonaws.com}/" | field Parameter Value
+}
+`
+
+// SSMGetScript prints the value of the parameter named by its argument:
+// provisioning runs it (as root) for the secrets the playbook needs.
+func SSMGetScript(region string) string {
+	return "#!/bin/sh\n# promfed: print one host secret from SSM Parameter Store.\nset -eu\nregion=" + shellQuote(region) + "\n" + ssmGet + "ssm_get \"$1\"\n"
+}
+
+// HostKeyScript installs the host's SSH key pair: the private key from the
+// SSM parameter, the public key as given. If SSM cannot be reached, an
+// existing key is kept (a reboot without NAT still boots). No secret is in
+// the script.
+func HostKeyScript(parameter, region, publicKey string) string {
+	return "#!/bin/sh\n# promfed: install this host's SSH host key from SSM Parameter Store.\nset -eu\n" +
+		"param=" + shellQuote(parameter) + "\nregion=" + shellQuote(region) + "\npub=" + shellQuote(publicKey) + "\n" +
+		ssmGet + hostKeyInstall
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+const hostKeyInstall = `key=/etc/ssh/ssh_host_ed25519_key
 umask 077
 tmp=$(mktemp /etc/ssh/.promfed-host-key.XXXXXX)
-# Credentials reach curl through a config on stdin, never a command line.
-{
-  printf 'user = "%%s:%%s"\n' "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY"
-  if [ -n "$AWS_SESSION_TOKEN" ]; then printf 'header = "x-amz-security-token: %%s"\n' "$AWS_SESSION_TOKEN"; fi
-} | curl -sf --retry 10 --retry-connrefused --max-time 60 -K - --aws-sigv4 "aws:amz:$region:ssm" \
-  -H 'X-Amz-Target: AmazonSSM.GetParameter' -H 'Content-Type: application/x-amz-json-1.1' \
-  --data "{\"Name\":\"$param\",\"WithDecryption\":true}" "$endpoint/" | field Parameter Value > "$tmp" || true
+ssm_get "$param" > "$tmp" || true
 if grep -q 'BEGIN OPENSSH PRIVATE KEY' "$tmp"; then
   mv "$tmp" "$key"
 else
@@ -145,7 +154,7 @@ else
   echo "promfed: could not read $param from SSM Parameter Store; keeping the existing host key" >&2
   [ -s "$key" ]
 fi
-printf '%%s\n' "$pub" > "$key.pub"
+printf '%s\n' "$pub" > "$key.pub"
 chmod 0600 "$key"
 chmod 0644 "$key.pub"
 `

@@ -89,11 +89,13 @@ func TestHostKeyScriptIsValidShell(t *testing.T) {
 		t.Fatal("shellcheck is required (apt-get install shellcheck)")
 	}
 	path := filepath.Join(t.TempDir(), "hostkey.sh")
-	if err := os.WriteFile(path, []byte(HostKeyScript(testParam, "eu-west-1", "ssh-ed25519 AAAA it's")), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command(sc, "-s", "sh", path).CombinedOutput(); err != nil {
-		t.Fatalf("shellcheck: %v\n%s", err, out)
+	for _, script := range []string{HostKeyScript(testParam, "eu-west-1", "ssh-ed25519 AAAA it's"), SSMGetScript("eu-west-1")} {
+		if err := os.WriteFile(path, []byte(script), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command(sc, "-s", "sh", path).CombinedOutput(); err != nil {
+			t.Fatalf("shellcheck: %v\n%s", err, out)
+		}
 	}
 }
 
@@ -109,6 +111,7 @@ func TestHostKeyScriptAgainstAFakeSSM(t *testing.T) {
 	const privateKey = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----"
 	var mu sync.Mutex
 	var seen []string
+	keyReads := 0
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		mu.Lock()
@@ -119,8 +122,13 @@ func TestHostKeyScriptAgainstAFakeSSM(t *testing.T) {
 			Name           string
 			WithDecryption bool
 		}
+		if json.Unmarshal(body, &req) == nil && req.Name == "/promfed/dev/bastion/web-password" && req.WithDecryption {
+			_ = json.NewEncoder(w).Encode(map[string]any{"Parameter": map[string]any{"Value": "it's a s3cret"}})
+			return
+		}
+		keyReads++
 		switch {
-		case len(seen) > 1: // the later runs see SSM failing
+		case keyReads > 1: // the later runs see SSM failing
 			w.WriteHeader(http.StatusBadRequest)
 			return
 		case !strings.HasPrefix(auth, "AWS4-HMAC-SHA256 Credential=AKIDTESTHOSTKEY/") || !strings.Contains(auth, "/eu-west-1/ssm/aws4_request"),
@@ -135,8 +143,11 @@ func TestHostKeyScriptAgainstAFakeSSM(t *testing.T) {
 	defer srv.Close()
 
 	dir := t.TempDir()
-	script := filepath.Join(dir, "hostkey.sh")
+	script, get := filepath.Join(dir, "hostkey.sh"), filepath.Join(dir, "get.sh")
 	if err := os.WriteFile(script, []byte(HostKeyScript(testParam, "eu-west-1", "ssh-ed25519 AAAAPUB promfed")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(get, []byte(SSMGetScript("eu-west-1")), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	env := "SSM_ENDPOINT=" + srv.URL + "\nAWS_ACCESS_KEY_ID=AKIDTESTHOSTKEY\nAWS_SECRET_ACCESS_KEY=test-secret\nAWS_SESSION_TOKEN=session-token-1\n"
@@ -148,18 +159,19 @@ echo "mode=$(stat -c %a /etc/ssh/ssh_host_ed25519_key) pubmode=$(stat -c %a /etc
 echo "key=$(head -1 /etc/ssh/ssh_host_ed25519_key)"
 echo "pub=$(cat /etc/ssh/ssh_host_ed25519_key.pub)"
 echo "left=$(ls -A /etc/ssh | grep -c promfed-host-key || true)"
+echo "get=[$(sh "$GET" /promfed/dev/bastion/web-password)]"
 if sh "$SCRIPT" 2>"$DIR/err"; then echo "kept=$(head -1 /etc/ssh/ssh_host_ed25519_key)"; else echo "kept=failed"; fi
 rm /etc/ssh/ssh_host_ed25519_key
 if sh "$SCRIPT" 2>/dev/null; then echo nokey=booted; else echo nokey=refused; fi
 `
 	cmd := exec.Command("unshare", "-m", "--propagation", "private", "sh", "-c", inner)
-	cmd.Env = append(os.Environ(), "SCRIPT="+script, "DIR="+dir, "ENVFILE="+env)
+	cmd.Env = append(os.Environ(), "SCRIPT="+script, "GET="+get, "DIR="+dir, "ENVFILE="+env)
 	res, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("host key script: %v\n%s\nrequests: %q", err, res, seen)
 	}
 	for _, want := range []string{"mode=600 pubmode=644\n", "key=-----BEGIN OPENSSH PRIVATE KEY-----\n",
-		"pub=ssh-ed25519 AAAAPUB promfed\n", "left=0\n", "kept=-----BEGIN OPENSSH PRIVATE KEY-----\n", "nokey=refused\n"} {
+		"pub=ssh-ed25519 AAAAPUB promfed\n", "left=0\n", "get=[it's a s3cret]\n", "kept=-----BEGIN OPENSSH PRIVATE KEY-----\n", "nokey=refused\n"} {
 		if !strings.Contains(string(res), want) {
 			t.Errorf("want %q in:\n%s\nrequests: %q", want, res, seen)
 		}

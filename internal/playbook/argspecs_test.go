@@ -172,6 +172,14 @@ func TestVarsMatchRoleArgumentSpecs(t *testing.T) {
 		if err := json.Unmarshal([]byte(raw), &vars); err != nil {
 			t.Fatal(err)
 		}
+		// The host adds its secrets, read from SSM, as unsafe text.
+		secrets, err := f.Secrets(h.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, sec := range secrets {
+			vars[sec.Var] = map[string]any{"__ansible_unsafe": sec.Value}
+		}
 		declared := map[string]option{}
 		for _, r := range roles[string(h.Role)] {
 			spec, ok := specs[r]

@@ -2,7 +2,11 @@ package playbook
 
 import (
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 
+	"github.com/promfed/promfed/internal/cloudinit"
 	"github.com/promfed/promfed/internal/contract"
 )
 
@@ -24,20 +28,36 @@ if [ "$rc" -ne 0 ] && [ "$rc" -ne 2 ]; then
 fi
 command -v ansible-playbook >/dev/null`
 
-// Command runs the playbook on the host itself. The variables
-// (secrets included) arrive on standard input and live only in a 0600 file
-// removed on exit: they never appear on a command line. Older tree copies
-// are removed after a successful run.
-func Command(treeHash string) string {
+// Command runs the playbook on the host itself. The variables arrive on
+// standard input without secrets; the host reads its secrets (variable ->
+// SSM parameter name, from Secrets) from SSM Parameter Store as root with
+// its own role, into 0600 files removed on exit: no secret travels with the
+// command or appears on a command line. Older tree copies are removed
+// after a successful run.
+func Command(treeHash, region string, secrets map[string]string) string {
 	dir := RemoteTreeDir(treeHash)
+	var fetch strings.Builder
+	for _, v := range slices.Sorted(maps.Keys(secrets)) {
+		fmt.Fprintf(&fetch, "sudo sh \"$work/ssm-get\" %s > \"$work/secrets/%s\"\n", shellQuote(secrets[v]), v)
+	}
 	return fmt.Sprintf(`set -eu
 umask 077
 d=%[1]s
 # A copy retried onto an existing directory lands one level down.
 [ -f "$d/site.yml" ] || d="$d/ansible"
-vars=$(mktemp)
-trap 'rm -f "$vars"' EXIT
-cat > "$vars"
-sudo ANSIBLE_CONFIG="$d/ansible.cfg" ansible-playbook -c local -i localhost, "$d/site.yml" -e "@$vars"
-find /home/%[2]s -maxdepth 1 -name 'promfed-ansible-*' ! -name '%[3]s' -exec rm -rf {} +`, dir, contract.SSHUser, dir[len("/home/"+contract.SSHUser+"/"):])
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cat > "$work/vars.json"
+mkdir "$work/secrets"
+cat > "$work/ssm-get" <<'PROMFED_SSM_GET'
+%[4]sPROMFED_SSM_GET
+%[5]s# Secrets are never templated by Ansible (__ansible_unsafe).
+python3 -c 'import json, os, sys
+d = sys.argv[1]
+print(json.dumps({n: {"__ansible_unsafe": open(os.path.join(d, n)).read().rstrip("\n")} for n in sorted(os.listdir(d))}))' "$work/secrets" > "$work/secrets.json"
+sudo ANSIBLE_CONFIG="$d/ansible.cfg" ansible-playbook -c local -i localhost, "$d/site.yml" -e "@$work/vars.json" -e "@$work/secrets.json"
+find /home/%[2]s -maxdepth 1 -name 'promfed-ansible-*' ! -name '%[3]s' -exec rm -rf {} +`, dir, contract.SSHUser, dir[len("/home/"+contract.SSHUser+"/"):],
+		cloudinit.SSMGetScript(region), fetch.String())
 }
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }

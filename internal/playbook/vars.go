@@ -200,11 +200,83 @@ func workloadJobs(s config.Shard) []map[string]any {
 	return jobs
 }
 
-// VarsJSON renders the variables as the JSON document the playbook reads.
+// SecretVars maps each variable that carries a secret to the name of the
+// host's SSM parameter it comes from (contract.SecretParameter's last
+// part). Their values never travel with the other variables.
+var SecretVars = map[string]string{
+	"promfed_tls_key_pem":                "tls-key",
+	"prometheus_web_password":            "web-password",
+	"alertmanager_webhook_url":           "alert-webhook-url",
+	"alertmanager_slack_api_url":         "slack-api-url",
+	"alertmanager_pagerduty_routing_key": "pagerduty-routing-key",
+}
+
+// Secret is one secret of a host: the variable, its parameter's last part
+// and the value.
+type Secret struct {
+	Var, Name, Value string
+}
+
+// Secrets are a host's non-empty secrets, in variable order. An unset
+// secret (a receiver not configured) stays an empty variable.
+func (f *Fleet) Secrets(host string) ([]Secret, error) {
+	v, err := f.Vars(host)
+	if err != nil {
+		return nil, err
+	}
+	var out []Secret
+	for _, name := range slices.Sorted(maps.Keys(SecretVars)) {
+		val, ok := v[name]
+		if !ok {
+			continue
+		}
+		if s := secretString(val); s != "" {
+			out = append(out, Secret{Var: name, Name: SecretVars[name], Value: s})
+		}
+	}
+	return out, nil
+}
+
+// SecretInputs are what provisioning needs about a host's secrets: each
+// secret variable's SSM parameter (parameter maps a secret's name to its
+// parameter) and a digest of the values, which changes when one of them
+// does (and reveals none of them).
+func (f *Fleet) SecretInputs(host string, parameter func(name string) string) (map[string]string, string, error) {
+	secrets, err := f.Secrets(host)
+	if err != nil {
+		return nil, "", err
+	}
+	params, digest := map[string]string{}, ""
+	for _, s := range secrets {
+		params[s.Var] = parameter(s.Name)
+		digest += s.Var + "=" + Hash(s.Value) + "\n"
+	}
+	return params, Hash(digest), nil
+}
+
+func secretString(v any) string {
+	switch x := v.(type) {
+	case Unsafe:
+		return string(x)
+	case string:
+		return x
+	}
+	return ""
+}
+
+// VarsJSON renders the variables as the JSON document the playbook reads,
+// without the host's secrets (the host fetches those itself, see Command).
 func (f *Fleet) VarsJSON(host string) (string, error) {
 	v, err := f.Vars(host)
 	if err != nil {
 		return "", err
+	}
+	secrets, err := f.Secrets(host)
+	if err != nil {
+		return "", err
+	}
+	for _, s := range secrets {
+		delete(v, s.Var)
 	}
 	b, err := json.MarshalIndent(v, "", "  ")
 	return string(b), err

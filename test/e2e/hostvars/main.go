@@ -32,6 +32,10 @@ type hostEntry struct {
 	// user data's bootcmd), both exactly as the program makes them.
 	HostKeyParameter string `json:"host_key_parameter"`
 	BootScript       string `json:"boot_script"`
+	// Parameters is a JSON file {parameter name: value} of every SSM
+	// parameter the program stores for the host (the host key included):
+	// what the AWS stand-in must hold before the host boots.
+	Parameters string `json:"parameters"`
 }
 
 type manifest struct {
@@ -138,14 +142,32 @@ func run(a args) error {
 		}
 		hk := keys.HostKey(h.Name)
 		param := contract.SecretParameter(cfg.NamePrefix, a.stack, h.Name, contract.SecretSSHHostKey)
+		paramOf := func(secret string) string { return contract.SecretParameter(cfg.NamePrefix, a.stack, h.Name, secret) }
+		secretVars, _, err := fleet.SecretInputs(h.Name, paramOf)
+		if err != nil {
+			return err
+		}
+		secrets, err := fleet.Secrets(h.Name)
+		if err != nil {
+			return err
+		}
+		values := map[string]string{param: hk.PrivateKey}
+		for _, s := range secrets {
+			values[paramOf(s.Name)] = s.Value
+		}
+		pj, err := json.MarshalIndent(values, "", "  ")
+		if err != nil {
+			return err
+		}
+		files[h.Name+"/ssm-parameters.json"] = string(pj) + "\n"
 		files[h.Name+"/boot-host-key.sh"] = cloudinit.HostKeyScript(param, region, hk.PublicKey)
 		files[h.Name+"/vars.json"] = vars
 		files[h.Name+"/ssh_host_ed25519_key"] = hk.PrivateKey
 		files[h.Name+"/ssh_host_ed25519_key.pub"] = hk.PublicKey + "\n"
 		m.Hosts = append(m.Hosts, hostEntry{
-			Name: h.Name, Role: string(h.Role), Shard: h.Shard, Vars: h.Name + "/vars.json", Command: playbook.Command(treeHash),
+			Name: h.Name, Role: string(h.Role), Shard: h.Shard, Vars: h.Name + "/vars.json", Command: playbook.Command(treeHash, region, secretVars),
 			HostKey: h.Name + "/ssh_host_ed25519_key", HostKeyPub: h.Name + "/ssh_host_ed25519_key.pub",
-			HostKeyParameter: param, BootScript: h.Name + "/boot-host-key.sh",
+			HostKeyParameter: param, BootScript: h.Name + "/boot-host-key.sh", Parameters: h.Name + "/ssm-parameters.json",
 		})
 	}
 	mj, err := json.MarshalIndent(m, "", "  ") //nolint:gosec // client_key is a file name; the key itself goes to its own 0600 file
