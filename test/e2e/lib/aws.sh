@@ -1,6 +1,7 @@
 # shellcheck shell=bash
-# The workloads' world: an AWS API emulator (moto, EC2 + SNS + SQS), a DNS server
-# (dnsmasq) and a webhook sink, all inside the test network.
+# The workloads' world: an AWS API emulator (moto, EC2 + SNS + SQS, and SSM for the stack
+# hosts' SSH host keys), a DNS server (dnsmasq) and a webhook sink, all inside the test
+# network.
 #
 # bookworm has no moto, so these run from a second, small Debian 13 (trixie) root, built
 # with mmdebstrap and cached like the hosts' image ($E2E_CACHE/aws-<hash>/root.tar). It is
@@ -13,6 +14,9 @@ E2E_AWS_PACKAGES=(python3-moto python3-boto3 python3-flask-cors dnsmasq-base ca-
 E2E_AWS_REGION=${E2E_AWS_REGION:-eu-west-1}
 MOTO_PORT=5000
 SINK_PORT=8025
+# moto's request recorder (inside the trixie root): one JSON line per API request, which
+# is how the checks see that each host read its own key parameter at boot.
+MOTO_RECORDING=/var/tmp/moto-requests.jsonl
 # Dummy credentials: moto accepts any; they only have to be well-formed for SigV4.
 E2E_AWS_ACCESS_KEY=e2e-dummy-access-key-for-moto-only
 E2E_AWS_SECRET_KEY=e2e-dummy-secret-key-for-moto-only-000000
@@ -104,7 +108,8 @@ dns_records() {
 }
 
 # aws_up: unpack the trixie root, start moto and dnsmasq in their namespace and the
-# webhook sink in the ctl namespace. Runs while the hosts boot.
+# webhook sink in the ctl namespace. Runs before the stack hosts boot: their boot unit
+# reads the SSH host key from moto's SSM.
 aws_up() {
   AWS_ROOT="$WORK/roots/aws"
   mkdir -p "$AWS_ROOT"
@@ -115,7 +120,9 @@ aws_up() {
   install -m 0644 "$E2E_DIR/lib/aws_fixture.py" "$AWS_ROOT/usr/local/lib/aws_fixture.py"
   printf '127.0.0.1\tlocalhost\n' > "$AWS_ROOT/etc/hosts"
 
-  svc_start moto "$AWS_NS" chroot "$AWS_ROOT" moto_server -H "$AWS_IP" -p "$MOTO_PORT"
+  # One moto_server serves every service (moto 5 dispatches on the request's SigV4 scope).
+  svc_start moto "$AWS_NS" chroot "$AWS_ROOT" env MOTO_ENABLE_RECORDING=1 \
+    MOTO_RECORDER_FILEPATH="$MOTO_RECORDING" moto_server -H "$AWS_IP" -p "$MOTO_PORT"
   local -a records
   mapfile -t records < <(dns_records)
   # Authoritative for the test domain only; no upstream, no hosts file, no DHCP.
@@ -150,6 +157,35 @@ aws_seed() {
   done
   aws_fixture seed --cidr "$E2E_NET.0/24" --topic "$E2E_SNS_TOPIC" --shard-queue edge "${args[@]}" > "$WORK/aws.json" || return 1
   log "moto: $(jq -c '{topic: .topic_arn, instances: [.instances[] | "\(.name)=\(.ip) Team=\(.team)"]}' "$WORK/aws.json")"
+}
+
+# aws_seed_parameters: the SSM parameters the program stores for each stack host, as
+# SecureStrings: its SSH host private key (manifest: host_key_parameter, value: the host_key
+# file) and, when the manifest names a host's "parameters" file ({name: value}), the
+# others it holds. The values reach the fixture on stdin, never on a command line.
+aws_seed_parameters() {
+  retry_until 60 0.5 moto_ready || { printf 'moto did not answer on %s:%s\n' "$AWS_IP" "$MOTO_PORT"; return 1; }
+  local name file params='{}'
+  for name in "${E2E_HOSTS[@]}"; do
+    params=$(jq --arg p "$(manifest_host "$name" host_key_parameter)" \
+      --rawfile v "$OUTDIR/$(manifest_host "$name" host_key)" '. + {($p): $v}' <<<"$params") || return 1
+    file=$(jq -r --arg h "$name" '.hosts[] | select(.name == $h) | .parameters // empty' "$OUTDIR/manifest.json")
+    if [[ -n $file ]]; then
+      params=$(jq --slurpfile f "$OUTDIR/$file" '. + $f[0]' <<<"$params") || return 1
+    fi
+  done
+  aws_fixture put-secure-parameters <<<"$params"
+}
+
+# ssm_reads PARAMETER: how many GetParameter requests for PARAMETER moto has received from
+# curl (the boot script; the fixture is boto3 and never sends GetParameter).
+ssm_reads() {
+  local file="$AWS_ROOT$MOTO_RECORDING"
+  [[ -f $file ]] || { printf '0\n'; return 0; }
+  jq -n --arg p "$1" '[inputs | (.headers | with_entries(.key |= ascii_downcase)) as $h
+    | select($h["x-amz-target"] == "AmazonSSM.GetParameter" and ($h["user-agent"] // "" | startswith("curl/")))
+    | (if .body_encoded then .body | @base64d else .body end) | fromjson? | select(.Name == $p)]
+    | length' "$file"
 }
 
 # dns_ok: the resolver answers the SRV and A names the edge shard discovers.

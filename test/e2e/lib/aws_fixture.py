@@ -7,6 +7,10 @@ seed        a VPC and a subnet whose CIDR is the test network's, one EC2 instanc
             with the filter policy the program gives a shard's own subscribers. Prints what
             it made as JSON.
 read-queue  prints (and deletes) the messages waiting in the queue, one JSON line each.
+put-secure-parameters
+            reads a JSON object {name: value} on stdin and stores each entry as an SSM
+            SecureString parameter (the stack hosts' SSH host keys and other secrets),
+            then reads them back to check the values survived.
 
 It runs from the suite's Debian 13 root (bookworm has no moto or recent boto3) inside the
 ctl namespace; the endpoint is the moto server inside the test network.
@@ -76,6 +80,20 @@ def read_queue(args):
             sqs.delete_message(QueueUrl=args.queue_url, ReceiptHandle=msg["ReceiptHandle"])
 
 
+def put_secure_parameters(args):
+    ssm = client(args, "ssm")
+    params = json.load(sys.stdin)
+    for name, value in params.items():
+        ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
+    # GetParameters, not GetParameter: the checks count the hosts' GetParameter requests.
+    got = {p["Name"]: p for p in ssm.get_parameters(
+        Names=list(params), WithDecryption=True)["Parameters"]}
+    for name, value in params.items():
+        if name not in got or got[name]["Type"] != "SecureString" or got[name]["Value"] != value:
+            sys.exit(f"moto does not give back {name} as stored")
+    print(f"{len(params)} SecureString parameters: {' '.join(sorted(params))}")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--endpoint", required=True)
@@ -88,8 +106,10 @@ def main():
     p.add_argument("--shard-queue", action="append", default=[], help="SHARD: a queue for that shard only")
     p = sub.add_parser("read-queue")
     p.add_argument("--queue-url", required=True)
+    sub.add_parser("put-secure-parameters")
     args = parser.parse_args()
-    {"seed": seed, "read-queue": read_queue}[args.cmd](args)
+    {"seed": seed, "read-queue": read_queue,
+     "put-secure-parameters": put_secure_parameters}[args.cmd](args)
 
 
 if __name__ == "__main__":
