@@ -72,7 +72,7 @@ hosts_file() {
 
 # root_prepare NAME: unpack the image onto tmpfs and do what cloud-init does in production.
 root_prepare() {
-  local name=$1 root="$WORK/roots/$1" pub_key host_key
+  local name=$1 root="$WORK/roots/$1" pub_key
   mkdir -p "$root"
   mount -t tmpfs -o "size=${E2E_ROOT_SIZE:-3G},mode=0755" "promfed-e2e-$name" "$root"
   E2E_MOUNTS+=("$root")
@@ -94,10 +94,9 @@ root_prepare() {
   chmod 0600 "$root/home/$E2E_SSH_USER/.ssh/authorized_keys"
   chroot "$root" chown -R "$E2E_SSH_USER:$E2E_SSH_USER" "/home/$E2E_SSH_USER/.ssh"
 
-  # The host key comes from the generated material, so it is pinned before first boot.
-  host_key=$(manifest_host "$name" host_key)
-  install -m 0600 "$OUTDIR/$host_key" "$root/etc/ssh/ssh_host_ed25519_key"
-  install -m 0644 "$OUTDIR/$(manifest_host "$name" host_key_pub)" "$root/etc/ssh/ssh_host_ed25519_key.pub"
+  # No host key in the root: as in production, the host fetches it from SSM Parameter
+  # Store (moto here) at every boot.
+  host_key_boot_prepare "$name" "$root"
   printf 'HostKey /etc/ssh/ssh_host_ed25519_key\n' > "$root/etc/ssh/sshd_config.d/10-promfed.conf"
 
   mkdir -p "$root/var/lib/prometheus"
@@ -122,6 +121,44 @@ case $(systemctl is-system-running 2>/dev/null) in
 esac
 STUB
   chmod 0755 "$root/usr/local/bin/cloud-init"
+}
+
+E2E_KEY_UNIT=promfed-host-key.service
+E2E_KEY_SCRIPT=/usr/local/sbin/promfed-host-key
+
+# host_key_boot_prepare NAME ROOT: the generator's host key boot script (byte for byte what
+# the user data's bootcmd runs), a unit that runs it on every boot before sshd (it stands
+# in for cloud-init's bootcmd: these hosts have no cloud-init), and the script's test hook
+# /etc/promfed/aws.env: moto's address and dummy keys instead of AWS and IMDS credentials.
+host_key_boot_prepare() {
+  local name=$1 root=$2
+  install -m 0755 "$OUTDIR/$(manifest_host "$name" boot_script)" "$root$E2E_KEY_SCRIPT"
+  cat > "$root/etc/systemd/system/$E2E_KEY_UNIT" <<EOF
+[Unit]
+Description=promfed e2e: SSH host key from SSM Parameter Store (cloud-init bootcmd stand-in)
+Wants=network-online.target
+After=network-online.target
+Before=ssh.service ssh.socket
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=$E2E_KEY_SCRIPT
+# Its curl retries on its own; a bound makes a dead emulator a failed unit, not a hang.
+TimeoutStartSec=120
+
+[Install]
+WantedBy=multi-user.target
+EOF
+  mkdir -p "$root/etc/systemd/system/multi-user.target.wants"
+  ln -sf "../$E2E_KEY_UNIT" "$root/etc/systemd/system/multi-user.target.wants/$E2E_KEY_UNIT"
+  install -d -m 0755 "$root/etc/promfed"
+  (
+    umask 077
+    printf 'SSM_ENDPOINT=%s\nAWS_ACCESS_KEY_ID=%s\nAWS_SECRET_ACCESS_KEY=%s\n' \
+      "http://$AWS_IP:$MOTO_PORT" "$E2E_AWS_ACCESS_KEY" "$E2E_AWS_SECRET_KEY" > "$root/etc/promfed/aws.env"
+  )
+  chmod 0600 "$root/etc/promfed/aws.env"
 }
 
 # Without a systemd on the machine, nspawn --keep-unit puts the container's cgroup tree

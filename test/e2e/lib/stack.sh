@@ -103,13 +103,16 @@ generate() {
 # A random 64-character seed for this run only.
 random_seed() { od -An -N32 -tx1 /dev/urandom | tr -d ' \n'; }
 
-# hosts_up: namespaces, SSH client config, roots, boot of the stack's hosts and the
-# workloads, the AWS emulator and DNS server; a check per host that SSH answers.
+# hosts_up: namespaces, SSH client config, the AWS emulator and DNS server, roots, boot of
+# the workloads and the stack's hosts; a check per host that SSH answers.
 hosts_up() {
   local name
   net_setup
   stack_changed
   ssh_setup
+  # moto starts while the roots are unpacked: the stack hosts read their SSH host key
+  # from its SSM at boot.
+  aws_up
   for name in "${E2E_HOSTS[@]}"; do
     root_prepare "$name"
     stack_changed
@@ -118,12 +121,16 @@ hosts_up() {
     workload_prepare "$name"
     stack_changed
   done
-  # The workloads first: they install their exporters while the hosts boot.
-  for name in "${E2E_WORKLOADS[@]}" "${E2E_HOSTS[@]}"; do
+  # The workloads first: they install their exporters while the parameters go into moto.
+  for name in "${E2E_WORKLOADS[@]}"; do
     host_boot "$name"
     stack_changed
   done
-  aws_up
+  check "moto-ssm-parameters" aws_seed_parameters
+  for name in "${E2E_HOSTS[@]}"; do
+    host_boot "$name"
+    stack_changed
+  done
   for name in "${E2E_HOSTS[@]}"; do
     check "boot-ssh-$name" host_wait_ssh "$name"
   done
