@@ -378,7 +378,9 @@ func asStrings(v any) []string {
 }
 
 // policyProblems checks one policy document.
-func policyProblems(where, doc string) (out []string) {
+// policyProblems checks one document. In a key policy (selfStar) the
+// resource "*" means the key itself, so only the principals scope it.
+func policyProblems(where, doc string, selfStar bool) (out []string) {
 	var p struct {
 		Statement []map[string]any `json:"Statement"`
 	}
@@ -395,8 +397,8 @@ func policyProblems(where, doc string) (out []string) {
 				out = append(out, fmt.Sprintf("%s: wildcard action %s", where, a))
 			}
 		}
-		if _, trust := st["Principal"]; trust && len(asStrings(st["Resource"])) == 0 {
-			continue // a trust policy names who may assume the role
+		if _, trust := st["Principal"]; trust && (len(asStrings(st["Resource"])) == 0 || selfStar) {
+			continue // a trust policy names who may assume the role; a key policy who may use the key
 		}
 		for _, res := range asStrings(st["Resource"]) {
 			if res != "*" {
@@ -425,7 +427,7 @@ func checkIAM(r invariantRun) (out []string) {
 				continue
 			}
 			n++
-			out = append(out, policyProblems(res.Type+" "+res.Name, doc)...)
+			out = append(out, policyProblems(res.Type+" "+res.Name, doc, c.typ == "aws:kms/key:Key")...)
 		}
 	}
 	if n == 0 {

@@ -19,6 +19,7 @@ import (
 	"github.com/promfed/promfed/components/prometheus"
 	"github.com/promfed/promfed/components/provision"
 	"github.com/promfed/promfed/components/scanning"
+	"github.com/promfed/promfed/components/sessions"
 	"github.com/promfed/promfed/components/waf"
 	"github.com/promfed/promfed/config"
 	"github.com/promfed/promfed/internal/contract"
@@ -41,6 +42,8 @@ type stack struct {
 	tree  string // hash of the Ansible tree
 	fleet *playbook.Fleet
 	iam   iamrole.Scope
+	// account and partition the stack deploys to
+	account, partition string
 
 	net     *network.Vpc
 	fw      *firewall.Firewall
@@ -49,6 +52,8 @@ type stack struct {
 	zone    *dns.PrivateZone
 	hosts   []*host // in config order: the primary, then each shard's secondaries
 	alb     *loadbalancer.Alb
+	// sessionDocument is the Session Manager document that records sessions.
+	sessionDocument pulumi.StringOutput
 }
 
 // host is one Prometheus host and everything built for it.
@@ -101,6 +106,7 @@ func build(ctx *pulumi.Context, cfg *config.Config) (*stack, error) {
 	}
 	st.iam = iamrole.Scope{NamePrefix: cfg.NamePrefix, Stack: cfg.Stack,
 		Boundary: pulumi.String(contract.BoundaryPolicyARN(partition.Partition, caller.AccountId, cfg.NamePrefix))}
+	st.account, st.partition = caller.AccountId, partition.Partition
 	for _, step := range []func(*pulumi.Context) error{st.networkAndFirewall, st.buildHosts, st.endpoint, st.provisioning, st.scanning} {
 		if err := step(ctx); err != nil {
 			return nil, err
@@ -165,11 +171,21 @@ func (st *stack) buildHosts(ctx *pulumi.Context) error {
 	if err != nil {
 		return err
 	}
+	// Every Session Manager session on a host is recorded, encrypted.
+	sessionLogs, err := sessions.NewLogs(ctx, contract.IAMName(cfg.NamePrefix, cfg.Stack, "ssm-sessions"), &sessions.LogsArgs{
+		NamePrefix: cfg.NamePrefix, Stack: cfg.Stack, Partition: st.partition, Region: cfg.Region, Account: st.account,
+		RetentionDays: cfg.SessionLogRetentionDays, Tags: tags,
+	})
+	if err != nil {
+		return err
+	}
+	st.sessionDocument = sessionLogs.DocumentName
 	st.bastion, err = bastion.NewBastion(ctx, "bastion", &bastion.Args{
 		InstanceType: cfg.BastionInstanceType, AmiFamily: cfg.AmiFamily, AmiID: cfg.AmiID,
 		SubnetID: st.net.PublicSubnetIDs.Index(pulumi.Int(0)), SecurityGroupID: st.fw.BastionSG,
 		HostKeyPrivate: pulumi.ToSecret(pulumi.String(bastionKey.PrivateKey)).(pulumi.StringOutput),
 		HostKeyPublic:  bastionKey.PublicKey, ClientPublicKey: client.PublicKey, Secrets: secrets, IAM: st.iam, Tags: tags,
+		SessionLogs: sessionLogs.LogGroupArn,
 	})
 	if err != nil {
 		return err
@@ -195,7 +211,7 @@ func (st *stack) buildHosts(ctx *pulumi.Context) error {
 			DataVolumeGiB: cfg.DataVolumeSizeGiB, Protect: cfg.Protect,
 			HostKeyPrivate: pulumi.ToSecret(pulumi.String(st.keys.HostKey(h.Name).PrivateKey)).(pulumi.StringOutput),
 			HostKeyPublic:  st.keys.HostKey(h.Name).PublicKey, ClientPublicKey: client.PublicKey, Secrets: secrets, IAM: st.iam, Tags: tags,
-			PlaybookSecrets: map[string]pulumi.StringInput{},
+			PlaybookSecrets: map[string]pulumi.StringInput{}, SessionLogs: sessionLogs.LogGroupArn,
 		}
 		hostSecrets, err := st.fleet.Secrets(h.Name)
 		if err != nil {
@@ -364,6 +380,7 @@ func (st *stack) export(ctx *pulumi.Context) {
 	ctx.Export("caCertificate", pulumi.String(ca.PEM))
 	ctx.Export("ansibleTreeHash", pulumi.String(st.tree))
 	ctx.Export("alertTopicArn", st.alerts.TopicArn)
+	ctx.Export("sessionDocument", st.sessionDocument)
 	ctx.Export("vpcId", st.net.VpcID)
 	hosts := pulumi.Map{}
 	for _, h := range st.hosts {

@@ -422,11 +422,14 @@ var s3AppActions = []string{
 	"s3:PutObjectTagging",
 }
 
-// logsActions: the VPC flow-log group.
+// logsActions: the VPC flow-log group and the session log group (KMS
+// encrypted).
 var logsActions = []string{
+	"logs:AssociateKmsKey",
 	"logs:CreateLogGroup",
 	"logs:DeleteLogGroup",
 	"logs:DeleteRetentionPolicy",
+	"logs:DisassociateKmsKey",
 	"logs:ListTagsForResource",
 	"logs:ListTagsLogGroup",
 	"logs:PutRetentionPolicy",
@@ -505,6 +508,21 @@ var ssmParameterActions = []string{
 	"ssm:ListTagsForResource",
 	"ssm:PutParameter",
 	"ssm:RemoveTagsFromResource",
+}
+
+// ssmDocumentActions: the stack's Session Manager document (session
+// logging), named <stackNamePrefix>-<stack>-*.
+var ssmDocumentActions = []string{
+	"ssm:AddTagsToResource",
+	"ssm:CreateDocument",
+	"ssm:DeleteDocument",
+	"ssm:DescribeDocument",
+	"ssm:DescribeDocumentPermission",
+	"ssm:GetDocument",
+	"ssm:ListTagsForResource",
+	"ssm:RemoveTagsFromResource",
+	"ssm:UpdateDocument",
+	"ssm:UpdateDocumentDefaultVersion",
 }
 
 // ssmDescribeActions only work on resource "*" (read-only).
@@ -586,9 +604,11 @@ var boundaryAlertActions = []string{
 	"sns:Publish",
 }
 
-// boundaryLogsActions: VPC flow-log delivery.
+// boundaryLogsActions: VPC flow-log delivery and the SSM agent recording
+// sessions.
 var boundaryLogsActions = []string{
 	"logs:CreateLogStream",
+	"logs:DescribeLogGroups",
 	"logs:DescribeLogStreams",
 	"logs:PutLogEvents",
 }
@@ -634,7 +654,7 @@ func allActionLists() map[string][]string {
 		"ciRoleGuard": ciRoleGuardActions, "s3App": s3AppActions, "logs": logsActions,
 		"logsDescribe": logsDescribeActions, "dlm": dlmActions,
 		"sns": snsActions, "kmsCreate": kmsCreateActions, "kmsList": kmsListActions, "kmsStackKey": kmsStackKeyActions,
-		"kmsAlias": kmsAliasActions, "ssmParameter": ssmParameterActions, "ssmDescribe": ssmDescribeActions, "kmsViaSsm": kmsViaSsmActions, "stateKeyGuard": stateKeyGuardActions, "inspector": inspectorActions,
+		"kmsAlias": kmsAliasActions, "ssmParameter": ssmParameterActions, "ssmDocument": ssmDocumentActions, "ssmDescribe": ssmDescribeActions, "kmsViaSsm": kmsViaSsmActions, "stateKeyGuard": stateKeyGuardActions, "inspector": inspectorActions,
 		"boundarySSM": boundarySSMActions, "boundaryDiscovery": boundaryDiscoveryActions,
 		"boundaryAlert": boundaryAlertActions, "boundaryLogs": boundaryLogsActions, "boundaryDLM": boundaryDLMActions,
 	}

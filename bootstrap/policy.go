@@ -244,6 +244,8 @@ func deployAlertsPolicy(s *settings, id ids, stack string) policyDocument {
 			Resource: []string{id.regional(s, "kms", "alias/"+own+"*")}},
 		statement{Sid: "HostSecrets", Effect: "Allow", Action: sorted(ssmParameterActions),
 			Resource: []string{id.regional(s, "ssm", "parameter/"+s.StackNamePrefix+"/"+stack+"/*")}},
+		statement{Sid: "SessionDocument", Effect: "Allow", Action: sorted(ssmDocumentActions),
+			Resource: []string{id.regional(s, "ssm", "document/"+own+"*")}},
 		statement{Sid: "DescribeParameters", Effect: "Allow", Action: sorted(ssmDescribeActions),
 			Resource: []string{"*"}, Condition: regionCondition(s.Region)},
 		statement{Sid: "StackKeysViaSsm", Effect: "Allow", Action: sorted(kmsViaSsmActions),
@@ -306,7 +308,7 @@ func boundaryPolicy() policyDocument {
 		statement{Sid: "SessionManagerCore", Effect: "Allow", Action: sorted(boundarySSMActions), Resource: []string{"*"}},
 		statement{Sid: "PrometheusDiscovery", Effect: "Allow", Action: sorted(boundaryDiscoveryActions), Resource: []string{"*"}},
 		statement{Sid: "AlertDelivery", Effect: "Allow", Action: sorted(boundaryAlertActions), Resource: []string{"*"}},
-		statement{Sid: "FlowLogDelivery", Effect: "Allow", Action: sorted(boundaryLogsActions), Resource: []string{"*"}},
+		statement{Sid: "LogDelivery", Effect: "Allow", Action: sorted(boundaryLogsActions), Resource: []string{"*"}},
 		statement{Sid: "SnapshotLifecycle", Effect: "Allow", Action: sorted(boundaryDLMActions), Resource: []string{"*"}},
 	)
 }

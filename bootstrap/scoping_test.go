@@ -93,8 +93,8 @@ func TestEveryStatementIsScoped(t *testing.T) {
 						t.Errorf("%s: bucket resource %q is neither the state bucket nor under the stack prefix", where, res)
 					}
 				case "ssm":
-					if !strings.HasPrefix(path, "parameter/promfed/"+stack+"/") {
-						t.Errorf("%s: parameter resource %q is outside the stack's /promfed/%s/", where, res, stack)
+					if !strings.HasPrefix(path, "parameter/promfed/"+stack+"/") && !strings.HasPrefix(path, "document/promfed-"+stack+"-") {
+						t.Errorf("%s: SSM resource %q is outside the stack's /promfed/%s/ parameters and promfed-%s-* documents", where, res, stack, stack)
 					}
 				case "sns":
 					if !strings.HasPrefix(path, "promfed-"+stack+"-") {

@@ -44,6 +44,8 @@ type Config struct {
 	SubnetPrefixLength   int
 	NatStrategy          string
 	FlowLogRetentionDays int
+	// SessionLogRetentionDays keeps the Session Manager session logs.
+	SessionLogRetentionDays int
 
 	PrimaryInstanceType   string
 	SecondaryInstanceType string
@@ -284,6 +286,10 @@ func Load(project, stack, region string, src Source) (*Config, error) {
 	c.VpcCidr = l.vpcCidr(c.AzCount, c.SubnetPrefixLength)
 	c.NatStrategy = l.oneOf("natStrategy", "none", "single", "per-az")
 	c.FlowLogRetentionDays = l.integer("flowLogRetentionDays", 1, 3653)
+	c.SessionLogRetentionDays = l.integer("sessionLogRetentionDays", 1, 3653)
+	if !slices.Contains(logRetentionDays, c.SessionLogRetentionDays) {
+		l.failf("sessionLogRetentionDays %d is not a retention CloudWatch Logs accepts: use one of %v", c.SessionLogRetentionDays, logRetentionDays)
+	}
 	if !slices.Contains(logRetentionDays, c.FlowLogRetentionDays) {
 		l.failf("flowLogRetentionDays %d is not a retention CloudWatch Logs accepts: use one of %v", c.FlowLogRetentionDays, logRetentionDays)
 	}

@@ -33,6 +33,7 @@ var Keys = []Key{
 	{"subnetPrefixLength", KindInteger, "24", false, "Prefix length of every subnet; one public and one private subnet per AZ must fit in vpcCidr."},
 	{"natStrategy", KindString, "single", false, "Outbound access for private subnets: none, single (one NAT gateway) or per-az."},
 	{"flowLogRetentionDays", KindInteger, "90", false, "Retention of VPC flow logs in CloudWatch Logs (a value CloudWatch accepts)."},
+	{"sessionLogRetentionDays", KindInteger, "365", false, "Retention of the encrypted Session Manager session logs in CloudWatch Logs (a value CloudWatch accepts)."},
 	{"primaryInstanceType", KindString, "t3.medium", false, "EC2 instance type of the primary Prometheus."},
 	{"secondaryInstanceType", KindString, "t3.medium", false, "EC2 instance type of each secondary Prometheus."},
 	{"bastionInstanceType", KindString, "t3.micro", false, "EC2 instance type of the SSH bastion."},

@@ -26,6 +26,8 @@ type Args struct {
 	SecurityGroupID pulumi.StringInput
 	HostKeyPrivate  pulumi.StringInput // secret; stored in Secrets, not user data
 	Secrets         *hostsecrets.Store
+	// SessionLogs is the ARN of the Session Manager log group.
+	SessionLogs     pulumi.StringInput
 	HostKeyPublic   string
 	ClientPublicKey string
 	// IAM is where the host's role is created (path, name, boundary).
@@ -51,7 +53,7 @@ func NewBastion(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 		return nil, err
 	}
 	parent := pulumi.Parent(b)
-	role, profile, err := hostboot.NewInstanceRole(ctx, args.IAM, name, name, args.Tags, parent)
+	role, profile, err := hostboot.NewInstanceRole(ctx, args.IAM, name, name, args.SessionLogs, args.Tags, parent)
 	if err != nil {
 		return nil, err
 	}

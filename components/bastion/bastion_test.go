@@ -18,7 +18,7 @@ func TestStableAddressAndPinnedKey(t *testing.T) {
 		}
 		_, err = NewBastion(ctx, "bastion", &Args{
 			InstanceType: "t3.micro", AmiFamily: "debian-12", SubnetID: pulumi.String("subnet-public"), SecurityGroupID: pulumi.String("sg-bastion"),
-			HostKeyPrivate: pulumi.String("bastion-key-material"), HostKeyPublic: "ssh-ed25519 AAAAH bastion", ClientPublicKey: "ssh-ed25519 AAAAC client", Secrets: store,
+			HostKeyPrivate: pulumi.String("bastion-key-material"), HostKeyPublic: "ssh-ed25519 AAAAH bastion", ClientPublicKey: "ssh-ed25519 AAAAC client", Secrets: store, SessionLogs: pulumi.String("arn:aws:logs:eu-west-1:123456789012:log-group:/promfed/dev/ssm-sessions"),
 			Tags: map[string]string{"promfed:stack": "dev"},
 		})
 		return err

@@ -47,6 +47,8 @@ type ServerArgs struct {
 	// PlaybookSecrets are the host's other secrets (parameter name's last
 	// part -> value), stored with the host key for provisioning to read.
 	PlaybookSecrets map[string]pulumi.StringInput
+	// SessionLogs is the ARN of the Session Manager log group.
+	SessionLogs     pulumi.StringInput
 	HostKeyPublic   string
 	ClientPublicKey string
 	// IAM is where the host's role is created (path, name, boundary).
@@ -186,7 +188,7 @@ func NewServer(ctx *pulumi.Context, name string, args *ServerArgs, opts ...pulum
 }
 
 func newInstanceRole(ctx *pulumi.Context, name string, args *ServerArgs, tags map[string]string, parent pulumi.ResourceOption) (*iam.InstanceProfile, *iam.Role, error) {
-	role, profile, err := hostboot.NewInstanceRole(ctx, args.IAM, name, name, tags, parent)
+	role, profile, err := hostboot.NewInstanceRole(ctx, args.IAM, name, name, args.SessionLogs, tags, parent)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -1,6 +1,7 @@
 package prometheus
 
 import (
+	"sort"
 	"strings"
 	"testing"
 
@@ -19,6 +20,7 @@ func run(t *testing.T, name string, args ServerArgs) *testmocks.Mocks {
 			return err
 		}
 		args.Secrets = store
+		args.SessionLogs = pulumi.String("arn:aws:logs:eu-west-1:123456789012:log-group:/promfed/dev/ssm-sessions")
 		_, err = NewServer(ctx, name, &args)
 		return err
 	})
@@ -136,9 +138,10 @@ func TestLeastPrivilege(t *testing.T) {
 	primaryArgs := baseArgs(contract.RolePrimary)
 	primaryArgs.AlertTopic = &AlertTopic{TopicArn: pulumi.String("arn:aws:sns:eu-west-1:123456789012:alerts"), KeyArn: pulumi.String("arn:aws:kms:eu-west-1:123456789012:key/k")}
 	primary := run(t, "primary", primaryArgs)
-	// Besides its own secrets (every host): the alert policy only.
-	if n := len(primary.OfType("aws:iam/rolePolicy:RolePolicy")); n != 2 {
-		t.Errorf("primary has %d inline policies; it needs its secrets and the alert policy only", n)
+	// Besides what every host has (its own secrets, recording sessions):
+	// the alert policy only.
+	if n := len(primary.OfType("aws:iam/rolePolicy:RolePolicy")); n != 3 {
+		t.Errorf("primary has %d inline policies; it needs its secrets, session logs and the alert policy only", n)
 	}
 	pub := primary.Named(t, "aws:iam/rolePolicy:RolePolicy", "primary-alerts").Str("policy")
 	if pub != `{"Statement":[{"Action":["sns:Publish"],"Effect":"Allow","Resource":"arn:aws:sns:eu-west-1:123456789012:alerts","Sid":"PublishAlerts"},`+
@@ -147,8 +150,17 @@ func TestLeastPrivilege(t *testing.T) {
 	}
 
 	plain := run(t, "secondary-data-1", baseArgs(contract.RoleSecondary))
-	if ps := plain.OfType("aws:iam/rolePolicy:RolePolicy"); len(ps) != 1 || ps[0].Name != "secondary-data-1-secrets" {
-		t.Errorf("a secondary without EC2 discovery has inline policies %v, want its secrets' only", ps)
+	var names []string
+	for _, p := range plain.OfType("aws:iam/rolePolicy:RolePolicy") {
+		names = append(names, p.Name)
+	}
+	sort.Strings(names)
+	if strings.Join(names, ",") != "secondary-data-1-secrets,secondary-data-1-sessions" {
+		t.Errorf("a secondary without EC2 discovery has inline policies %v, want its secrets' and session logs' only", names)
+	}
+	sess := plain.Named(t, "aws:iam/rolePolicy:RolePolicy", "secondary-data-1-sessions").Str("policy")
+	if !strings.Contains(sess, `"Resource":"arn:aws:logs:eu-west-1:123456789012:log-group:/promfed/dev/ssm-sessions:*"`) {
+		t.Errorf("session log policy %s", sess)
 	}
 	a := baseArgs(contract.RoleSecondary)
 	a.DiscoveryRegions, a.Shard = []string{"eu-west-1", "us-east-1"}, "apps"
