@@ -312,13 +312,16 @@ func keyPolicy(t *testing.T, m *mocks, name string) policyDocument {
 }
 
 // principals lists a statement's AWS principals.
-func principals(st statement) []string {
-	switch v := st.Principal["AWS"].(type) {
+func principals(st statement) []string { return stringOrList(st.Principal["AWS"]) }
+
+// stringOrList reads a JSON or YAML value that is one string or a list.
+func stringOrList(v any) []string {
+	switch x := v.(type) {
 	case string:
-		return []string{v}
+		return []string{x}
 	case []any:
 		var out []string
-		for _, e := range v {
+		for _, e := range x {
 			out = append(out, e.(string))
 		}
 		return out

@@ -44,19 +44,7 @@ func (j job) environment() string {
 	return ""
 }
 
-func (j job) needs() []string {
-	switch v := j.Needs.(type) {
-	case string:
-		return []string{v}
-	case []any:
-		var out []string
-		for _, e := range v {
-			out = append(out, e.(string))
-		}
-		return out
-	}
-	return nil
-}
+func (j job) needs() []string { return stringOrList(j.Needs) }
 
 // events lists a workflow's trigger names.
 func (w workflow) events() []string {

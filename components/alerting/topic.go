@@ -7,10 +7,10 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sns"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/promfed/promfed/internal/stackkey"
 	"github.com/promfed/promfed/internal/tagging"
 )
 
@@ -57,16 +57,10 @@ func NewTopic(ctx *pulumi.Context, name string, args *TopicArgs, opts ...pulumi.
 	parent := pulumi.Parent(t)
 	// A key of the stack's own rather than AWS's managed SNS key, so that
 	// IAM decides who may publish (the primary's role) and the key rotates.
-	key, err := kms.NewKey(ctx, name, &kms.KeyArgs{
-		Description:          pulumi.Sprintf("promfed alert topic %s", name),
-		EnableKeyRotation:    pulumi.Bool(true),
-		DeletionWindowInDays: pulumi.Int(30),
-		Tags:                 tagging.Named(args.Tags, name),
+	key, err := stackkey.New(ctx, name, stackkey.Args{
+		Alias: name, Description: pulumi.Sprintf("promfed alert topic %s", name), Tags: args.Tags,
 	}, parent)
 	if err != nil {
-		return nil, err
-	}
-	if _, err := kms.NewAlias(ctx, name, &kms.AliasArgs{Name: pulumi.String("alias/" + name), TargetKeyId: key.KeyId}, parent); err != nil {
 		return nil, err
 	}
 	topic, err := sns.NewTopic(ctx, name, &sns.TopicArgs{

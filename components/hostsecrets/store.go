@@ -12,12 +12,12 @@ import (
 	"sort"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ssm"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/promfed/promfed/internal/contract"
 	"github.com/promfed/promfed/internal/iampolicy"
+	"github.com/promfed/promfed/internal/stackkey"
 	"github.com/promfed/promfed/internal/tagging"
 )
 
@@ -47,18 +47,11 @@ func NewStore(ctx *pulumi.Context, name string, args *StoreArgs, opts ...pulumi.
 		return nil, err
 	}
 	parent := pulumi.Parent(s)
-	key, err := kms.NewKey(ctx, name, &kms.KeyArgs{
-		Description:          pulumi.Sprintf("promfed %s: host secrets in SSM Parameter Store", args.Stack),
-		EnableKeyRotation:    pulumi.Bool(true),
-		DeletionWindowInDays: pulumi.Int(30),
-		Tags:                 tagging.Named(args.Tags, name),
+	key, err := stackkey.New(ctx, name, stackkey.Args{
+		Alias:       contract.IAMName(args.NamePrefix, args.Stack, "host-secrets"),
+		Description: pulumi.Sprintf("promfed %s: host secrets in SSM Parameter Store", args.Stack), Tags: args.Tags,
 	}, parent)
 	if err != nil {
-		return nil, err
-	}
-	if _, err := kms.NewAlias(ctx, name, &kms.AliasArgs{
-		Name: pulumi.String("alias/" + contract.IAMName(args.NamePrefix, args.Stack, "host-secrets")), TargetKeyId: key.KeyId,
-	}, parent); err != nil {
 		return nil, err
 	}
 	s.KeyArn = key.Arn

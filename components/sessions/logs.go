@@ -10,12 +10,12 @@ import (
 	"fmt"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ssm"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/promfed/promfed/internal/contract"
 	"github.com/promfed/promfed/internal/iampolicy"
+	"github.com/promfed/promfed/internal/stackkey"
 	"github.com/promfed/promfed/internal/tagging"
 )
 
@@ -60,19 +60,12 @@ func NewLogs(ctx *pulumi.Context, name string, args *LogsArgs, opts ...pulumi.Re
 	parent := pulumi.Parent(l)
 	group := "/" + args.NamePrefix + "/" + args.Stack + "/ssm-sessions"
 	groupArn := fmt.Sprintf("arn:%s:logs:%s:%s:log-group:%s", args.Partition, args.Region, args.Account, group)
-	key, err := kms.NewKey(ctx, name, &kms.KeyArgs{
-		Description:          pulumi.Sprintf("promfed %s: Session Manager session logs", args.Stack),
-		EnableKeyRotation:    pulumi.Bool(true),
-		DeletionWindowInDays: pulumi.Int(30),
-		Policy:               pulumi.String(KeyPolicy(args.Partition, args.Region, args.Account, groupArn)),
-		Tags:                 tagging.Named(args.Tags, name),
+	key, err := stackkey.New(ctx, name, stackkey.Args{
+		Alias:       contract.IAMName(args.NamePrefix, args.Stack, "ssm-sessions"),
+		Description: pulumi.Sprintf("promfed %s: Session Manager session logs", args.Stack),
+		Policy:      pulumi.String(KeyPolicy(args.Partition, args.Region, args.Account, groupArn)), Tags: args.Tags,
 	}, parent)
 	if err != nil {
-		return nil, err
-	}
-	if _, err := kms.NewAlias(ctx, name, &kms.AliasArgs{
-		Name: pulumi.String("alias/" + contract.IAMName(args.NamePrefix, args.Stack, "ssm-sessions")), TargetKeyId: key.KeyId,
-	}, parent); err != nil {
 		return nil, err
 	}
 	lg, err := cloudwatch.NewLogGroup(ctx, name, &cloudwatch.LogGroupArgs{
