@@ -284,8 +284,9 @@ federation_failing_firing() {
 prom_ready() { [[ $(http_code acurl "$1" "$PROM_PORT" /-/ready) == 200 ]]; }
 
 check_reboots() {
-  local name=primary
+  local name=primary reads
   log "rebooting $name (poweroff, boot again)"
+  reads=$(ssm_reads "$(manifest_host "$name" host_key_parameter)") || reads=0
   # /run is a fresh tmpfs on every boot: the marker proves the host really rebooted.
   on "$name" 'sudo touch /run/promfed-e2e-before-reboot' </dev/null || true
   host_stop "$name" TERM
@@ -301,6 +302,8 @@ check_reboots() {
     fail "serves-after-reboot-$name" "Prometheus not ready within 120s of boot"
   fi
   check "no-failed-units-after-reboot-$name" system_ok "$name"
+  # The key survives the reboot and the boot unit fetched it again.
+  check_host_key "$name" after-reboot- "$reads"
   local first
   first=$(secondaries | head -n 1)
   if retry_until 120 5 primary_has_series_from "$first"; then
@@ -311,6 +314,7 @@ check_reboots() {
 
   name=$E2E_ARCHIVE_HOST
   log "booting $name again"
+  reads=$(ssm_reads "$(manifest_host "$name" host_key_parameter)") || reads=0
   host_boot "$name"
   if host_wait "$name" && retry_until 120 2 prom_ready "$name"; then
     pass "serves-after-reboot-$name"
@@ -318,6 +322,7 @@ check_reboots() {
     fail "serves-after-reboot-$name" "Prometheus not ready within 120s of boot"
   fi
   check "no-failed-units-after-reboot-$name" system_ok "$name"
+  check_host_key "$name" after-reboot- "$reads"
   local exe
   # shellcheck disable=SC2016 # expanded on the host
   exe=$(on "$name" 'sudo readlink -f /proc/$(pidof -s prometheus)/exe' </dev/null 2>/dev/null) || true
@@ -348,10 +353,10 @@ check_demo_queries() {
 # stages out (E2E_SKIP=reboots,outage) or run only some (E2E_ONLY=shards,demo-queries): a
 # skipped stage prints a SKIP line and counts as skipped, never as passed. outage stops
 # hosts that reboots starts again, so reboots needs outage.
-E2E_STAGES=(endpoints promtool hardening patching workloads federation honor-labels discovery
+E2E_STAGES=(host-keys endpoints promtool hardening patching workloads federation honor-labels discovery
   probes shards demo-queries user-rules stale-user-rules rules outage reboots)
 declare -A E2E_STAGE_FNS=(
-  [endpoints]=check_endpoints [promtool]=check_promtool [hardening]=check_hardening
+  [host-keys]=check_host_keys [endpoints]=check_endpoints [promtool]=check_promtool [hardening]=check_hardening
   [patching]=check_patching [workloads]=check_workloads
   [federation]=check_federation [honor-labels]=check_honor_labels [discovery]=check_discovery
   [probes]="check_probe check_probes_edge" [shards]=check_shards_on_primary

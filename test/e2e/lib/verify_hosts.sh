@@ -234,3 +234,60 @@ check_patching() {
     fi
   done
 }
+
+# host_key_facts NAME: facts about a host's SSH host key, one "key value" per line: its
+# mode and owner, the fingerprint of the public key derived from the private key (not
+# the .pub next to it), the boot unit's state this boot and when sshd started.
+host_key_facts() {
+  local key=/etc/ssh/ssh_host_ed25519_key
+  on "$1" "echo \"mode \$(sudo stat -c '%a %U:%G' $key)\"
+    echo \"fingerprint \$(sudo ssh-keygen -y -f $key | ssh-keygen -lf - | cut -d' ' -f2)\"
+    systemctl show -p ActiveState,Result,ExecMainStatus,ExecMainExitTimestampMonotonic $E2E_KEY_UNIT | sed 's/=/ /'
+    echo \"ssh-started \$(systemctl show -p ExecMainStartTimestampMonotonic --value ssh.service)\"" </dev/null 2>/dev/null
+}
+
+# fact KEY: the value of KEY in $facts (check_host_key's).
+fact() { sed -n "s/^$1 //p" <<<"$facts"; }
+
+# check_host_key NAME [TAG [READS_BEFORE]]: the key the boot unit installed from SSM is the generated one,
+# 0600 root, and the unit succeeded this boot before sshd started; moto saw the host's
+# GetParameter. TAG (e.g. after-reboot-) goes into the check names; with READS_BEFORE,
+# moto must have seen more of them than that (the script ran again at this boot).
+check_host_key() {
+  local name=$1 tag=${2:-} before=${3:-} facts want got param reads exited sshd
+  facts=$(host_key_facts "$name") || facts=
+  want=$(ssh-keygen -lf "$OUTDIR/$(manifest_host "$name" host_key_pub)" | cut -d' ' -f2)
+  got=$(fact fingerprint)
+  if [[ -n $want && $got == "$want" ]]; then
+    pass "host-key-matches-$tag$name ($got)"
+  else
+    fail "host-key-matches-$tag$name" "installed key ${got:-unreadable}, generated $want"
+  fi
+  got=$(fact mode)
+  if [[ $got == '600 root:root' ]]; then
+    pass "host-key-mode-$tag$name ($got)"
+  else
+    fail "host-key-mode-$tag$name" "mode/owner '${got:-?}', want '600 root:root'"
+  fi
+  got="$(fact ActiveState) $(fact Result) $(fact ExecMainStatus)"
+  exited=$(fact ExecMainExitTimestampMonotonic)
+  sshd=$(fact ssh-started)
+  # Monotonic microseconds since the machine booted (one clock for every container).
+  if [[ $got == 'active success 0' && $exited =~ ^[0-9]+$ && $sshd =~ ^[0-9]+$ ]] && ((exited > 0 && sshd >= exited)); then
+    pass "host-key-unit-$tag$name ($E2E_KEY_UNIT $got, before ssh.service)"
+  else
+    fail "host-key-unit-$tag$name" "$E2E_KEY_UNIT: '$got', exited at '$exited', ssh.service started at '$sshd'"
+  fi
+  param=$(manifest_host "$name" host_key_parameter)
+  reads=$(ssm_reads "$param") || reads=0
+  if ((reads > ${before:-0})); then
+    pass "host-key-read-from-ssm-$tag$name ($reads GetParameter $param${before:+, $before before this boot})"
+  else
+    fail "host-key-read-from-ssm-$tag$name" "moto saw $reads GetParameter $param${before:+, $before before this boot}"
+  fi
+}
+
+check_host_keys() {
+  local name
+  for name in "${E2E_HOSTS[@]}"; do check_host_key "$name"; done
+}
