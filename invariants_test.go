@@ -43,6 +43,7 @@ var invariants = []invariant{
 	{"volume-encrypted", "the TSDB volumes hold every scraped series at rest (EC2.7)", checkVolumesEncrypted},
 	{"instance-private", "only the bastion may be reachable from the internet; every other host sits in a private subnet without a public address (EC2.9)", checkPrivatePlacement},
 	{"user-data-clean", "user data is readable with ec2:DescribeInstanceAttribute and by any local user through the metadata service: it carries no private key, no secret value, and is plain so reviewers see it in previews", checkUserData},
+	{"instance-recovery", "every instance is watched by CloudWatch, not only by Prometheus: a failed system check recovers it and notifies the alert topic, a failed instance check notifies", checkRecovery},
 	{"instance-ami-stable", "a looked-up AMI must never replace a running host: ignoreChanges [ami] unless pinned", checkAmiIgnored},
 	{"attachment-dbr", "a data volume attachment is deleted before its replacement, so a replaced host gets the same volume", checkAttachments},
 	{"vpc-flow-logs", "every VPC records all traffic (EC2.6)", checkFlowLogs},
@@ -247,6 +248,30 @@ func checkUserData(r invariantRun) (out []string) {
 			if strings.Contains(ud, s) {
 				out = append(out, fmt.Sprintf("%s: user data holds a secret value (%d characters)", inst.Name, len(s)))
 			}
+		}
+	}
+	return out
+}
+
+func checkRecovery(r invariantRun) (out []string) {
+	byInstance := map[string][]testmocks.Resource{}
+	for _, a := range r.m.OfType("aws:cloudwatch/metricAlarm:MetricAlarm") {
+		if id, ok := a.Get("dimensions").(map[string]any)["InstanceId"].(string); ok {
+			byInstance[id] = append(byInstance[id], a)
+		}
+	}
+	for _, inst := range instances(r, &out) {
+		metrics := map[string]testmocks.Resource{}
+		for _, a := range byInstance[inst.Name+"-id"] {
+			metrics[a.Str("metricName")] = a
+		}
+		sys, ok := metrics["StatusCheckFailed_System"]
+		actions := fmt.Sprint(sys.Get("alarmActions"))
+		if !ok || !strings.Contains(actions, ":automate:eu-west-1:ec2:recover") || !strings.Contains(actions, "alerts") {
+			out = append(out, fmt.Sprintf("%s: no system-check alarm that recovers it and notifies (%s)", inst.Name, actions))
+		}
+		if _, ok := metrics["StatusCheckFailed_Instance"]; !ok {
+			out = append(out, fmt.Sprintf("%s: no instance-check alarm", inst.Name))
 		}
 	}
 	return out

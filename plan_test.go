@@ -38,7 +38,7 @@ func TestPlanPrintsTheTree(t *testing.T) {
 	if !regexp.MustCompile(`\npromfed:provision:Host primary\n(  command:[A-Za-z]+ primary-[a-z]+\n){3}`).MatchString(got) {
 		t.Error("the provisioning steps are not nested under their host")
 	}
-	if !regexp.MustCompile(`\n\d+ resources in 16 components\n$`).MatchString(got) {
+	if !regexp.MustCompile(`\n\d+ resources in 17 components\n$`).MatchString(got) {
 		t.Errorf("summary line: %q", got[strings.LastIndex(strings.TrimRight(got, "\n"), "\n"):])
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/promfed/promfed/components/alarms"
 	"github.com/promfed/promfed/components/alerting"
 	"github.com/promfed/promfed/components/backup"
 	"github.com/promfed/promfed/components/bastion"
@@ -107,7 +108,7 @@ func build(ctx *pulumi.Context, cfg *config.Config) (*stack, error) {
 	st.iam = iamrole.Scope{NamePrefix: cfg.NamePrefix, Stack: cfg.Stack,
 		Boundary: pulumi.String(contract.BoundaryPolicyARN(partition.Partition, caller.AccountId, cfg.NamePrefix))}
 	st.account, st.partition = caller.AccountId, partition.Partition
-	for _, step := range []func(*pulumi.Context) error{st.networkAndFirewall, st.buildHosts, st.endpoint, st.provisioning, st.scanning} {
+	for _, step := range []func(*pulumi.Context) error{st.networkAndFirewall, st.buildHosts, st.endpoint, st.alarms, st.provisioning, st.scanning} {
 		if err := step(ctx); err != nil {
 			return nil, err
 		}
@@ -198,6 +199,7 @@ func (st *stack) buildHosts(ctx *pulumi.Context) error {
 	}
 	st.alerts, err = alerting.NewTopic(ctx, cfg.NamePrefix+"-"+cfg.Stack+"-alerts", &alerting.TopicArgs{
 		Emails: cfg.AlertEmails, HTTPSEndpoints: cfg.AlertHTTPSEndpoints, ShardEmails: shardEmails, Tags: tags,
+		Partition: st.partition, Account: st.account,
 	})
 	if err != nil {
 		return err
@@ -357,6 +359,20 @@ func (st *stack) provisioning(ctx *pulumi.Context) error {
 		}
 	}
 	return nil
+}
+
+// alarms: CloudWatch watches what Prometheus cannot see of itself.
+func (st *stack) alarms(ctx *pulumi.Context) error {
+	cfg := st.cfg
+	instances := []alarms.Instance{{Name: "bastion", ID: st.bastion.InstanceID.ToStringOutput()}}
+	for _, h := range st.hosts {
+		instances = append(instances, alarms.Instance{Name: h.Name, ID: h.server.InstanceID.ToStringOutput()})
+	}
+	_, err := alarms.NewAlarms(ctx, contract.IAMName(cfg.NamePrefix, cfg.Stack, "alarms"), &alarms.Args{
+		NamePrefix: cfg.NamePrefix, Stack: cfg.Stack, Partition: st.partition, Region: cfg.Region, Instances: instances,
+		LoadBalancer: st.alb.ArnSuffix, TargetGroup: st.alb.TargetGroupArnSuffix, TopicArn: st.alerts.TopicArn, Tags: cfg.Tags(),
+	})
+	return err
 }
 
 // scanning: Amazon Inspector over the hosts, when asked for.

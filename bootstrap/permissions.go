@@ -137,6 +137,7 @@ var ec2Actions = []string{
 	"ec2:DescribeFlowLogs",
 	"ec2:DescribeIamInstanceProfileAssociations",
 	"ec2:DescribeInstanceAttribute",
+	"ec2:DescribeInstanceRecoveryAttribute",
 	"ec2:DescribeInstanceCreditSpecifications",
 	"ec2:DescribeInstanceStatus",
 	"ec2:DescribeInstances",
@@ -168,6 +169,7 @@ var ec2Actions = []string{
 	"ec2:ModifySubnetAttribute",
 	"ec2:ModifyVolume",
 	"ec2:ModifyVpcAttribute",
+	"ec2:RecoverInstances",
 	"ec2:ReleaseAddress",
 	"ec2:ReplaceIamInstanceProfileAssociation",
 	"ec2:ReplaceNetworkAclAssociation",
@@ -353,6 +355,7 @@ var serviceLinkedRoleActions = []string{
 
 var serviceLinkedRoleServices = []string{
 	"elasticloadbalancing.amazonaws.com",
+	"events.amazonaws.com",
 	"inspector2.amazonaws.com",
 }
 
@@ -496,6 +499,17 @@ var kmsStackKeyActions = []string{
 	"kms:TagResource",
 	"kms:UntagResource",
 	"kms:UpdateAlias",
+}
+
+// cloudwatchAlarmActions: the stack's alarms (<stackNamePrefix>-<stack>-*)
+// on instance status checks (with EC2 recovery) and the endpoint.
+var cloudwatchAlarmActions = []string{
+	"cloudwatch:DeleteAlarms",
+	"cloudwatch:DescribeAlarms",
+	"cloudwatch:ListTagsForResource",
+	"cloudwatch:PutMetricAlarm",
+	"cloudwatch:TagResource",
+	"cloudwatch:UntagResource",
 }
 
 // ssmParameterActions: the hosts' secrets (SSH host keys) in SSM Parameter
@@ -654,7 +668,7 @@ func allActionLists() map[string][]string {
 		"ciRoleGuard": ciRoleGuardActions, "s3App": s3AppActions, "logs": logsActions,
 		"logsDescribe": logsDescribeActions, "dlm": dlmActions,
 		"sns": snsActions, "kmsCreate": kmsCreateActions, "kmsList": kmsListActions, "kmsStackKey": kmsStackKeyActions,
-		"kmsAlias": kmsAliasActions, "ssmParameter": ssmParameterActions, "ssmDocument": ssmDocumentActions, "ssmDescribe": ssmDescribeActions, "kmsViaSsm": kmsViaSsmActions, "stateKeyGuard": stateKeyGuardActions, "inspector": inspectorActions,
+		"kmsAlias": kmsAliasActions, "ssmParameter": ssmParameterActions, "cloudwatchAlarm": cloudwatchAlarmActions, "ssmDocument": ssmDocumentActions, "ssmDescribe": ssmDescribeActions, "kmsViaSsm": kmsViaSsmActions, "stateKeyGuard": stateKeyGuardActions, "inspector": inspectorActions,
 		"boundarySSM": boundarySSMActions, "boundaryDiscovery": boundaryDiscoveryActions,
 		"boundaryAlert": boundaryAlertActions, "boundaryLogs": boundaryLogsActions, "boundaryDLM": boundaryDLMActions,
 	}

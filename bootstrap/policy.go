@@ -244,6 +244,8 @@ func deployAlertsPolicy(s *settings, id ids, stack string) policyDocument {
 			Resource: []string{id.regional(s, "kms", "alias/"+own+"*")}},
 		statement{Sid: "HostSecrets", Effect: "Allow", Action: sorted(ssmParameterActions),
 			Resource: []string{id.regional(s, "ssm", "parameter/"+s.StackNamePrefix+"/"+stack+"/*")}},
+		statement{Sid: "StackAlarms", Effect: "Allow", Action: sorted(cloudwatchAlarmActions),
+			Resource: []string{id.regional(s, "cloudwatch", "alarm:"+own+"*")}},
 		statement{Sid: "SessionDocument", Effect: "Allow", Action: sorted(ssmDocumentActions),
 			Resource: []string{id.regional(s, "ssm", "document/"+own+"*")}},
 		statement{Sid: "DescribeParameters", Effect: "Allow", Action: sorted(ssmDescribeActions),

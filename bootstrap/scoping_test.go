@@ -92,6 +92,10 @@ func TestEveryStatementIsScoped(t *testing.T) {
 					if !strings.HasPrefix(path, testBucket) && !strings.HasPrefix(path, "promfed") {
 						t.Errorf("%s: bucket resource %q is neither the state bucket nor under the stack prefix", where, res)
 					}
+				case "cloudwatch":
+					if !strings.HasPrefix(path, "alarm:promfed-"+stack+"-") {
+						t.Errorf("%s: alarm resource %q is outside the stack's promfed-%s-*", where, res, stack)
+					}
 				case "ssm":
 					if !strings.HasPrefix(path, "parameter/promfed/"+stack+"/") && !strings.HasPrefix(path, "document/promfed-"+stack+"-") {
 						t.Errorf("%s: SSM resource %q is outside the stack's /promfed/%s/ parameters and promfed-%s-* documents", where, res, stack, stack)

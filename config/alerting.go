@@ -52,6 +52,20 @@ func (l *loader) alerting(c *Config) {
 	}
 }
 
+// HasReceiver reports whether any alert reaches a person or a system.
+func (c *Config) HasReceiver() bool {
+	if len(c.AlertEmails) > 0 || len(c.AlertHTTPSEndpoints) > 0 || c.AlertWebhookURL.value != "" ||
+		c.SlackWebhookURL.value != "" || c.PagerDutyRoutingKey.value != "" {
+		return true
+	}
+	for _, s := range c.Shards {
+		if len(s.AlertEmails) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // uniqueEmails refuses an address subscribed twice (at the stack and in a
 // shard, or in two shards): SNS keeps one subscription per address and
 // topic, so the second, with another filter, would fail at deploy.

@@ -408,6 +408,9 @@ func Load(project, stack, region string, src Source) (*Config, error) {
 	c.AccessLogRetentionDays = l.integer("accessLogRetentionDays", 1, 3650)
 	c.Inspector = l.boolean("inspector")
 	c.Protect = l.boolean("protect")
+	if c.Protect && !c.HasReceiver() {
+		l.failf("protect is true but no alert receiver is set: a protected stack must tell someone when it breaks; set alertEmails, alertHttpsEndpoints, alertWebhookUrl, slackWebhookUrl, pagerDutyRoutingKey or a shard's alertEmails")
+	}
 	c.ProvisionGeneration = l.integer("provisionGeneration", 0, 1<<30)
 
 	if len(l.problems) > 0 {

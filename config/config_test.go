@@ -83,6 +83,7 @@ func TestRules(t *testing.T) {
 		{"subnets do not fit", "vpcCidr", "10.0.0.0/23", `holds 2 subnets of /24, but 4 are needed`},
 		{"az count low", "azCount", "1", `azCount 1 is out of range: it must be between 2 and 6`},
 		{"az count text", "azCount", "two", `azCount "two" is not an integer`},
+		{"protect without receiver", "protect", "true", `protect is true but no alert receiver is set`},
 		{"edge budget low", "requestsPerMinute", "5", `requestsPerMinute 5 is out of range: it must be between 10 and 100000`},
 		{"nat", "natStrategy", "gateway", `natStrategy "gateway" is not allowed: it must be one of none, single, per-az`},
 		{"flow retention", "flowLogRetentionDays", "10", `flowLogRetentionDays 10 is not a retention CloudWatch Logs accepts`},

@@ -68,7 +68,7 @@ var Keys = []Key{
 	{"pagerDutyRoutingKey", KindString, "", true, "PagerDuty Events API v2 integration key; critical alerts page. Empty means none. Secret."},
 	{"accessLogRetentionDays", KindInteger, "90", false, "Days ALB access logs are kept in S3 (1-3650)."},
 	{"inspector", KindBoolean, "false", false, "Turn on Amazon Inspector EC2 vulnerability scanning for the account and region (account-wide: leave off where the account already scans)."},
-	{"protect", KindBoolean, "false", false, "Production safety: ALB deletion protection, protected data volumes and log bucket, final snapshots."},
+	{"protect", KindBoolean, "false", false, "Production safety: ALB deletion protection, protected data volumes and log bucket, final snapshots. Needs an alert receiver (alertEmails, alertHttpsEndpoints, alertWebhookUrl, slackWebhookUrl, pagerDutyRoutingKey or a shard's alertEmails)."},
 	{"provisionGeneration", KindInteger, "0", false, "Bump to re-run provisioning on every host without other changes."},
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sns"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/promfed/promfed/internal/iampolicy"
 	"github.com/promfed/promfed/internal/stackkey"
 	"github.com/promfed/promfed/internal/tagging"
 )
@@ -22,7 +23,20 @@ type TopicArgs struct {
 	HTTPSEndpoints []string
 	// ShardEmails receive one shard's notifications only.
 	ShardEmails []ShardEmail
-	Tags        map[string]string
+	// Partition and Account name the account whose IAM may use the topic's
+	// key; CloudWatch alarms may too (they publish to the topic).
+	Partition, Account string
+	Tags               map[string]string
+}
+
+// KeyPolicy lets the account's IAM grant use of the topic's key (the
+// primary's role publishes) and CloudWatch alarms encrypt what they publish.
+func KeyPolicy(partition, account string) string {
+	return iampolicy.Document(
+		stackkey.AccountStatement(partition, account),
+		iampolicy.Statement{"Sid": "CloudWatchAlarms", "Effect": "Allow", "Principal": map[string]any{"Service": "cloudwatch.amazonaws.com"},
+			"Action": []string{"kms:Decrypt", "kms:GenerateDataKey"}, "Resource": "*"},
+	)
 }
 
 // ShardEmail subscribes an address to the notifications of one shard.
@@ -59,6 +73,7 @@ func NewTopic(ctx *pulumi.Context, name string, args *TopicArgs, opts ...pulumi.
 	// IAM decides who may publish (the primary's role) and the key rotates.
 	key, err := stackkey.New(ctx, name, stackkey.Args{
 		Alias: name, Description: pulumi.Sprintf("promfed alert topic %s", name), Tags: args.Tags,
+		Policy: pulumi.String(KeyPolicy(args.Partition, args.Account)),
 	}, parent)
 	if err != nil {
 		return nil, err

@@ -58,3 +58,17 @@ func TestNilArgsRefused(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// CloudWatch alarms publish to the encrypted topic: its key must let them.
+func TestKeyPolicyAdmitsCloudWatchAlarms(t *testing.T) {
+	p := KeyPolicy("aws", "123456789012")
+	for _, want := range []string{`"Principal":{"Service":"cloudwatch.amazonaws.com"}`, `"Action":["kms:Decrypt","kms:GenerateDataKey"]`,
+		`"Principal":{"AWS":"arn:aws:iam::123456789012:root"}`} {
+		if !strings.Contains(p, want) {
+			t.Errorf("key policy lacks %s: %s", want, p)
+		}
+	}
+	if strings.Contains(p, `"kms:*"`) {
+		t.Errorf("wildcard action: %s", p)
+	}
+}

@@ -48,10 +48,14 @@ type AlbArgs struct {
 type Alb struct {
 	pulumi.ResourceState
 
-	Arn       pulumi.StringOutput
-	DNSName   pulumi.StringOutput
-	ZoneID    pulumi.StringOutput
-	LogBucket pulumi.StringOutput
+	Arn pulumi.StringOutput
+	// ArnSuffix and TargetGroupArnSuffix are the CloudWatch metric
+	// dimensions of the load balancer and its target group.
+	ArnSuffix            pulumi.StringOutput
+	TargetGroupArnSuffix pulumi.StringOutput
+	DNSName              pulumi.StringOutput
+	ZoneID               pulumi.StringOutput
+	LogBucket            pulumi.StringOutput
 }
 
 // NewAlb creates the load balancer.
@@ -142,6 +146,7 @@ func NewAlb(ctx *pulumi.Context, name string, args *AlbArgs, opts ...pulumi.Reso
 	}
 
 	a.Arn, a.DNSName, a.ZoneID, a.LogBucket = alb.Arn, alb.DnsName, alb.ZoneId, bucket.Bucket
+	a.ArnSuffix, a.TargetGroupArnSuffix = alb.ArnSuffix, tg.ArnSuffix
 	return a, ctx.RegisterResourceOutputs(a, pulumi.Map{"arn": alb.Arn, "dnsName": alb.DnsName, "zoneId": alb.ZoneId, "logBucket": bucket.Bucket})
 }
 

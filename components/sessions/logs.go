@@ -36,15 +36,6 @@ type Logs struct {
 	DocumentName pulumi.StringOutput
 }
 
-// keyAdminActions and keyUseActions spell out what the account may do with
-// the key through IAM (no wildcard).
-var keyAccountActions = []string{
-	"kms:CancelKeyDeletion", "kms:CreateAlias", "kms:Decrypt", "kms:DeleteAlias", "kms:DescribeKey", "kms:DisableKey",
-	"kms:EnableKey", "kms:EnableKeyRotation", "kms:Encrypt", "kms:GenerateDataKey", "kms:GetKeyPolicy",
-	"kms:GetKeyRotationStatus", "kms:ListResourceTags", "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion",
-	"kms:TagResource", "kms:UntagResource", "kms:UpdateAlias",
-}
-
 var keyLogsActions = []string{"kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:ReEncryptTo"}
 
 // NewLogs creates the key, the log group and the session document
@@ -110,9 +101,7 @@ func NewLogs(ctx *pulumi.Context, name string, args *LogsArgs, opts ...pulumi.Re
 // CloudWatch Logs use it for this log group only.
 func KeyPolicy(partition, region, account, groupArn string) string {
 	return iampolicy.Document(
-		iampolicy.Statement{"Sid": "AccountThroughIam", "Effect": "Allow",
-			"Principal": map[string]any{"AWS": fmt.Sprintf("arn:%s:iam::%s:root", partition, account)},
-			"Action":    keyAccountActions, "Resource": "*"},
+		stackkey.AccountStatement(partition, account),
 		iampolicy.Statement{"Sid": "CloudWatchLogsForSessions", "Effect": "Allow",
 			"Principal": map[string]any{"Service": "logs." + region + ".amazonaws.com"},
 			"Action":    keyLogsActions, "Resource": "*",

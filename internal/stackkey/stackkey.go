@@ -8,6 +8,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/promfed/promfed/internal/iampolicy"
 	"github.com/promfed/promfed/internal/tagging"
 )
 
@@ -18,6 +19,23 @@ type Args struct {
 	Description pulumi.StringInput
 	Policy      pulumi.StringInput
 	Tags        map[string]string
+}
+
+// accountActions spell out what the account may do with a stack key
+// through IAM (no wildcard): administer it and use it.
+var accountActions = []string{
+	"kms:CancelKeyDeletion", "kms:CreateAlias", "kms:Decrypt", "kms:DeleteAlias", "kms:DescribeKey", "kms:DisableKey",
+	"kms:EnableKey", "kms:EnableKeyRotation", "kms:Encrypt", "kms:GenerateDataKey", "kms:GetKeyPolicy",
+	"kms:GetKeyRotationStatus", "kms:ListResourceTags", "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion",
+	"kms:TagResource", "kms:UntagResource", "kms:UpdateAlias",
+}
+
+// AccountStatement is the key-policy statement that lets the account's
+// IAM policies grant use of a key, for keys that also admit a service.
+func AccountStatement(partition, account string) iampolicy.Statement {
+	return iampolicy.Statement{"Sid": "AccountThroughIam", "Effect": "Allow",
+		"Principal": map[string]any{"AWS": "arn:" + partition + ":iam::" + account + ":root"},
+		"Action":    accountActions, "Resource": "*"}
 }
 
 // New creates the key name and its alias, both with opts.
