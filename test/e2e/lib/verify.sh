@@ -276,6 +276,38 @@ check_rules() {
   fi
 }
 
+# prom_count NAME PROMQL: the number of series an instant query returns (0 on error).
+prom_count() {
+  local n
+  n=$(prom_query "$1" "$2" 2>/dev/null | jq -r '.data.result | length' 2>/dev/null) || n=0
+  printf '%s\n' "${n:-0}"
+}
+alertmanager_up() { (($(prom_count primary 'up{job="alertmanager"} == 1') == 1)); }
+
+# The primary watches its own Alertmanager: the job answers, its notification counters are
+# there, and none of the Alertmanager* alerts is pending or firing on a healthy stack.
+check_alertmanager_scraped() {
+  local n body
+  if retry_until 60 5 alertmanager_up; then
+    pass "alertmanager-scraped-on-primary"
+  else
+    fail "alertmanager-scraped-on-primary" "no up{job=\"alertmanager\"} == 1 on the primary"
+  fi
+  n=$(prom_count primary 'alertmanager_notifications_total{job="alertmanager"}')
+  if ((n > 0)); then
+    pass "alertmanager-metrics-on-primary ($n alertmanager_notifications_total series)"
+  else
+    fail "alertmanager-metrics-on-primary" "no alertmanager_notifications_total on the primary"
+  fi
+  body=$(prom_query primary 'ALERTS{alertname=~"Alertmanager.+"}' 2>/dev/null) || body=
+  if ! jq -e '.status == "success"' <<<"$body" >/dev/null 2>&1; then
+    fail "alertmanager-alerts-quiet" "the ALERTS query failed"
+    return
+  fi
+  n=$(jq -r '[.data.result[] | "\(.metric.alertname) (\(.metric.alertstate))"] | join(", ")' <<<"$body")
+  if [[ -z $n ]]; then pass "alertmanager-alerts-quiet"; else fail "alertmanager-alerts-quiet" "$n"; fi
+}
+
 federation_failing_firing() {
   acurl primary "$PROM_PORT" /api/v1/alerts 2>/dev/null |
     jq -e '[.data.alerts[] | select(.labels.alertname == "FederationFailing" and .state == "firing")] | length > 0' >/dev/null
@@ -361,7 +393,7 @@ declare -A E2E_STAGE_FNS=(
   [federation]=check_federation [honor-labels]=check_honor_labels [discovery]=check_discovery
   [probes]="check_probe check_probes_edge" [shards]=check_shards_on_primary
   [demo-queries]=check_demo_queries [user-rules]=check_user_rules
-  [stale-user-rules]=check_stale_user_rules [rules]=check_rules
+  [stale-user-rules]=check_stale_user_rules [rules]="check_rules check_alertmanager_scraped"
   [outage]=check_outage_and_delivery [reboots]=check_reboots
 )
 declare -A E2E_STAGE_NEEDS=([reboots]=outage)
