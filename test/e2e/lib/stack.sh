@@ -21,6 +21,8 @@ source "$E2E_DIR/lib/queries.sh"
 source "$E2E_DIR/lib/verify_shards.sh"
 # shellcheck source=test/e2e/lib/verify_hosts.sh
 source "$E2E_DIR/lib/verify_hosts.sh"
+# shellcheck source=test/e2e/lib/verify_ready.sh
+source "$E2E_DIR/lib/verify_ready.sh"
 # shellcheck source=test/e2e/lib/aws.sh
 source "$E2E_DIR/lib/aws.sh"
 # shellcheck source=test/e2e/lib/workloads.sh

@@ -384,9 +384,10 @@ check_demo_queries() {
 # The verification in named stages, in order, each one function. An operator can leave
 # stages out (E2E_SKIP=reboots,outage) or run only some (E2E_ONLY=shards,demo-queries): a
 # skipped stage prints a SKIP line and counts as skipped, never as passed. outage stops
-# hosts that reboots starts again, so reboots needs outage.
+# hosts that reboots starts again, so reboots needs outage. readiness comes last: it stops
+# and starts the primary's Prometheus (and waits until it is ready again).
 E2E_STAGES=(host-keys endpoints promtool hardening patching workloads federation honor-labels discovery
-  probes shards demo-queries user-rules stale-user-rules rules outage reboots)
+  probes shards demo-queries user-rules stale-user-rules rules outage reboots readiness)
 declare -A E2E_STAGE_FNS=(
   [host-keys]=check_host_keys [endpoints]=check_endpoints [promtool]=check_promtool [hardening]=check_hardening
   [patching]=check_patching [workloads]=check_workloads
@@ -394,7 +395,7 @@ declare -A E2E_STAGE_FNS=(
   [probes]="check_probe check_probes_edge" [shards]=check_shards_on_primary
   [demo-queries]=check_demo_queries [user-rules]=check_user_rules
   [stale-user-rules]=check_stale_user_rules [rules]="check_rules check_alertmanager_scraped"
-  [outage]=check_outage_and_delivery [reboots]=check_reboots
+  [outage]=check_outage_and_delivery [reboots]=check_reboots [readiness]=check_readiness
 )
 declare -A E2E_STAGE_NEEDS=([reboots]=outage)
 declare -A E2E_STAGE_RAN=()
