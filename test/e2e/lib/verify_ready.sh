@@ -76,9 +76,10 @@ check_readiness() {
 
   # Started again: 503 while it replays its WAL, then 200 once /-/ready says so; never
   # 200 before Prometheus itself is ready.
-  on primary 'sudo systemctl start prometheus.service' </dev/null || true
+  # --no-block: the polling starts while Prometheus is still starting.
+  on primary 'sudo systemctl start --no-block prometheus.service' </dev/null || true
   t0=$EPOCHREALTIME
-  while ((polls < 600)); do
+  while ((polls < 1200)); do
     code=$(ready_code primary)
     polls=$((polls + 1))
     if [[ $code == 200 ]]; then
@@ -91,7 +92,7 @@ check_readiness() {
       bad="HTTP $code during the restart"
       break
     fi
-    sleep 0.2
+    sleep 0.1
   done
   if [[ -z ${t1:-} && -z $bad ]]; then bad="not ready after $polls polls"; fi
   if [[ -n $bad ]]; then
