@@ -142,7 +142,10 @@ func TestDevEndpoint(t *testing.T) {
 	}
 	tg := m.Named(t, "aws:lb/targetGroup:TargetGroup", "promfed-primary")
 	hc := tg.Get("healthCheck").(map[string]any)
-	if tg.Str("protocol") != "HTTPS" || tg.Get("port") != float64(9090) || hc["path"] != "/-/ready" || hc["matcher"] != "401" {
+	// Traffic over HTTPS to Prometheus; the health check asks the
+	// readiness responder, which answers 200 only when Prometheus is ready.
+	if tg.Str("protocol") != "HTTPS" || tg.Get("port") != float64(9090) || hc["path"] != "/ready" || hc["matcher"] != "200" ||
+		hc["port"] != "9092" || hc["protocol"] != "HTTP" {
 		t.Errorf("target group %v", tg.Inputs)
 	}
 	if att := m.OfType("aws:lb/targetGroupAttachment:TargetGroupAttachment"); len(att) != 1 || att[0].Str("targetId") != "primary-id" {

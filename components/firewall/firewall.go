@@ -25,6 +25,7 @@ const (
 	PortPrometheus   = contract.PortPrometheus
 	PortNodeExporter = contract.PortNodeExporter
 	PortSSH          = contract.PortSSH
+	PortReadiness    = contract.PortReadiness
 )
 
 // Args configures the security groups.
@@ -136,6 +137,9 @@ func NewFirewall(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Re
 	}
 	r.outSG(alb, "to-primary", PortPrometheus, primary)
 	r.inSG(primary, "from-alb", PortPrometheus, alb)
+	// The health check's readiness responder: the ALB only.
+	r.outSG(alb, "to-primary-readiness", PortReadiness, primary)
+	r.inSG(primary, "from-alb-readiness", PortReadiness, alb)
 
 	for _, src := range args.AdminCidrs {
 		r.inCidr(bastion, "ssh", PortSSH, src)

@@ -1,6 +1,7 @@
 package firewall
 
 import (
+	"fmt"
 	"net/netip"
 	"sort"
 	"strings"
@@ -63,6 +64,7 @@ func TestExposure(t *testing.T) {
 		80:   {{"alb", "198.51.100.0/24"}, {"alb", "2001:db8::/32"}},
 		443:  {{"alb", "192.0.2.50/32"}, {"alb", "198.51.100.0/24"}, {"alb", "2001:db8::/32"}},
 		9090: {{"primary", "sg:alb"}, {"secondary", "sg:primary"}},
+		9092: {{"primary", "sg:alb"}}, // the readiness responder, for the health check only
 		9100: {{"members", "sg:members"}},
 	}
 	if len(in) != len(want) {
@@ -93,10 +95,11 @@ func TestAlbSendsOnlyToPrimary(t *testing.T) {
 	var albOut []string
 	for _, r := range m.OfType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule") {
 		if r.Str("securityGroupId") == "fw-alb-id" {
-			albOut = append(albOut, r.Str("referencedSecurityGroupId")+r.Str("cidrIpv4"))
+			albOut = append(albOut, fmt.Sprintf("%s%s:%v", r.Str("referencedSecurityGroupId"), r.Str("cidrIpv4"), r.Get("fromPort")))
 		}
 	}
-	if strings.Join(albOut, ",") != "fw-primary-id" {
+	sort.Strings(albOut)
+	if strings.Join(albOut, ",") != "fw-primary-id:9090,fw-primary-id:9092" {
 		t.Fatalf("ALB egress goes to %v", albOut)
 	}
 	for _, sg := range m.OfType("aws:ec2/securityGroup:SecurityGroup") {

@@ -6,6 +6,7 @@ package loadbalancer
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/elb"
@@ -13,14 +14,18 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/promfed/promfed/internal/contract"
 	"github.com/promfed/promfed/internal/tagging"
 )
 
-// HealthyStatus is what the target's /-/ready answers the health check:
-// Prometheus requires basic auth on every path, so a live, TLS-serving,
-// auth-enforcing Prometheus answers 401. A 200 would mean auth is off,
-// which must not count as healthy.
-const HealthyStatus = "401"
+// The health check asks the target's readiness responder
+// (contract.PortReadiness), which answers 200 only when Prometheus reports
+// ready (not while it replays its WAL, nor on a TSDB failure) and needs no
+// credentials, while every Prometheus endpoint keeps basic auth.
+const (
+	HealthyStatus = "200"
+	HealthPath    = "/ready"
+)
 
 // AlbArgs configures the load balancer.
 type AlbArgs struct {
@@ -95,8 +100,8 @@ func NewAlb(ctx *pulumi.Context, name string, args *AlbArgs, opts ...pulumi.Reso
 		Protocol:   pulumi.String("HTTPS"), // TLS on the last hop too
 		Port:       pulumi.Int(args.TargetPort),
 		HealthCheck: lb.TargetGroupHealthCheckArgs{
-			Enabled: pulumi.Bool(true), Protocol: pulumi.String("HTTPS"), Path: pulumi.String("/-/ready"),
-			Port: pulumi.String("traffic-port"), Matcher: pulumi.String(HealthyStatus),
+			Enabled: pulumi.Bool(true), Protocol: pulumi.String("HTTP"), Path: pulumi.String(HealthPath),
+			Port: pulumi.String(strconv.Itoa(contract.PortReadiness)), Matcher: pulumi.String(HealthyStatus),
 			Interval: pulumi.Int(15), Timeout: pulumi.Int(5), HealthyThreshold: pulumi.Int(2), UnhealthyThreshold: pulumi.Int(3),
 		},
 		DeregistrationDelay: pulumi.Int(30),

@@ -11,6 +11,10 @@ const (
 	PortAlertmanager = 9093
 	PortNodeExporter = 9100
 	PortBlackbox     = 9115
+	// PortReadiness is the primary's readiness responder: plain HTTP,
+	// answers /ready with 200 only when Prometheus itself is ready, for the
+	// load balancer's health check (which has no credentials).
+	PortReadiness = 9092
 )
 
 // Role is a host's part in the federation. It decides the instance type,
