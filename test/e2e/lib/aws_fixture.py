@@ -86,8 +86,11 @@ def put_secure_parameters(args):
     for name, value in params.items():
         ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
     # GetParameters, not GetParameter: the checks count the hosts' GetParameter requests.
-    got = {p["Name"]: p for p in ssm.get_parameters(
-        Names=list(params), WithDecryption=True)["Parameters"]}
+    # It takes at most 10 names a call.
+    names, got = list(params), {}
+    for i in range(0, len(names), 10):
+        got.update({p["Name"]: p for p in ssm.get_parameters(
+            Names=names[i:i + 10], WithDecryption=True)["Parameters"]})
     for name, value in params.items():
         if name not in got or got[name]["Type"] != "SecureString" or got[name]["Value"] != value:
             sys.exit(f"moto does not give back {name} as stored")
