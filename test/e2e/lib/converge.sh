@@ -83,6 +83,8 @@ start_archive_server() {
 # an outage reaches the primary's alerts and the receivers in about two minutes.
 E2E_SCRAPE_INTERVAL=${E2E_SCRAPE_INTERVAL:-15s}
 E2E_GROUP_WAIT=${E2E_GROUP_WAIT:-10s}
+# The heartbeat (Watchdog) interval: short, so that the rules stage sees several.
+E2E_HEARTBEAT_INTERVAL=${E2E_HEARTBEAT_INTERVAL:-20s}
 
 prepare_vars() {
   local name
@@ -97,12 +99,13 @@ prepare_vars() {
   mv "$WORK/vars/$E2E_ARCHIVE_HOST.json.new" "$WORK/vars/$E2E_ARCHIVE_HOST.json"
   for name in "${E2E_HOSTS[@]}"; do
     jq --arg ep "http://$AWS_IP:$MOTO_PORT" --arg ak "$E2E_AWS_ACCESS_KEY" --arg sk "$E2E_AWS_SECRET_KEY" \
-      --arg si "$E2E_SCRAPE_INTERVAL" --arg gw "$E2E_GROUP_WAIT" '
+      --arg si "$E2E_SCRAPE_INTERVAL" --arg gw "$E2E_GROUP_WAIT" --arg hb "$E2E_HEARTBEAT_INTERVAL" '
       .prometheus_workload_jobs = [(.prometheus_workload_jobs // [])[]
         | if .ec2 then .ec2 += {endpoint: $ep, access_key: $ak, secret_key: $sk} else . end]
       | if .promfed_role == "primary" then
           .alertmanager_sns_api_url = $ep | .alertmanager_sns_access_key = $ak
           | .alertmanager_sns_secret_key = $sk | .alertmanager_group_wait = $gw
+          | .alertmanager_heartbeat_interval = $hb
         else . end
       | .prometheus_scrape_interval = $si | .prometheus_evaluation_interval = $si
       | .prometheus_federate_scrape_interval = $si | .prometheus_federate_scrape_timeout = "10s"' \

@@ -308,6 +308,48 @@ check_alertmanager_scraped() {
   if [[ -z $n ]]; then pass "alertmanager-alerts-quiet"; else fail "alertmanager-alerts-quiet" "$n"; fi
 }
 
+# heartbeat_times: the receive times of the Watchdog posts on the sink's heartbeat path,
+# one a line.
+heartbeat_times() {
+  [[ -s $WORK/sink/notifications.jsonl ]] || return 0
+  jq -r --arg p "$E2E_HEARTBEAT_PATH" 'select(.path == $p and .body.commonLabels.alertname? == "Watchdog"
+      and .body.status? == "firing") | .received' "$WORK/sink/notifications.jsonl" 2>/dev/null
+}
+heartbeats_at_least() { (($(heartbeat_times | wc -l) >= $1)); }
+
+# The dead-man's switch: Watchdog reaches the heartbeat URL (the sink's /heartbeat) again
+# and again, about every E2E_HEARTBEAT_INTERVAL, and never the regular webhook receiver.
+# The posts pile up during the earlier stages, so this rarely waits.
+check_heartbeat() {
+  local interval n gaps other lo mean hi
+  interval=${E2E_HEARTBEAT_INTERVAL%s}
+  if retry_until $((4 * interval + 30)) 2 heartbeats_at_least 2; then
+    n=$(heartbeat_times | wc -l)
+    # Gaps between consecutive posts: min, mean, max (seconds).
+    gaps=$(heartbeat_times | awk 'NR > 1 {g = $1 - p; s += g; if (NR == 2 || g < lo) lo = g; if (g > hi) hi = g}
+      {p = $1} END {printf "%.1f %.1f %.1f", lo, s / (NR - 1), hi}')
+    read -r lo mean hi <<<"$gaps"
+    printf 'FIGURE heartbeat: %d Watchdog posts on %s, spacing min %ss mean %ss max %ss (interval %ss)\n' \
+      "$n" "$E2E_HEARTBEAT_PATH" "$lo" "$mean" "$hi" "$interval"
+    # About the interval: Alertmanager repeats on its group_interval ticks, so a gap is a
+    # whole number of intervals; more than two would be a missed heartbeat.
+    if awk -v lo="$lo" -v hi="$hi" -v i="$interval" 'BEGIN {exit !(lo >= 0.5 * i && hi <= 2.5 * i)}'; then
+      pass "heartbeat-repeats ($n Watchdog posts, mean spacing ${mean}s for an interval of ${interval}s)"
+    else
+      fail "heartbeat-repeats" "spacing min ${lo}s max ${hi}s for an interval of ${interval}s"
+    fi
+  else
+    fail "heartbeat-repeats" "fewer than 2 Watchdog posts on $E2E_HEARTBEAT_PATH in $WORK/sink/notifications.jsonl"
+  fi
+  other=$(jq -r --arg p "$E2E_HEARTBEAT_PATH" 'select(.path != $p and ([.body.alerts[]?.labels.alertname]
+      | index("Watchdog"))) | .path' "$WORK/sink/notifications.jsonl" 2>/dev/null | sort | uniq -c | xargs) || other=
+  if [[ -z $other ]]; then
+    pass "watchdog-only-to-heartbeat (no Watchdog on the webhook receiver)"
+  else
+    fail "watchdog-only-to-heartbeat" "Watchdog posted to: $other"
+  fi
+}
+
 federation_failing_firing() {
   acurl primary "$PROM_PORT" /api/v1/alerts 2>/dev/null |
     jq -e '[.data.alerts[] | select(.labels.alertname == "FederationFailing" and .state == "firing")] | length > 0' >/dev/null
@@ -394,7 +436,7 @@ declare -A E2E_STAGE_FNS=(
   [federation]=check_federation [honor-labels]=check_honor_labels [discovery]=check_discovery
   [probes]="check_probe check_probes_edge" [shards]=check_shards_on_primary
   [demo-queries]=check_demo_queries [user-rules]=check_user_rules
-  [stale-user-rules]=check_stale_user_rules [rules]="check_rules check_alertmanager_scraped"
+  [stale-user-rules]=check_stale_user_rules [rules]="check_rules check_alertmanager_scraped check_heartbeat"
   [outage]=check_outage_and_delivery [reboots]=check_reboots [readiness]=check_readiness
 )
 declare -A E2E_STAGE_NEEDS=([reboots]=outage)
