@@ -87,7 +87,7 @@ func build(ctx *pulumi.Context, cfg *config.Config) (*stack, error) {
 		RetentionTime: cfg.RetentionTime, RetentionSize: cfg.RetentionSize,
 		EndpointProbe: "https://" + cfg.Domain + "/-/healthy", Rules: st.rules, Keys: st.keys,
 		Alerting: playbook.Alerting{
-			SNSRegion: cfg.Region, WebhookURL: cfg.AlertWebhookURL.Reveal(), SlackURL: cfg.SlackWebhookURL.Reveal(),
+			SNSRegion: cfg.Region, WebhookURL: cfg.AlertWebhookURL.Reveal(), HeartbeatURL: cfg.HeartbeatURL.Reveal(), SlackURL: cfg.SlackWebhookURL.Reveal(),
 			SlackChannel: cfg.SlackChannel, PagerDutyKey: cfg.PagerDutyRoutingKey.Reveal(),
 		},
 	}

@@ -35,6 +35,10 @@ func (l *loader) alerting(c *Config) {
 	if v := c.AlertWebhookURL.value; v != "" && !isHTTPSURL(v) {
 		l.failf("alertWebhookUrl is not an https:// URL with a host (value hidden: it is a secret)")
 	}
+	c.HeartbeatURL = Secret{l.str("heartbeatUrl")}
+	if v := c.HeartbeatURL.value; v != "" && !isHTTPSURL(v) {
+		l.failf("heartbeatUrl is not an https:// URL with a host (value hidden: it is a secret)")
+	}
 	c.SlackWebhookURL = Secret{l.str("slackWebhookUrl")}
 	if v := c.SlackWebhookURL.value; v != "" && !isHTTPSURL(v) {
 		l.failf("slackWebhookUrl is not an https:// URL with a host (value hidden: it is a secret)")

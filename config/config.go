@@ -86,6 +86,8 @@ type Config struct {
 	AlertEmails         []string
 	AlertHTTPSEndpoints []string
 	AlertWebhookURL     Secret
+	// HeartbeatURL receives the Watchdog heartbeat (a dead-man's switch).
+	HeartbeatURL        Secret
 	SlackWebhookURL     Secret
 	SlackChannel        string
 	PagerDutyRoutingKey Secret

@@ -29,7 +29,7 @@ func validRoute53() map[string]string {
 
 var secretKeys = map[string]bool{
 	"webPassword": true, "hostKeySeed": true, "originPullPrivateKey": true,
-	"alertWebhookUrl": true, "slackWebhookUrl": true, "pagerDutyRoutingKey": true,
+	"alertWebhookUrl": true, "slackWebhookUrl": true, "pagerDutyRoutingKey": true, "heartbeatUrl": true,
 }
 
 func load(t *testing.T, values map[string]string) (*Config, error) {
@@ -108,6 +108,7 @@ func TestRules(t *testing.T) {
 		{"tls policy", "tlsPolicy", "ELBSecurityPolicy-2016-08", `tlsPolicy "ELBSecurityPolicy-2016-08" is not allowed`},
 		{"password short", "webPassword", "short", `webPassword has 5 characters: at least 16 are required`},
 		{"seed short", "hostKeySeed", "short", `hostKeySeed has 5 characters: at least 32 are required`},
+		{"heartbeat not https", "heartbeatUrl", "http://hc-ping.example.com/abc", `heartbeatUrl is not an https:// URL`},
 		{"webhook not https", "alertWebhookUrl", "http://hooks.example.com/x", `alertWebhookUrl is not an https:// URL`},
 		{"webhook without host", "alertWebhookUrl", "https:///path", `alertWebhookUrl is not an https:// URL with a host`},
 		{"slack not https", "slackWebhookUrl", "http://hooks.slack.com/x", `slackWebhookUrl is not an https:// URL`},

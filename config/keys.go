@@ -62,6 +62,7 @@ var Keys = []Key{
 	{"hostKeySeed", KindString, "", true, "Seed (at least 32 characters) from which SSH host keys, the provisioning key and the stack CA are derived. Secret; required."},
 	{"alertEmails", KindList, "[]", false, "Email addresses subscribed to the stack's alert topic (SNS; each confirms by mail)."},
 	{"alertHttpsEndpoints", KindList, "[]", false, "https:// endpoints subscribed to the stack's alert topic (SNS)."},
+	{"heartbeatUrl", KindString, "", true, "Dead-man's-switch URL (https): the always-firing Watchdog alert is posted there every few minutes, and the external service pages when the heartbeats stop (the primary, Prometheus or Alertmanager is down). Empty means none. Secret because such URLs carry tokens."},
 	{"alertWebhookUrl", KindString, "", true, "Alertmanager webhook receiver URL (https); empty means none. Secret because such URLs carry tokens."},
 	{"slackWebhookUrl", KindString, "", true, "Slack incoming-webhook URL for alerts; empty means none. Secret."},
 	{"slackChannel", KindString, "", false, "Slack channel for alerts, for example #alerts; empty uses the webhook's default channel."},

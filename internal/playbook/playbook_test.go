@@ -167,3 +167,25 @@ func TestTreeHash(t *testing.T) {
 		t.Error("a missing tree hashed")
 	}
 }
+
+// The heartbeat URL is a secret of the primary: it travels through SSM,
+// never with the variables.
+func TestHeartbeatURLIsASecretOfThePrimary(t *testing.T) {
+	f := playbooktest.Fleet(t)
+	f.Alerting.HeartbeatURL = "https://hc-ping.example.com/0c1d"
+	secrets, err := f.Secrets("primary")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, s := range secrets {
+		found = found || (s.Var == "alertmanager_heartbeat_url" && s.Name == "heartbeat-url" && s.Value == f.Alerting.HeartbeatURL)
+	}
+	vars, err := f.VarsJSON("primary")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !found || strings.Contains(vars, "hc-ping") {
+		t.Errorf("heartbeat secret found=%v; variables carry it: %v", found, strings.Contains(vars, "hc-ping"))
+	}
+}

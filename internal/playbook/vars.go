@@ -59,6 +59,7 @@ type Alerting struct {
 	SNSTopicArn  string
 	SNSRegion    string
 	WebhookURL   string
+	HeartbeatURL string
 	SlackURL     string
 	SlackChannel string
 	PagerDutyKey string
@@ -124,6 +125,7 @@ func (f *Fleet) Vars(name string) (map[string]any, error) {
 		v["alertmanager_sns_topic_arn"] = f.Alerting.SNSTopicArn
 		v["alertmanager_sns_region"] = f.Alerting.SNSRegion
 		v["alertmanager_webhook_url"] = Unsafe(f.Alerting.WebhookURL)
+		v["alertmanager_heartbeat_url"] = Unsafe(f.Alerting.HeartbeatURL)
 		v["alertmanager_slack_api_url"] = Unsafe(f.Alerting.SlackURL)
 		v["alertmanager_slack_channel"] = f.Alerting.SlackChannel
 		v["alertmanager_pagerduty_routing_key"] = Unsafe(f.Alerting.PagerDutyKey)
@@ -207,6 +209,7 @@ var SecretVars = map[string]string{
 	"promfed_tls_key_pem":                "tls-key",
 	"prometheus_web_password":            "web-password",
 	"alertmanager_webhook_url":           "alert-webhook-url",
+	"alertmanager_heartbeat_url":         "heartbeat-url",
 	"alertmanager_slack_api_url":         "slack-api-url",
 	"alertmanager_pagerduty_routing_key": "pagerduty-routing-key",
 }
