@@ -108,7 +108,21 @@ func TestHostKeyScriptAgainstAFakeSSM(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root for mount namespaces (CI runs as root)")
 	}
-	const privateKey = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----"
+	// A throwaway key made here, so no key material lives in the repository.
+	keygen, err := exec.LookPath("ssh-keygen")
+	if err != nil {
+		t.Fatal("ssh-keygen is required (apt-get install openssh-client)")
+	}
+	keyFile := filepath.Join(t.TempDir(), "k")
+	if out, err := exec.Command(keygen, "-q", "-t", "ed25519", "-N", "", "-C", "promfed-test", "-f", keyFile).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v\n%s", err, out)
+	}
+	raw, err := os.ReadFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	privateKey := string(raw)
+	header := strings.SplitN(privateKey, "\n", 2)[0]
 	var mu sync.Mutex
 	var seen []string
 	keyReads := 0
@@ -170,8 +184,8 @@ if sh "$SCRIPT" 2>/dev/null; then echo nokey=booted; else echo nokey=refused; fi
 	if err != nil {
 		t.Fatalf("host key script: %v\n%s\nrequests: %q", err, res, seen)
 	}
-	for _, want := range []string{"mode=600 pubmode=644\n", "key=-----BEGIN OPENSSH PRIVATE KEY-----\n",
-		"pub=ssh-ed25519 AAAAPUB promfed\n", "left=0\n", "get=[it's a s3cret]\n", "kept=-----BEGIN OPENSSH PRIVATE KEY-----\n", "nokey=refused\n"} {
+	for _, want := range []string{"mode=600 pubmode=644\n", "key=" + header + "\n",
+		"pub=ssh-ed25519 AAAAPUB promfed\n", "left=0\n", "get=[it's a s3cret]\n", "kept=" + header + "\n", "nokey=refused\n"} {
 		if !strings.Contains(string(res), want) {
 			t.Errorf("want %q in:\n%s\nrequests: %q", want, res, seen)
 		}
