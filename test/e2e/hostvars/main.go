@@ -60,9 +60,10 @@ func main() {
 	monitoring := flag.String("monitoring", "monitoring", "the user's rule folder")
 	topic := flag.String("sns-topic-arn", "", "SNS topic the primary's Alertmanager publishes to")
 	webhook := flag.String("webhook-url", "", "webhook receiver URL (the e2e sink; plain http is allowed here)")
+	heartbeat := flag.String("heartbeat-url", "", "dead-man's-switch URL the Watchdog alert goes to (the e2e sink)")
 	probe := flag.String("endpoint-probe", "", "URL the first secondary probes as the public endpoint")
 	flag.Parse()
-	a := args{*seedFile, *stack, *zone, *shards, *out, *tree, *monitoring, *topic, *webhook, *probe}
+	a := args{*seedFile, *stack, *zone, *shards, *out, *tree, *monitoring, *topic, *webhook, *heartbeat, *probe}
 	if err := run(a); err != nil {
 		fmt.Fprintln(os.Stderr, "hostvars:", err)
 		os.Exit(1)
@@ -70,7 +71,7 @@ func main() {
 }
 
 type args struct {
-	seedFile, stack, zone, shards, out, tree, monitoring, topic, webhook, probe string
+	seedFile, stack, zone, shards, out, tree, monitoring, topic, webhook, heartbeat, probe string
 }
 
 // region is the stack region of the e2e fleet; moto answers for any.
@@ -118,7 +119,7 @@ func run(a args) error {
 		Stack: a.stack, InternalZone: cfg.InternalZone, Hosts: cfg.Hosts, Shards: cfg.Shards,
 		WebUsername: cfg.WebUsername, WebPassword: password, RetentionTime: "1d",
 		EndpointProbe: a.probe, Rules: rules, Keys: keys,
-		Alerting: playbook.Alerting{SNSTopicArn: a.topic, SNSRegion: region, WebhookURL: a.webhook},
+		Alerting: playbook.Alerting{SNSTopicArn: a.topic, SNSRegion: region, WebhookURL: a.webhook, HeartbeatURL: a.heartbeat},
 	}
 	ca, err := keys.CA()
 	if err != nil {

@@ -82,7 +82,8 @@ generate() {
     -zone "$E2E_ZONE" -shards "$E2E_SHARDS_FILE" -out "$OUTDIR" -ansible "$E2E_ANSIBLE_DIR" \
     -monitoring "$REPO_ROOT/monitoring" \
     -sns-topic-arn "arn:aws:sns:$E2E_AWS_REGION:123456789012:$E2E_SNS_TOPIC" \
-    -webhook-url "http://$CTL_IP:$SINK_PORT/alerts") > "$WORK/logs/hostvars.log" 2>&1 || {
+    -webhook-url "http://$CTL_IP:$SINK_PORT/alerts" \
+    -heartbeat-url "http://$CTL_IP:$SINK_PORT$E2E_HEARTBEAT_PATH") > "$WORK/logs/hostvars.log" 2>&1 || {
     cat "$WORK/logs/hostvars.log" >&2
     die "host material generator failed"
   }
@@ -93,7 +94,6 @@ generate() {
   for name in "${E2E_HOSTS[@]}"; do
     manifest_host "$name" command >/dev/null || die "manifest.json lacks host $name"
   done
-  heartbeat_secret
   E2E_SSH_USER=$(jq -er .ssh_user "$OUTDIR/manifest.json")
   # moto keeps instances and topics per region: seed the one the variables name.
   local regions
@@ -103,37 +103,8 @@ generate() {
     die "the variables name the AWS region(s) '$regions'; the suite seeds moto in '$E2E_AWS_REGION'"
 }
 
-# The webhook sink's /heartbeat path as the primary's alertmanager_heartbeat_url. It is a
-# secret, so it travels like the webhook URL: a SecureString in the primary's parameters
-# file (seeded into moto) that the primary's command fetches into the secrets it passes
-# last. The generator is not told the URL (it has no option for it): both are patched
-# here (in place: the files keep their 0600), the fetch only when the command lacks it,
-# with the parameter name the program uses.
+# The webhook sink's path that receives the Watchdog heartbeats (alertmanager_heartbeat_url).
 E2E_HEARTBEAT_PATH=/heartbeat
-heartbeat_secret() {
-  local host param file var=alertmanager_heartbeat_url
-  host=$(jq -er '.hosts[] | select(.role == "primary") | .name' "$OUTDIR/manifest.json") ||
-    die "manifest.json has no primary"
-  param=$(manifest_host "$host" host_key_parameter) || die "no host_key_parameter for $host"
-  param=${param%/*}/heartbeat-url
-  file="$OUTDIR/$(manifest_host "$host" parameters)" || die "no parameters file for $host"
-  if ! jq --arg p "$param" --arg v "http://$CTL_IP:$SINK_PORT$E2E_HEARTBEAT_PATH" '. + {($p): $v}' \
-    "$file" > "$file.new" || ! cat "$file.new" > "$file"; then
-    die "could not patch $file"
-  fi
-  rm -f "$file.new"
-  jq -e --arg v "$var" '.hosts[] | select(.role == "primary") | .command
-      | contains("\"$work/secrets/" + $v + "\"")' "$OUTDIR/manifest.json" >/dev/null && return 0
-  local marker='# Secrets are never templated'
-  jq -e --arg m "$marker" '.hosts[] | select(.role == "primary") | .command | contains($m)' \
-    "$OUTDIR/manifest.json" >/dev/null || die "the primary's command has no '$marker' line to fetch before"
-  if ! jq --arg m "$marker" --arg line "sudo sh \"\$work/ssm-get\" '$param' > \"\$work/secrets/$var\"" '
-      .hosts |= map(if .role == "primary" then .command |= sub($m; $line + "\n" + $m) else . end)' \
-      "$OUTDIR/manifest.json" > "$OUTDIR/manifest.json.new" || ! cat "$OUTDIR/manifest.json.new" > "$OUTDIR/manifest.json"; then
-    die "could not patch the primary's command"
-  fi
-  rm -f "$OUTDIR/manifest.json.new"
-}
 
 # A random 64-character seed for this run only.
 random_seed() { od -An -N32 -tx1 /dev/urandom | tr -d ' \n'; }
