@@ -47,6 +47,8 @@ type Config struct {
 	// SessionLogRetentionDays keeps the Session Manager session logs.
 	SessionLogRetentionDays int
 
+	// PrimaryReplicas is how many identical primaries run (1 or 2).
+	PrimaryReplicas       int
 	PrimaryInstanceType   string
 	SecondaryInstanceType string
 	BastionInstanceType   string
@@ -296,6 +298,10 @@ func Load(project, stack, region string, src Source) (*Config, error) {
 		l.failf("flowLogRetentionDays %d is not a retention CloudWatch Logs accepts: use one of %v", c.FlowLogRetentionDays, logRetentionDays)
 	}
 
+	c.PrimaryReplicas = l.integer("primaryReplicas", 1, 2)
+	if c.AzCount > 0 && c.PrimaryReplicas > c.AzCount {
+		l.failf("primaryReplicas %d needs at least %d availability zones but azCount is %d: each replica runs in its own AZ, so one zone outage never takes both", c.PrimaryReplicas, c.PrimaryReplicas, c.AzCount)
+	}
 	c.PrimaryInstanceType = l.instanceType("primaryInstanceType")
 	c.SecondaryInstanceType = l.instanceType("secondaryInstanceType")
 	c.BastionInstanceType = l.instanceType("bastionInstanceType")

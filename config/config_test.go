@@ -51,7 +51,7 @@ func TestDefaults(t *testing.T) {
 	if c.RetentionTime != "15d" || c.TLSPolicy != "ELBSecurityPolicy-TLS13-1-2-2021-06" || c.InternalZone != "dev.promfed.internal" {
 		t.Errorf("defaults: %q %q %q", c.RetentionTime, c.TLSPolicy, c.InternalZone)
 	}
-	if got := strings.Join(c.HostNames(), ","); got != "primary,secondary-main-1" {
+	if got := strings.Join(c.HostNames(), ","); got != "primary-a,secondary-main-1" {
 		t.Errorf("HostNames = %s", got)
 	}
 	if c.Protect || c.Cloudflare() || c.AlbName() != "promfed-dev" || c.TargetGroupName() != "promfed-dev-tg" {
@@ -121,6 +121,9 @@ func TestRules(t *testing.T) {
 		{"volume", "dataVolumeSizeGiB", "5", `dataVolumeSizeGiB 5 is out of range: it must be between 10 and 16384`},
 		{"protect", "protect", "yes", `protect "yes" is not a boolean`},
 		{"internal zone", "internalZone", "bad_zone", `internalZone "bad_zone" is not a valid DNS zone name`},
+		{"no primary", "primaryReplicas", "0", `primaryReplicas 0 is out of range: it must be between 1 and 2`},
+		{"three primaries", "primaryReplicas", "3", `primaryReplicas 3 is out of range: it must be between 1 and 2`},
+		{"replicas not a number", "primaryReplicas", "two", `primaryReplicas "two" is not an integer`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

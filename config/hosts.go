@@ -10,12 +10,18 @@ import (
 // Load; every package takes host identity from it (resource names, DNS
 // names, placement, Ansible variables), so none re-derives it.
 type Host struct {
-	// Name is unique and readable: "primary", "secondary-<shard>-<n>". It
-	// names Pulumi resources, the private DNS record and the host's
-	// "prometheus" external label.
-	Name  string
-	Role  contract.Role
-	Shard string // "" for the primary
+	// Name is unique and readable: "primary-a", "primary-b",
+	// "secondary-<shard>-<n>". It names Pulumi resources, the private DNS
+	// record and the host's "prometheus" external label.
+	Name string
+	// FormerName is the name the host's resources had before it was
+	// renamed ("primary", before replicas): Pulumi aliases keep them.
+	FormerName string
+	Role       contract.Role
+	// Replica is a primary's letter ("a", "b"), its "replica" external
+	// label; "" for secondaries.
+	Replica string
+	Shard   string // "" for a primary
 	// Index counts the secondaries of a shard from 1.
 	Index int
 	// AZIndex is the position of the host's availability zone in the
@@ -24,28 +30,45 @@ type Host struct {
 	InstanceType string
 }
 
-// hosts lays out the primary and every shard's secondaries, spreading them
-// round-robin over the zones so consecutive hosts land in different AZs.
+// hosts lays out the primary replicas, one per zone from the first, and
+// every shard's secondaries round-robin over the zones so consecutive hosts
+// land in different AZs. Secondaries are placed as if there were one
+// primary: adding a replica moves no secondary (a move replaces its volume).
 func hosts(c *Config) []Host {
-	out := []Host{{Name: "primary", Role: contract.RolePrimary, InstanceType: c.PrimaryInstanceType}}
+	var out []Host
+	for i := range c.PrimaryReplicas {
+		r := string(rune('a' + i))
+		h := Host{Name: "primary-" + r, Role: contract.RolePrimary, Replica: r, AZIndex: i % c.AzCount, InstanceType: c.PrimaryInstanceType}
+		if i == 0 {
+			h.FormerName = "primary"
+		}
+		out = append(out, h)
+	}
+	placed := 1
 	for _, s := range c.Shards {
 		for n := 1; n <= s.Secondaries; n++ {
 			out = append(out, Host{
 				Name: fmt.Sprintf("secondary-%s-%d", s.Name, n), Role: contract.RoleSecondary, Shard: s.Name,
-				Index: n, AZIndex: len(out) % c.AzCount, InstanceType: c.SecondaryInstanceType,
+				Index: n, AZIndex: placed % c.AzCount, InstanceType: c.SecondaryInstanceType,
 			})
+			placed++
 		}
 	}
 	return out
 }
 
-// Primary is the host that federates every shard.
-func (c *Config) Primary() Host {
-	h, ok := FirstOfRole(c.Hosts, contract.RolePrimary)
-	if !ok {
-		panic("config: a loaded configuration always has a primary")
+// Primaries are the primary replicas, in order.
+func (c *Config) Primaries() []Host { return OfRole(c.Hosts, contract.RolePrimary) }
+
+// OfRole lists the hosts of a role, in order.
+func OfRole(hosts []Host, role contract.Role) []Host {
+	var out []Host
+	for _, h := range hosts {
+		if h.Role == role {
+			out = append(out, h)
+		}
 	}
-	return h
+	return out
 }
 
 // Shard returns the shard named name.

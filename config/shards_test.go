@@ -1,6 +1,7 @@
 package config
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -54,26 +55,37 @@ func TestShardsParsed(t *testing.T) {
 func TestHostModel(t *testing.T) {
 	v := withShards(`[{"name":"apps","secondaries":2},{"name":"data","secondaries":1}]`)
 	v["azCount"], v["primaryInstanceType"], v["secondaryInstanceType"] = "3", "m6i.large", "t3.small"
-	c, err := load(t, v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []Host{
-		{Name: "primary", Role: contract.RolePrimary, AZIndex: 0, InstanceType: "m6i.large"},
+	secondaries := []Host{
 		{Name: "secondary-apps-1", Role: contract.RoleSecondary, Shard: "apps", Index: 1, AZIndex: 1, InstanceType: "t3.small"},
 		{Name: "secondary-apps-2", Role: contract.RoleSecondary, Shard: "apps", Index: 2, AZIndex: 2, InstanceType: "t3.small"},
 		{Name: "secondary-data-1", Role: contract.RoleSecondary, Shard: "data", Index: 1, AZIndex: 0, InstanceType: "t3.small"},
 	}
-	if len(c.Hosts) != len(want) {
-		t.Fatalf("hosts %+v", c.Hosts)
-	}
-	for i := range want {
-		if c.Hosts[i] != want[i] {
-			t.Errorf("host %d = %+v, want %+v", i, c.Hosts[i], want[i])
+	a := Host{Name: "primary-a", FormerName: "primary", Role: contract.RolePrimary, Replica: "a", AZIndex: 0, InstanceType: "m6i.large"}
+	b := Host{Name: "primary-b", Role: contract.RolePrimary, Replica: "b", AZIndex: 1, InstanceType: "m6i.large"}
+	// A second replica adds a host in the next zone and moves no secondary.
+	for replicas, primaries := range map[string][]Host{"1": {a}, "2": {a, b}} {
+		v["primaryReplicas"] = replicas
+		c, err := load(t, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := append(slices.Clone(primaries), secondaries...)
+		if !slices.Equal(c.Hosts, want) {
+			t.Errorf("replicas %s: hosts\n%+v\nwant\n%+v", replicas, c.Hosts, want)
+		}
+		if !slices.Equal(c.Primaries(), primaries) {
+			t.Errorf("replicas %s: primaries %+v", replicas, c.Primaries())
 		}
 	}
-	if c.Primary().Name != "primary" {
-		t.Errorf("primary %+v", c.Primary())
+}
+
+// Two replicas need two zones: one zone outage must never take both.
+func TestReplicasNeedDistinctZones(t *testing.T) {
+	v := validRoute53()
+	v["azCount"], v["primaryReplicas"] = "1", "2"
+	_, err := load(t, v)
+	if err == nil || !strings.Contains(err.Error(), "primaryReplicas 2 needs at least 2 availability zones but azCount is 1: each replica runs in its own AZ") {
+		t.Fatalf("err = %v", err)
 	}
 }
 

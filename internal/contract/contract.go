@@ -9,8 +9,11 @@ const (
 	PortSSH          = 22
 	PortPrometheus   = 9090
 	PortAlertmanager = 9093
-	PortNodeExporter = 9100
-	PortBlackbox     = 9115
+	// PortAlertmanagerCluster is the Alertmanagers' gossip (TCP and UDP),
+	// open between the primaries only.
+	PortAlertmanagerCluster = 9094
+	PortNodeExporter        = 9100
+	PortBlackbox            = 9115
 	// PortReadiness is the primary's readiness responder: plain HTTP,
 	// answers /ready with 200 only when Prometheus itself is ready, for the
 	// load balancer's health check (which has no credentials).

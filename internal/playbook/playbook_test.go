@@ -3,19 +3,28 @@ package playbook_test
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/promfed/promfed/config"
 	"github.com/promfed/promfed/internal/playbook"
 	"github.com/promfed/promfed/internal/playbook/playbooktest"
 )
 
 func TestVarsContract(t *testing.T) {
 	f := playbooktest.Fleet(t)
-	p, err := f.Vars("primary")
+	p, err := f.Vars("primary-a")
 	if err != nil {
 		t.Fatal(err)
+	}
+	pb, err := f.Vars("primary-b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := playbooktest.JSON(pb["prometheus_federate_targets"]); got != playbooktest.JSON(p["prometheus_federate_targets"]) {
+		t.Errorf("the replicas federate different shards: %s", got)
 	}
 	if got := playbooktest.JSON(p["prometheus_federate_targets"]); got != `[{"address":"secondary-apps-1.dev.promfed.internal:9090","name":"secondary-apps-1","shard":"apps"},`+
 		`{"address":"secondary-apps-2.dev.promfed.internal:9090","name":"secondary-apps-2","shard":"apps"},`+
@@ -25,7 +34,7 @@ func TestVarsContract(t *testing.T) {
 	a1, _ := f.Vars("secondary-apps-1")
 	a2, _ := f.Vars("secondary-apps-2")
 	d1, _ := f.Vars("secondary-data-1")
-	if got := strings.Join(a1["prometheus_node_targets"].([]string), ","); got != "primary.dev.promfed.internal:9100,secondary-apps-1.dev.promfed.internal:9100" {
+	if got := strings.Join(a1["prometheus_node_targets"].([]string), ","); got != "primary-a.dev.promfed.internal:9100,primary-b.dev.promfed.internal:9100,secondary-apps-1.dev.promfed.internal:9100" {
 		t.Errorf("secondary-apps-1 scrapes %s", got)
 	}
 	if got := strings.Join(d1["prometheus_node_targets"].([]string), ","); got != "secondary-data-1.dev.promfed.internal:9100" {
@@ -46,8 +55,11 @@ func TestVarsContract(t *testing.T) {
 	if got := playbooktest.JSON(d1["prometheus_external_labels"]); got != `{"prometheus":"secondary-data-1","shard":"data","stack":"dev"}` {
 		t.Errorf("secondary-data-1 external labels %s", got)
 	}
-	if got := playbooktest.JSON(p["prometheus_external_labels"]); got != `{"prometheus":"primary","stack":"dev"}` {
-		t.Errorf("primary external labels %s", got)
+	if got := playbooktest.JSON(p["prometheus_external_labels"]); got != `{"prometheus":"primary-a","replica":"a","stack":"dev"}` {
+		t.Errorf("primary-a external labels %s", got)
+	}
+	if got := playbooktest.JSON(pb["prometheus_external_labels"]); got != `{"prometheus":"primary-b","replica":"b","stack":"dev"}` {
+		t.Errorf("primary-b external labels %s", got)
 	}
 	if p["prometheus_alertmanager_enabled"] != true || a1["prometheus_alertmanager_enabled"] != false ||
 		p["alertmanager_sns_topic_arn"] != "arn:aws:sns:eu-west-1:123456789012:promfed-dev-alerts" || a1["alertmanager_sns_topic_arn"] != nil {
@@ -66,12 +78,48 @@ func TestVarsContract(t *testing.T) {
 	}
 }
 
+// Each replica sends alerts to every Alertmanager, gossips with and watches
+// the other replica only; secondaries do none of it.
+func TestReplicasWatchEachOther(t *testing.T) {
+	f := playbooktest.Fleet(t)
+	want := map[string]string{
+		"primary-a": `am=["primary-a.dev.promfed.internal:9093","primary-b.dev.promfed.internal:9093"] ` +
+			`peers=[{"address":"primary-b.dev.promfed.internal:9090","name":"primary-b"}] gossip=["primary-b.dev.promfed.internal:9094"] ` +
+			`nodes=["primary-a.dev.promfed.internal:9100","primary-b.dev.promfed.internal:9100"]`,
+		"primary-b": `am=["primary-a.dev.promfed.internal:9093","primary-b.dev.promfed.internal:9093"] ` +
+			`peers=[{"address":"primary-a.dev.promfed.internal:9090","name":"primary-a"}] gossip=["primary-a.dev.promfed.internal:9094"] ` +
+			`nodes=["primary-a.dev.promfed.internal:9100","primary-b.dev.promfed.internal:9100"]`,
+		"secondary-data-1": `am=[] peers=[] gossip=null nodes=["secondary-data-1.dev.promfed.internal:9100"]`,
+	}
+	for host, w := range want {
+		v, err := f.Vars(host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := "am=" + playbooktest.JSON(v["prometheus_alertmanager_targets"]) + " peers=" + playbooktest.JSON(v["prometheus_peer_targets"]) +
+			" gossip=" + playbooktest.JSON(v["alertmanager_cluster_peers"]) + " nodes=" + playbooktest.JSON(v["prometheus_node_targets"])
+		if got != w {
+			t.Errorf("%s: %s\nwant %s", host, got, w)
+		}
+	}
+	// One replica: its own Alertmanager, no peer, clustering off.
+	cfg := playbooktest.LoadConfig(t, playbooktest.Shards)
+	cfg.Hosts = slices.DeleteFunc(cfg.Hosts, func(h config.Host) bool { return h.Name == "primary-b" })
+	v, err := playbooktest.FleetFor(t, cfg, nil).Vars("primary-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := playbooktest.JSON(v["prometheus_alertmanager_targets"]) + playbooktest.JSON(v["prometheus_peer_targets"]) + playbooktest.JSON(v["alertmanager_cluster_peers"]); got != `["primary-a.dev.promfed.internal:9093"][][]` {
+		t.Errorf("one replica: %s", got)
+	}
+}
+
 // Each secondary scrapes only its shard's workloads, in the role's shape.
 func TestWorkloadJobs(t *testing.T) {
 	f := playbooktest.Fleet(t)
 	a1, _ := f.Vars("secondary-apps-1")
 	d1, _ := f.Vars("secondary-data-1")
-	p, _ := f.Vars("primary")
+	p, _ := f.Vars("primary-a")
 	want := `[{"ec2":{"filters":[{"name":"instance-state-name","values":["running"]},{"name":"tag:Env","values":["dev"]},{"name":"tag:Team","values":["apps"]}],` +
 		`"label_tags":[{"label":"service","tag":"Service"}],"ports":[9100,9256],"region":"eu-west-1"},"job":"apps-node","metrics_path":"/metrics","scheme":"http"}]`
 	if got := playbooktest.JSON(a1["prometheus_workload_jobs"]); got != want {
@@ -105,12 +153,12 @@ func TestUserRulesGoWhereTheyBelong(t *testing.T) {
 		}
 		return strings.Join(out, ",")
 	}
-	if got := names("primary"); got != "alerting-services.rules.yml" {
+	if got := names("primary-a"); got != "alerting-services.rules.yml" {
 		t.Errorf("primary carries %s", got)
 	}
 	// Rule files reach Ansible as unsafe text: their {{ $labels }} are
 	// Prometheus templates, which Ansible must not render.
-	if js, _ := f.VarsJSON("primary"); !strings.Contains(js, `"content": {
+	if js, _ := f.VarsJSON("primary-a"); !strings.Contains(js, `"content": {
         "__ansible_unsafe": "groups: []\n# alerting\n"
       }`) {
 		_, rest, _ := strings.Cut(js, "prometheus_user_rules")
@@ -173,7 +221,7 @@ func TestTreeHash(t *testing.T) {
 func TestHeartbeatURLIsASecretOfThePrimary(t *testing.T) {
 	f := playbooktest.Fleet(t)
 	f.Alerting.HeartbeatURL = "https://hc-ping.example.com/0c1d"
-	secrets, err := f.Secrets("primary")
+	secrets, err := f.Secrets("primary-a")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +229,7 @@ func TestHeartbeatURLIsASecretOfThePrimary(t *testing.T) {
 	for _, s := range secrets {
 		found = found || (s.Var == "alertmanager_heartbeat_url" && s.Name == "heartbeat-url" && s.Value == f.Alerting.HeartbeatURL)
 	}
-	vars, err := f.VarsJSON("primary")
+	vars, err := f.VarsJSON("primary-a")
 	if err != nil {
 		t.Fatal(err)
 	}

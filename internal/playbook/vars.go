@@ -109,16 +109,36 @@ func (f *Fleet) Vars(name string) (map[string]any, error) {
 		"prometheus_user_rules":        f.Rules.For(h),
 	}
 	if h.Role == contract.RolePrimary {
+		labels["replica"] = h.Replica
 		var targets []map[string]string
 		for _, s := range f.Hosts {
 			if s.Role == contract.RoleSecondary {
 				targets = append(targets, map[string]string{
-					"name": s.Name, "shard": s.Shard, "address": fmt.Sprintf("%s:%d", f.fqdn(s.Name), contract.PortPrometheus),
+					"name": s.Name, "shard": s.Shard, "address": f.address(s.Name, contract.PortPrometheus),
 				})
 			}
 		}
+		// Every replica sends to every Alertmanager (they deduplicate as a
+		// cluster), watches the other replicas' Prometheus and node_exporter,
+		// and gossips with the other Alertmanagers.
+		alertmanagers, peers, gossip := []string{}, []map[string]string{}, []string{}
+		nodes := []string{f.address(h.Name, contract.PortNodeExporter)}
+		for _, p := range config.OfRole(f.Hosts, contract.RolePrimary) {
+			alertmanagers = append(alertmanagers, f.address(p.Name, contract.PortAlertmanager))
+			if p.Name == h.Name {
+				continue
+			}
+			peers = append(peers, map[string]string{"name": p.Name, "address": f.address(p.Name, contract.PortPrometheus)})
+			nodes = append(nodes, f.address(p.Name, contract.PortNodeExporter))
+			gossip = append(gossip, f.address(p.Name, contract.PortAlertmanagerCluster))
+		}
+		sort.Strings(alertmanagers)
+		sort.Strings(nodes)
 		v["prometheus_federate_targets"] = targets
-		v["prometheus_node_targets"] = []string{}
+		v["prometheus_node_targets"] = nodes
+		v["prometheus_peer_targets"] = peers
+		v["prometheus_alertmanager_targets"] = alertmanagers
+		v["alertmanager_cluster_peers"] = gossip
 		v["prometheus_probes"] = []map[string]string{}
 		v["prometheus_workload_jobs"] = []map[string]any{}
 		v["prometheus_alertmanager_enabled"] = true
@@ -142,14 +162,15 @@ func (f *Fleet) Vars(name string) (map[string]any, error) {
 	}
 	// Every server scrapes its own node_exporter (the role does it through
 	// localhost and drops its own name from this list). The first secondary
-	// also scrapes the primary's, so a primary outage is seen from outside.
+	// also scrapes the primaries', so a primary outage is seen from outside.
 	firstSecondary, _ := config.FirstOfRole(f.Hosts, contract.RoleSecondary)
-	primary, _ := config.FirstOfRole(f.Hosts, contract.RolePrimary)
 	first := h.Name == firstSecondary.Name
-	nodes := []string{fmt.Sprintf("%s:%d", f.fqdn(h.Name), contract.PortNodeExporter)}
+	nodes := []string{f.address(h.Name, contract.PortNodeExporter)}
 	probes := []map[string]string{}
 	if first {
-		nodes = append(nodes, fmt.Sprintf("%s:%d", f.fqdn(primary.Name), contract.PortNodeExporter))
+		for _, p := range config.OfRole(f.Hosts, contract.RolePrimary) {
+			nodes = append(nodes, f.address(p.Name, contract.PortNodeExporter))
+		}
 		if f.EndpointProbe != "" {
 			probes = append(probes, map[string]string{"url": f.EndpointProbe, "module": "https_auth_required"})
 		}
@@ -159,6 +180,8 @@ func (f *Fleet) Vars(name string) (map[string]any, error) {
 		probes = append(probes, map[string]string{"url": p.URL, "module": p.Module})
 	}
 	v["prometheus_federate_targets"] = []map[string]string{}
+	v["prometheus_peer_targets"] = []map[string]string{}
+	v["prometheus_alertmanager_targets"] = []string{}
 	v["prometheus_node_targets"] = nodes
 	v["prometheus_probes"] = probes
 	v["prometheus_workload_jobs"] = workloadJobs(shard)
@@ -286,3 +309,8 @@ func (f *Fleet) VarsJSON(host string) (string, error) {
 }
 
 func (f *Fleet) fqdn(host string) string { return host + "." + f.InternalZone }
+
+// address is a host's service by DNS name, which survives a replacement.
+func (f *Fleet) address(host string, port int) string {
+	return fmt.Sprintf("%s:%d", f.fqdn(host), port)
+}

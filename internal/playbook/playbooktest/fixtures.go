@@ -14,7 +14,8 @@ import (
 	"github.com/promfed/promfed/internal/playbook"
 )
 
-// Shards has two shards, so that per-shard behavior shows.
+// Shards has two shards, so that per-shard behavior shows; the fleet has
+// two primary replicas, so that the replicas' cross-references show.
 const Shards = `[
   {"name": "apps", "secondaries": 2, "labels": {"team": "apps"},
    "ec2": [{"job": "apps-node", "tags": {"Team": "apps", "Env": "dev"}, "ports": [9100, 9256], "labelTags": {"Service": "service"}}],
@@ -31,7 +32,7 @@ func LoadConfig(t testing.TB, shards string) *config.Config {
 		Values: map[string]string{ //nolint:gosec // test fixture values, not credentials
 			"adminCidrs": `["203.0.113.10/32"]`, "allowedCidrs": `["198.51.100.0/24"]`, "domain": "prometheus.example.com",
 			"route53ZoneId": "Z0123456789ABCDEFGHIJ", "webPassword": "a-long-web-password", "hostKeySeed": "0123456789abcdef0123456789abcdef",
-			"shards": shards,
+			"shards": shards, "primaryReplicas": "2",
 		},
 		Secrets: map[string]bool{"webPassword": true, "hostKeySeed": true},
 	})

@@ -62,8 +62,9 @@ func main() {
 	webhook := flag.String("webhook-url", "", "webhook receiver URL (the e2e sink; plain http is allowed here)")
 	heartbeat := flag.String("heartbeat-url", "", "dead-man's-switch URL the Watchdog alert goes to (the e2e sink)")
 	probe := flag.String("endpoint-probe", "", "URL the first secondary probes as the public endpoint")
+	replicas := flag.String("primary-replicas", "2", "primary replicas (the primaryReplicas setting)")
 	flag.Parse()
-	a := args{*seedFile, *stack, *zone, *shards, *out, *tree, *monitoring, *topic, *webhook, *heartbeat, *probe}
+	a := args{*seedFile, *stack, *zone, *shards, *out, *tree, *monitoring, *topic, *webhook, *heartbeat, *probe, *replicas}
 	if err := run(a); err != nil {
 		fmt.Fprintln(os.Stderr, "hostvars:", err)
 		os.Exit(1)
@@ -71,7 +72,7 @@ func main() {
 }
 
 type args struct {
-	seedFile, stack, zone, shards, out, tree, monitoring, topic, webhook, heartbeat, probe string
+	seedFile, stack, zone, shards, out, tree, monitoring, topic, webhook, heartbeat, probe, replicas string
 }
 
 // region is the stack region of the e2e fleet; moto answers for any.
@@ -96,7 +97,7 @@ func run(a args) error {
 		Values: map[string]string{
 			"shards": string(shards), "internalZone": a.zone, "domain": "prometheus.e2e.example.com",
 			"route53ZoneId": "ZE2E", "adminCidrs": `["192.0.2.1/32"]`, "allowedCidrs": `["192.0.2.0/24"]`,
-			"webPassword": password, "hostKeySeed": strings.TrimSpace(string(seed)),
+			"webPassword": password, "hostKeySeed": strings.TrimSpace(string(seed)), "primaryReplicas": a.replicas,
 		},
 		Secrets: map[string]bool{"webPassword": true, "hostKeySeed": true},
 	})
