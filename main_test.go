@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -148,7 +149,7 @@ func TestDevEndpoint(t *testing.T) {
 		hc["port"] != "9092" || hc["protocol"] != "HTTP" {
 		t.Errorf("target group %v", tg.Inputs)
 	}
-	if att := m.OfType("aws:lb/targetGroupAttachment:TargetGroupAttachment"); len(att) != 1 || att[0].Str("targetId") != "primary-id" {
+	if att := m.OfType("aws:lb/targetGroupAttachment:TargetGroupAttachment"); len(att) != 1 || att[0].Str("targetId") != "primary-a-id" {
 		t.Errorf("targets %v", att)
 	}
 	pab := m.Named(t, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "promfed-logs")
@@ -195,7 +196,7 @@ func TestDevEndpoint(t *testing.T) {
 	if validation.Str("name") != "_abc.prometheus-dev.example.com." {
 		t.Errorf("validation record %v", validation.Inputs)
 	}
-	for _, host := range []string{"primary", "secondary-apps-1"} {
+	for _, host := range []string{"primary-a", "secondary-apps-1"} {
 		r := m.Named(t, "aws:route53/record:Record", "promfed-internal-"+host)
 		if r.Str("name") != host+".dev.promfed.internal" || r.Str("type") != "A" {
 			t.Errorf("private record %v", r.Inputs)
@@ -260,13 +261,14 @@ func TestProdEndpoint(t *testing.T) {
 			t.Errorf("prod volume %s is not protected", v.Name)
 		}
 	}
-	if n := len(m.OfType("promfed:prometheus:Server")); n != 4 {
-		t.Errorf("prod has %d Prometheus servers, want the primary and 2+1 secondaries", n)
+	if n := len(m.OfType("promfed:prometheus:Server")); n != 5 {
+		t.Errorf("prod has %d Prometheus servers, want 2 primaries and 2+1 secondaries", n)
 	}
-	primary := m.Named(t, "aws:ec2/instance:Instance", "primary").Str("subnetId")
+	primary := m.Named(t, "aws:ec2/instance:Instance", "primary-a").Str("subnetId")
 	if s1 := m.Named(t, "aws:ec2/instance:Instance", "secondary-apps-1").Str("subnetId"); s1 == primary {
 		t.Errorf("secondary-apps-1 shares the primary's subnet (and AZ) %s", primary)
 	}
+	checkReplicas(t, m)
 	if v := m.Named(t, "aws:ebs/volume:Volume", "secondary-apps-1-data").Str("availabilityZone"); v != "eu-west-1b" {
 		t.Errorf("secondary-apps-1's volume is in %s, want the second AZ", v)
 	}
@@ -327,7 +329,7 @@ func TestOutputs(t *testing.T) {
 	for _, h := range st.hosts {
 		names = append(names, h.Name+"/"+string(h.Role)+"/"+h.Shard)
 	}
-	if got := strings.Join(names, ","); got != "primary/primary/,secondary-apps-1/secondary/apps" {
+	if got := strings.Join(names, ","); got != "primary-a/primary/,secondary-apps-1/secondary/apps" {
 		t.Errorf("hosts %s", got)
 	}
 	if st.zone.Fqdns["secondary-apps-1"] != "secondary-apps-1.dev.promfed.internal" || len(st.tree) != 64 {
@@ -351,10 +353,10 @@ func TestShardsInProgram(t *testing.T) {
 		sort.Strings(names)
 		return strings.Join(names, ",")
 	}
-	if got := servers(dev); got != "primary,secondary-apps-1" {
+	if got := servers(dev); got != "primary-a,secondary-apps-1" {
 		t.Errorf("dev servers %s", got)
 	}
-	if got := servers(prod); got != "primary,secondary-apps-1,secondary-apps-2,secondary-data-1" {
+	if got := servers(prod); got != "primary-a,primary-b,secondary-apps-1,secondary-apps-2,secondary-data-1" {
 		t.Errorf("prod servers %s", got)
 	}
 
@@ -368,7 +370,7 @@ func TestShardsInProgram(t *testing.T) {
 			t.Errorf("%s groups %s", c.host, sgs)
 		}
 	}
-	if sgs := jsonOf(prod.Named(t, "aws:ec2/instance:Instance", "primary").Get("vpcSecurityGroupIds")); strings.Contains(sgs, "scraper") {
+	if sgs := jsonOf(prod.Named(t, "aws:ec2/instance:Instance", "primary-b").Get("vpcSecurityGroupIds")); strings.Contains(sgs, "scraper") {
 		t.Errorf("the primary scrapes workloads: %s", sgs)
 	}
 	ports := map[string][]float64{}
@@ -392,7 +394,7 @@ func TestShardsInProgram(t *testing.T) {
 		m    *testmocks.Mocks
 		host string
 		want bool
-	}{{dev, "secondary-apps-1", true}, {prod, "secondary-apps-2", true}, {prod, "secondary-data-1", false}, {prod, "primary", false}} {
+	}{{dev, "secondary-apps-1", true}, {prod, "secondary-apps-2", true}, {prod, "secondary-data-1", false}, {prod, "primary-b", false}} {
 		has := false
 		for _, r := range c.m.OfType("aws:iam/rolePolicy:RolePolicy") {
 			if r.Name == c.host+"-ec2-sd" {
@@ -425,8 +427,8 @@ func TestShardsInProgram(t *testing.T) {
 		t.Errorf("subscription %v", sub.Inputs)
 	}
 	for _, r := range prod.OfType("aws:iam/rolePolicy:RolePolicy") {
-		if strings.Contains(r.Str("policy"), "sns:Publish") != (r.Name == "primary-alerts") {
-			t.Errorf("%s: sns:Publish only for the primary: %s", r.Name, r.Str("policy"))
+		if strings.Contains(r.Str("policy"), "sns:Publish") != (r.Name == "primary-a-alerts" || r.Name == "primary-b-alerts") {
+			t.Errorf("%s: sns:Publish only for the primaries: %s", r.Name, r.Str("policy"))
 		}
 	}
 
@@ -437,7 +439,7 @@ func TestShardsInProgram(t *testing.T) {
 	}
 
 	// The primary's variables name the topic; a secondary's its shard.
-	play := dev.Named(t, "command:remote:Command", "primary-playbook").Str("stdin")
+	play := dev.Named(t, "command:remote:Command", "primary-a-playbook").Str("stdin")
 	if !strings.Contains(play, `"alertmanager_sns_topic_arn": "arn:aws:mock:eu-west-1:123456789012:topic/promfed-dev-alerts"`) {
 		t.Errorf("primary vars lack the topic ARN")
 	}
@@ -495,7 +497,7 @@ func TestHostSecretsInSSM(t *testing.T) {
 	want := map[string][]string{
 		"bastion": {"ssh-host-key"},
 		// dev's stack file sets every receiver secret.
-		"primary":          {"alert-webhook-url", "pagerduty-routing-key", "slack-api-url", "ssh-host-key", "tls-key", "web-password"},
+		"primary-a":        {"alert-webhook-url", "pagerduty-routing-key", "slack-api-url", "ssh-host-key", "tls-key", "web-password"},
 		"secondary-apps-1": {"ssh-host-key", "tls-key", "web-password"},
 	}
 	params := map[string][]string{}
@@ -522,17 +524,58 @@ func TestHostSecretsInSSM(t *testing.T) {
 			t.Errorf("%s's grant names its parameters %d times, want %d (read and decrypt): %s", host, n, 2*len(secrets), grant)
 		}
 	}
-	play := m.Named(t, "command:remote:Command", "primary-playbook")
-	if strings.Contains(play.Str("stdin"), `"prometheus_web_password":`) || !strings.Contains(play.Str("create"), "'/promfed/dev/primary/web-password'") {
+	play := m.Named(t, "command:remote:Command", "primary-a-playbook")
+	if strings.Contains(play.Str("stdin"), `"prometheus_web_password":`) || !strings.Contains(play.Str("create"), "'/promfed/dev/primary-a/web-password'") {
 		t.Errorf("the primary's playbook does not read its password from SSM: %v", play.Inputs["create"])
 	}
-	for _, dep := range []string{"primary-secret-web-password", "primary-secrets"} {
+	for _, dep := range []string{"primary-a-secret-web-password", "primary-a-secrets"} {
 		found := false
 		for _, d := range play.Dependencies {
 			found = found || strings.HasSuffix(d, "::"+dep)
 		}
 		if !found {
 			t.Errorf("the primary's playbook may run before %s exists: %v", dep, play.Dependencies)
+		}
+	}
+}
+
+// checkReplicas: prod's two primaries are in distinct AZs, both behind the
+// ALB with stickiness, alarmed, and the second is provisioned after the
+// first; the first keeps the resources it had as "primary".
+func checkReplicas(t *testing.T, m *testmocks.Mocks) {
+	t.Helper()
+	azs, subnets := map[string]bool{}, map[string]bool{}
+	for _, h := range []string{"primary-a", "primary-b"} {
+		azs[m.Named(t, "aws:ebs/volume:Volume", h+"-data").Str("availabilityZone")] = true
+		subnets[m.Named(t, "aws:ec2/instance:Instance", h).Str("subnetId")] = true
+		if m.Named(t, "aws:cloudwatch/metricAlarm:MetricAlarm", "promfed-prod-"+h+"-system-check").Str("name") == "" {
+			t.Errorf("%s has no system-check alarm", h)
+		}
+	}
+	if len(azs) != 2 || len(subnets) != 2 {
+		t.Errorf("the replicas share an AZ: volumes in %v, instances in %v", azs, subnets)
+	}
+	var targets []string
+	for _, a := range m.OfType("aws:lb/targetGroupAttachment:TargetGroupAttachment") {
+		targets = append(targets, a.Str("targetId"))
+	}
+	sort.Strings(targets)
+	if strings.Join(targets, ",") != "primary-a-id,primary-b-id" {
+		t.Errorf("ALB targets %v", targets)
+	}
+	if st := m.Named(t, "aws:lb/targetGroup:TargetGroup", "promfed-primary").Get("stickiness").(map[string]any); st["enabled"] != true || st["type"] != "lb_cookie" {
+		t.Errorf("stickiness %v", st)
+	}
+	b := m.Named(t, "promfed:provision:Host", "primary-b")
+	if !slices.ContainsFunc(b.Dependencies, func(d string) bool { return strings.HasSuffix(d, "::primary-a-playbook") }) {
+		t.Errorf("primary-b's provisioning does not wait for primary-a's: %v", b.Dependencies)
+	}
+	for _, r := range []testmocks.Resource{
+		m.Named(t, "promfed:prometheus:Server", "primary-a"), m.Named(t, "promfed:provision:Host", "primary-a"),
+		m.Named(t, "aws:lb/targetGroupAttachment:TargetGroupAttachment", "promfed-primary-a"),
+	} {
+		if !slices.Contains(r.Aliases, "primary") && !slices.Contains(r.Aliases, "promfed-primary") {
+			t.Errorf("%s %s lost its former name: aliases %v", r.Type, r.Name, r.Aliases)
 		}
 	}
 }

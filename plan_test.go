@@ -23,7 +23,7 @@ func TestPlanPrintsTheTree(t *testing.T) {
 		"\npromfed:network:Vpc promfed\n",
 		"\n  aws:Subnet promfed-private-1  (cidr=10.40.2.0/24, az=eu-west-1a)\n",
 		"\npromfed:prometheus:Server secondary-apps-1\n  aws:Volume secondary-apps-1-data  (size=20GiB, type=gp3, az=eu-west-1b, encrypted=true)\n",
-		"  aws:Instance primary  (type=t3.small, subnet=promfed-private-1, az=eu-west-1a, public-ip=false)\n",
+		"  aws:Instance primary-a  (type=t3.small, subnet=promfed-private-1, az=eu-west-1a, public-ip=false)\n",
 		"  aws:SecurityGroupIngressRule promfed-bastion-in-ssh-203.0.113.10-32  (group=promfed-bastion, port=22, from=203.0.113.10/32)\n",
 		"  aws:SecurityGroupIngressRule promfed-shard-apps-targets-in-scrape-9100  (group=promfed-shard-apps-targets, port=9100, from=promfed-shard-apps-scraper)\n",
 		"  aws:Record promfed-internal-secondary-apps-1  (name=secondary-apps-1.dev.promfed.internal, type=A)\n",
@@ -35,7 +35,7 @@ func TestPlanPrintsTheTree(t *testing.T) {
 		}
 	}
 	// Children are indented under their component, components at the left.
-	if !regexp.MustCompile(`\npromfed:provision:Host primary\n(  command:[A-Za-z]+ primary-[a-z]+\n){3}`).MatchString(got) {
+	if !regexp.MustCompile(`\npromfed:provision:Host primary-a\n(  command:[A-Za-z]+ primary-a-[a-z]+\n){3}`).MatchString(got) {
 		t.Error("the provisioning steps are not nested under their host")
 	}
 	if !regexp.MustCompile(`\n\d+ resources in 17 components\n$`).MatchString(got) {

@@ -230,7 +230,7 @@ func (st *stack) buildHosts(ctx *pulumi.Context) error {
 			shard, _ := cfg.Shard(h.Shard)
 			args.DiscoveryRegions = shard.DiscoveryRegions()
 		}
-		s, err := prometheus.NewServer(ctx, h.Name, args)
+		s, err := prometheus.NewServer(ctx, h.Name, args, formerName(h)...)
 		if err != nil {
 			return err
 		}
@@ -264,13 +264,14 @@ func (st *stack) shardGroups(name string) firewall.ShardGroups {
 	panic("stack: every configured shard has security groups") // the firewall is built from cfg.Shards
 }
 
-func (st *stack) primary() *host {
-	for _, h := range st.hosts {
-		if h.Role == contract.RolePrimary {
-			return h
-		}
+// formerName keeps a renamed host's resources (and, through Pulumi's alias
+// inheritance, their children) instead of replacing them: "primary" became
+// "primary-a" when replicas came.
+func formerName(h config.Host) []pulumi.ResourceOption {
+	if h.FormerName == "" {
+		return nil
 	}
-	panic("stack: config always yields a primary")
+	return []pulumi.ResourceOption{pulumi.Aliases([]pulumi.Alias{{Name: pulumi.String(h.FormerName)}})}
 }
 
 // endpoint: the certificate, the ALB and the public name, in Route53 or
@@ -288,10 +289,16 @@ func (st *stack) endpoint(ctx *pulumi.Context) error {
 	if err != nil {
 		return err
 	}
+	var targets []loadbalancer.Target
+	for _, h := range st.hosts {
+		if h.Role == contract.RolePrimary {
+			targets = append(targets, loadbalancer.Target{Name: h.Name, FormerName: h.FormerName, InstanceID: h.server.InstanceID})
+		}
+	}
 	st.alb, err = loadbalancer.NewAlb(ctx, cfg.NamePrefix, &loadbalancer.AlbArgs{
 		Name: cfg.AlbName(), TargetGroupName: cfg.TargetGroupName(), VpcID: st.net.VpcID, SubnetIDs: st.net.PublicSubnetIDs,
 		SecurityGroupID: st.fw.AlbSG, CertificateArn: cert.Arn, TLSPolicy: cfg.TLSPolicy,
-		TargetInstanceID: st.primary().server.InstanceID, TargetPort: contract.PortPrometheus, OriginPullCA: originCA,
+		Targets: targets, TargetPort: contract.PortPrometheus, OriginPullCA: originCA,
 		AccessLogRetentionDay: cfg.AccessLogRetentionDays, Protect: cfg.Protect, Tags: cfg.Tags(),
 	})
 	if err != nil {
@@ -320,10 +327,12 @@ func (st *stack) endpoint(ctx *pulumi.Context) error {
 }
 
 // provisioning: Ansible on every host, keyed on hashes of the instance id,
-// the tree and the host's variables.
+// the tree and the host's variables. Each primary replica waits for the one
+// before it, so a change never restarts both at once.
 func (st *stack) provisioning(ctx *pulumi.Context) error {
 	cfg, fleet := st.cfg, st.fleet
 	client, bastionKey := st.keys.ClientKey(), st.keys.HostKey("bastion")
+	var previousPrimary pulumi.Resource
 	for _, h := range st.hosts {
 		name := h.Name
 		// Rendered now, so an error fails the run before any provisioning;
@@ -346,7 +355,11 @@ func (st *stack) provisioning(ctx *pulumi.Context) error {
 		if err != nil {
 			return err
 		}
-		if _, err := provision.NewHost(ctx, name, &provision.HostArgs{
+		opts := formerName(h.Host)
+		if h.Role == contract.RolePrimary && previousPrimary != nil {
+			opts = append(opts, pulumi.DependsOn([]pulumi.Resource{previousPrimary}))
+		}
+		p, err := provision.NewHost(ctx, name, &provision.HostArgs{
 			InstanceID: h.server.InstanceID.ToStringOutput(), Address: h.server.PrivateIP,
 			HostKey:   st.keys.HostKey(name).PublicKey,
 			Bastion:   provision.Bastion{Address: st.bastion.PublicIP, HostKey: bastionKey.PublicKey},
@@ -354,8 +367,12 @@ func (st *stack) provisioning(ctx *pulumi.Context) error {
 			VarsJSON:  vars, Region: cfg.Region, Secrets: params,
 			SecretsDigest: pulumi.ToSecret(pulumi.String(digest)).(pulumi.StringOutput), SecretResources: h.server.SecretResources,
 			AnsibleDir: ansibleDir, TreeHash: st.tree, Generation: cfg.ProvisionGeneration,
-		}); err != nil {
+		}, opts...)
+		if err != nil {
 			return err
+		}
+		if h.Role == contract.RolePrimary {
+			previousPrimary = p
 		}
 	}
 	return nil

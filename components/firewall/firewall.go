@@ -5,6 +5,7 @@
 //	internet/Cloudflare --443,80--> alb --9090--> primary
 //	admins --22--> bastion --22--> prometheus hosts
 //	primary --9090--> secondaries; prometheus hosts --9100--> prometheus hosts
+//	primary <--9090,9093,9094--> primary (replicas watch each other; Alertmanager cluster)
 package firewall
 
 import (
@@ -26,6 +27,8 @@ const (
 	PortNodeExporter = contract.PortNodeExporter
 	PortSSH          = contract.PortSSH
 	PortReadiness    = contract.PortReadiness
+	PortAlertmanager = contract.PortAlertmanager
+	PortGossip       = contract.PortAlertmanagerCluster
 )
 
 // Args configures the security groups.
@@ -151,6 +154,14 @@ func NewFirewall(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Re
 	r.outSG(members, "node-exporter", PortNodeExporter, members)
 	r.outSG(members, "prometheus", PortPrometheus, members)
 	r.inSG(secondary, "from-primary", PortPrometheus, primary)
+	// Primary replicas scrape each other, send alerts to every Alertmanager
+	// and gossip as one Alertmanager cluster (over TLS): between primaries
+	// only, never from a secondary or the load balancer.
+	r.inSG(primary, "from-primary", PortPrometheus, primary)
+	r.inSG(primary, "alertmanager", PortAlertmanager, primary)
+	r.outSG(primary, "alertmanager", PortAlertmanager, primary)
+	r.inSG(primary, "alertmanager-gossip", PortGossip, primary)
+	r.outSG(primary, "alertmanager-gossip", PortGossip, primary)
 	// Package mirrors, SSM and the EC2 API (service discovery) over NAT.
 	anyV4 := netip.MustParsePrefix("0.0.0.0/0")
 	r.outCidr(members, "https", 443, anyV4)

@@ -63,8 +63,10 @@ func TestExposure(t *testing.T) {
 		22:   {{"bastion", "203.0.113.10/32"}, {"members", "sg:bastion"}},
 		80:   {{"alb", "198.51.100.0/24"}, {"alb", "2001:db8::/32"}},
 		443:  {{"alb", "192.0.2.50/32"}, {"alb", "198.51.100.0/24"}, {"alb", "2001:db8::/32"}},
-		9090: {{"primary", "sg:alb"}, {"secondary", "sg:primary"}},
-		9092: {{"primary", "sg:alb"}}, // the readiness responder, for the health check only
+		9090: {{"primary", "sg:alb"}, {"primary", "sg:primary"}, {"secondary", "sg:primary"}},
+		9093: {{"primary", "sg:primary"}}, // Alertmanager API: the replicas' Prometheus only
+		9094: {{"primary", "sg:primary"}}, // Alertmanager gossip: the replicas only
+		9092: {{"primary", "sg:alb"}},     // the readiness responder, for the health check only
 		9100: {{"members", "sg:members"}},
 	}
 	if len(in) != len(want) {
@@ -87,6 +89,21 @@ func TestExposure(t *testing.T) {
 		if strings.Contains(r.Name, "::") {
 			t.Errorf("rule name %q would break the URN", r.Name)
 		}
+	}
+}
+
+// Alertmanager's API and gossip leave a primary only towards the primaries.
+func TestAlertmanagerTrafficStaysBetweenPrimaries(t *testing.T) {
+	m := run(t, []string{"198.51.100.0/24"})
+	var got []string
+	for _, r := range m.OfType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule") {
+		if p := r.Get("fromPort"); p == float64(9093) || p == float64(9094) {
+			got = append(got, fmt.Sprintf("%s->%s%s:%v/%s", r.Str("securityGroupId"), r.Str("referencedSecurityGroupId"), r.Str("cidrIpv4"), p, r.Str("ipProtocol")))
+		}
+	}
+	sort.Strings(got)
+	if strings.Join(got, ",") != "fw-primary-id->fw-primary-id:9093/tcp,fw-primary-id->fw-primary-id:9094/tcp" {
+		t.Fatalf("Alertmanager egress: %v", got)
 	}
 }
 

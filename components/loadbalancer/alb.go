@@ -36,10 +36,11 @@ type AlbArgs struct {
 	SecurityGroupID pulumi.StringInput
 	CertificateArn  pulumi.StringInput // validated
 	TLSPolicy       string
-	// TargetInstanceID is the primary: the only target, so answers never
-	// alternate between servers holding different data.
-	TargetInstanceID pulumi.StringInput
-	TargetPort       int
+	// Targets are the primary replicas. Stickiness keeps a client that
+	// keeps cookies on one replica, so its graphs do not flicker between
+	// replicas whose data differ slightly.
+	Targets    []Target
+	TargetPort int
 	// OriginPullCA, when set, turns on mutual TLS: only clients with a
 	// certificate from this CA (Cloudflare, configured with the matching
 	// client certificate) get through.
@@ -48,6 +49,17 @@ type AlbArgs struct {
 	Protect               bool
 	Tags                  map[string]string
 }
+
+// Target is one instance behind the load balancer.
+type Target struct {
+	Name       string // the host name; names the attachment
+	FormerName string // the attachment's earlier name, kept as an alias
+	InstanceID pulumi.StringInput
+}
+
+// StickinessSeconds is how long the load balancer's cookie keeps a client on
+// one replica: a working day of dashboards.
+const StickinessSeconds = 86400
 
 // Alb is the load balancer and its listeners.
 type Alb struct {
@@ -65,6 +77,9 @@ type Alb struct {
 
 // NewAlb creates the load balancer.
 func NewAlb(ctx *pulumi.Context, name string, args *AlbArgs, opts ...pulumi.ResourceOption) (*Alb, error) {
+	if args == nil || len(args.Targets) == 0 {
+		return nil, fmt.Errorf("loadbalancer %s: needs at least one target", name)
+	}
 	a := &Alb{}
 	if err := ctx.RegisterComponentResource("promfed:loadbalancer:Alb", name, a, opts...); err != nil {
 		return nil, err
@@ -105,15 +120,25 @@ func NewAlb(ctx *pulumi.Context, name string, args *AlbArgs, opts ...pulumi.Reso
 			Interval: pulumi.Int(15), Timeout: pulumi.Int(5), HealthyThreshold: pulumi.Int(2), UnhealthyThreshold: pulumi.Int(3),
 		},
 		DeregistrationDelay: pulumi.Int(30),
-		Tags:                tagging.Named(args.Tags, args.TargetGroupName),
+		Stickiness: lb.TargetGroupStickinessArgs{
+			Enabled: pulumi.Bool(true), Type: pulumi.String("lb_cookie"), CookieDuration: pulumi.Int(StickinessSeconds),
+		},
+		Tags: tagging.Named(args.Tags, args.TargetGroupName),
 	}, parent, pulumi.DeleteBeforeReplace(true)) // the fixed name cannot exist twice
 	if err != nil {
 		return nil, err
 	}
-	if _, err := lb.NewTargetGroupAttachment(ctx, name+"-primary", &lb.TargetGroupAttachmentArgs{
-		TargetGroupArn: tg.Arn, TargetId: args.TargetInstanceID, Port: pulumi.Int(args.TargetPort),
-	}, parent); err != nil {
-		return nil, err
+	for _, t := range args.Targets {
+		opts := []pulumi.ResourceOption{parent}
+		if t.FormerName != "" {
+			// Replacing an attachment of the same instance would deregister it.
+			opts = append(opts, pulumi.Aliases([]pulumi.Alias{{Name: pulumi.String(name + "-" + t.FormerName)}}))
+		}
+		if _, err := lb.NewTargetGroupAttachment(ctx, name+"-"+t.Name, &lb.TargetGroupAttachmentArgs{
+			TargetGroupArn: tg.Arn, TargetId: t.InstanceID, Port: pulumi.Int(args.TargetPort),
+		}, opts...); err != nil {
+			return nil, err
+		}
 	}
 
 	https := &lb.ListenerArgs{

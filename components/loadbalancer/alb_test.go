@@ -2,6 +2,7 @@ package loadbalancer
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -17,7 +18,8 @@ func run(t *testing.T, originCA string, protect bool) *testmocks.Mocks {
 			Name: "promfed-dev", TargetGroupName: "promfed-dev-tg", VpcID: pulumi.String("vpc-1"),
 			SubnetIDs: pulumi.StringArray{pulumi.String("subnet-a"), pulumi.String("subnet-b")}, SecurityGroupID: pulumi.String("sg-alb"),
 			CertificateArn: pulumi.String("arn:aws:acm:eu-west-1:123456789012:certificate/x"), TLSPolicy: "ELBSecurityPolicy-TLS13-1-2-2021-06",
-			TargetInstanceID: pulumi.String("i-primary"), TargetPort: 9090, OriginPullCA: originCA,
+			Targets:    []Target{{Name: "primary-a", FormerName: "primary", InstanceID: pulumi.String("i-a")}, {Name: "primary-b", InstanceID: pulumi.String("i-b")}},
+			TargetPort: 9090, OriginPullCA: originCA,
 			AccessLogRetentionDay: 30, Protect: protect, Tags: map[string]string{"promfed:stack": "dev"},
 		})
 		return err
@@ -46,13 +48,25 @@ func TestListenersAndTarget(t *testing.T) {
 	if len(actions) != 1 || actions[0].(map[string]any)["type"] != "redirect" || actions[0].(map[string]any)["redirect"].(map[string]any)["statusCode"] != "HTTP_301" {
 		t.Errorf("http listener %v", actions)
 	}
-	att := m.OfType("aws:lb/targetGroupAttachment:TargetGroupAttachment")
-	if len(att) != 1 || att[0].Str("targetId") != "i-primary" || att[0].Get("port") != float64(9090) {
-		t.Errorf("targets %v", att)
+	// Both replicas are targets; the first keeps its attachment from the
+	// days of one primary (a replaced attachment would deregister it).
+	if len(m.OfType("aws:lb/targetGroupAttachment:TargetGroupAttachment")) != 2 {
+		t.Errorf("targets %v", m.OfType("aws:lb/targetGroupAttachment:TargetGroupAttachment"))
+	}
+	a, b := m.Named(t, "aws:lb/targetGroupAttachment:TargetGroupAttachment", "edge-primary-a"), m.Named(t, "aws:lb/targetGroupAttachment:TargetGroupAttachment", "edge-primary-b")
+	if a.Str("targetId") != "i-a" || b.Str("targetId") != "i-b" || a.Get("port") != float64(9090) || b.Get("port") != float64(9090) {
+		t.Errorf("targets %v %v", a.Inputs, b.Inputs)
+	}
+	if !slices.Contains(a.Aliases, "edge-primary") || len(b.Aliases) != 0 {
+		t.Errorf("aliases: primary-a %v, primary-b %v", a.Aliases, b.Aliases)
 	}
 	tg := m.Named(t, "aws:lb/targetGroup:TargetGroup", "edge-primary")
 	if !tg.DeleteBeforeReplace || tg.Str("name") != "promfed-dev-tg" || tg.Get("healthCheck").(map[string]any)["matcher"] != HealthyStatus {
 		t.Errorf("target group %v dbr=%v", tg.Inputs, tg.DeleteBeforeReplace)
+	}
+	// One client stays on one replica: no flicker between their data.
+	if st := tg.Get("stickiness").(map[string]any); st["enabled"] != true || st["type"] != "lb_cookie" || st["cookieDuration"] != float64(StickinessSeconds) {
+		t.Errorf("stickiness %v", st)
 	}
 }
 

@@ -53,14 +53,14 @@ func triggers(t *testing.T, instanceIDs map[string]string, treeHash string, f *p
 	return out, m
 }
 
-var testIDs = map[string]string{"primary": "i-1", "secondary-apps-1": "i-2", "secondary-apps-2": "i-3", "secondary-data-1": "i-4"}
+var testIDs = map[string]string{"primary-a": "i-1", "primary-b": "i-5", "secondary-apps-1": "i-2", "secondary-apps-2": "i-3", "secondary-data-1": "i-4"}
 
 func TestProvisioningRunsOnlyWhenNeeded(t *testing.T) {
 	hash := strings.Repeat("ab", 32)
 	f := playbooktest.Fleet(t)
 	base, _ := triggers(t, testIDs, hash, f)
-	if len(base) != 12 {
-		t.Fatalf("want 3 steps for 4 hosts, got %v", base)
+	if len(base) != 15 {
+		t.Fatalf("want 3 steps for 5 hosts, got %v", base)
 	}
 
 	same, _ := triggers(t, testIDs, hash, playbooktest.Fleet(t))
@@ -98,7 +98,7 @@ func TestProvisioningRunsOnlyWhenNeeded(t *testing.T) {
 			t.Errorf("rotating the password: %s changed=%v", name, rotated[name] != tr)
 		}
 	}
-	if strings.Contains(rotated["primary-playbook"], "another-long-password") || strings.Contains(base["primary-playbook"], "i-1") {
+	if strings.Contains(rotated["primary-a-playbook"], "another-long-password") || strings.Contains(base["primary-a-playbook"], "i-1") {
 		t.Error("triggers carry raw values instead of hashes")
 	}
 }
@@ -140,17 +140,17 @@ func TestShardEditsStayInTheShard(t *testing.T) {
 func TestSecretsAndPinnedHostKeys(t *testing.T) {
 	f := playbooktest.Fleet(t)
 	_, m := triggers(t, testIDs, strings.Repeat("ab", 32), f)
-	play := m.Named(t, "command:remote:Command", "primary-playbook")
+	play := m.Named(t, "command:remote:Command", "primary-a-playbook")
 	// The variables travel without secrets; the host reads those from SSM.
 	stdin := play.Str("stdin")
-	if !strings.Contains(stdin, `"promfed_host_name": "primary"`) || strings.Contains(stdin, "a-long-web-password") ||
+	if !strings.Contains(stdin, `"promfed_host_name": "primary-a"`) || strings.Contains(stdin, "a-long-web-password") ||
 		strings.Contains(stdin, "PRIVATE KEY") || strings.Contains(stdin, "prometheus_web_password\"") {
 		t.Errorf("variables on stdin carry secrets:\n%s", stdin)
 	}
 	create := play.Str("create")
 	for _, want := range []string{`cat > "$work/vars.json"`,
-		`sudo sh "$work/ssm-get" '/promfed/dev/primary/web-password' > "$work/secrets/prometheus_web_password"`,
-		`sudo sh "$work/ssm-get" '/promfed/dev/primary/tls-key' > "$work/secrets/promfed_tls_key_pem"`,
+		`sudo sh "$work/ssm-get" '/promfed/dev/primary-a/web-password' > "$work/secrets/prometheus_web_password"`,
+		`sudo sh "$work/ssm-get" '/promfed/dev/primary-a/tls-key' > "$work/secrets/promfed_tls_key_pem"`,
 		`-e "@$work/vars.json" -e "@$work/secrets.json"`} {
 		if !strings.Contains(create, want) {
 			t.Errorf("playbook command lacks %s:\n%s", want, create)
@@ -163,7 +163,7 @@ func TestSecretsAndPinnedHostKeys(t *testing.T) {
 		t.Errorf("logging=%s deps=%v", play.Str("logging"), play.Dependencies)
 	}
 	conn := play.Get("connection").(map[string]any)
-	if conn["hostKey"] != f.Keys.HostKey("primary").PublicKey || conn["dialErrorLimit"] != float64(-1) {
+	if conn["hostKey"] != f.Keys.HostKey("primary-a").PublicKey || conn["dialErrorLimit"] != float64(-1) {
 		t.Errorf("connection host key %v dialErrorLimit %v", conn["hostKey"], conn["dialErrorLimit"])
 	}
 	if !play.Inputs["connection"].ContainsSecrets() {
@@ -173,11 +173,11 @@ func TestSecretsAndPinnedHostKeys(t *testing.T) {
 	if proxy["host"] != "198.51.100.7" || proxy["hostKey"] != f.Keys.HostKey("bastion").PublicKey {
 		t.Errorf("proxy %v", proxy["host"])
 	}
-	ready := m.Named(t, "command:remote:Command", "primary-ready")
+	ready := m.Named(t, "command:remote:Command", "primary-a-ready")
 	if ready.CreateTimeout != "20m" {
 		t.Errorf("ready gate timeout %q", ready.CreateTimeout)
 	}
-	cp := m.Named(t, "command:remote:CopyToRemote", "primary-ansible")
+	cp := m.Named(t, "command:remote:CopyToRemote", "primary-a-ansible")
 	if cp.Str("remotePath") != "/home/promfed/promfed-ansible-abababababababab" {
 		t.Errorf("remote path %s", cp.Str("remotePath"))
 	}

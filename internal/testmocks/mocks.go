@@ -23,6 +23,8 @@ type Resource struct {
 	IgnoreChanges           []string
 	Dependencies            []string
 	CreateTimeout           string
+	// Aliases are the former names (or URNs) the resource answers to.
+	Aliases []string
 }
 
 // Mocks records resources and answers the invokes the program makes.
@@ -42,6 +44,16 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		r.DeleteBeforeReplace = rpc.GetDeleteBeforeReplace()
 		r.IgnoreChanges = rpc.GetIgnoreChanges()
 		r.Dependencies = rpc.GetDependencies()
+		for _, a := range rpc.GetAliases() {
+			// Providers add type-only aliases of their own; names are ours.
+			if spec := a.GetSpec(); spec != nil {
+				if spec.GetName() != "" {
+					r.Aliases = append(r.Aliases, spec.GetName())
+				}
+			} else {
+				r.Aliases = append(r.Aliases, a.GetUrn())
+			}
+		}
 		if ct := rpc.GetCustomTimeouts(); ct != nil {
 			r.CreateTimeout = ct.GetCreate()
 		}
