@@ -99,7 +99,10 @@ func TestProgramInvariants(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		run.secrets = append(run.secrets, keys.ClientKey().PrivateKey, keys.HostKey("primary").PrivateKey, keys.HostKey("bastion").PrivateKey)
+		run.secrets = append(run.secrets, keys.ClientKey().PrivateKey, keys.HostKey("bastion").PrivateKey)
+		for _, h := range []string{"primary-a", "primary-b", "secondary-apps-1"} {
+			run.secrets = append(run.secrets, keys.HostKey(h).PrivateKey)
+		}
 		for _, inv := range invariants {
 			for _, p := range inv.check(run) {
 				t.Errorf("%s: %s (%s): %s", cname, inv.name, inv.why, p)

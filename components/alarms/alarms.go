@@ -84,12 +84,24 @@ func NewAlarms(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Reso
 	}
 	// No data means no healthy target reported at all: breaching.
 	if err := alarm("endpoint-healthy-targets", &cloudwatch.MetricAlarmArgs{
-		AlarmDescription: pulumi.String("The public endpoint has no healthy target: the primary is down or not ready"),
+		AlarmDescription: pulumi.String("The public endpoint has no healthy target: every primary replica is down or not ready; see docs/runbooks.md"),
 		Namespace:        pulumi.String("AWS/ApplicationELB"), MetricName: pulumi.String("HealthyHostCount"),
 		Dimensions: pulumi.StringMap{"LoadBalancer": args.LoadBalancer, "TargetGroup": args.TargetGroup},
 		Statistic:  pulumi.String("Minimum"), Period: pulumi.Int(60), EvaluationPeriods: pulumi.Int(2),
 		ComparisonOperator: pulumi.String("LessThanThreshold"), Threshold: pulumi.Float64(1),
 		TreatMissingData: pulumi.String("breaching"),
+	}); err != nil {
+		return nil, err
+	}
+	// One replica failing its readiness check: the endpoint still answers,
+	// without redundancy. No data means no unhealthy target.
+	if err := alarm("endpoint-unhealthy-targets", &cloudwatch.MetricAlarmArgs{
+		AlarmDescription: pulumi.String("A primary replica behind the public endpoint fails its readiness check: the endpoint runs without redundancy; see docs/runbooks.md"),
+		Namespace:        pulumi.String("AWS/ApplicationELB"), MetricName: pulumi.String("UnHealthyHostCount"),
+		Dimensions: pulumi.StringMap{"LoadBalancer": args.LoadBalancer, "TargetGroup": args.TargetGroup},
+		Statistic:  pulumi.String("Maximum"), Period: pulumi.Int(60), EvaluationPeriods: pulumi.Int(5),
+		ComparisonOperator: pulumi.String("GreaterThanThreshold"), Threshold: pulumi.Float64(0),
+		TreatMissingData: pulumi.String("notBreaching"),
 	}); err != nil {
 		return nil, err
 	}

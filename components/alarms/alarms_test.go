@@ -24,8 +24,8 @@ func TestAlarms(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(m.OfType("aws:cloudwatch/metricAlarm:MetricAlarm")); n != 5 {
-		t.Errorf("%d alarms, want two per instance and one for the endpoint", n)
+	if n := len(m.OfType("aws:cloudwatch/metricAlarm:MetricAlarm")); n != 6 {
+		t.Errorf("%d alarms, want two per instance and two for the endpoint", n)
 	}
 	sys := m.Named(t, "aws:cloudwatch/metricAlarm:MetricAlarm", "promfed-prod-primary-system-check")
 	if sys.Str("metricName") != "StatusCheckFailed_System" || sys.Get("dimensions").(map[string]any)["InstanceId"] != "i-1" ||
@@ -43,6 +43,12 @@ func TestAlarms(t *testing.T) {
 		ep.Get("threshold") != float64(1) || ep.Str("treatMissingData") != "breaching" ||
 		dims["LoadBalancer"] != "app/promfed-prod/abc" || dims["TargetGroup"] != "targetgroup/promfed-prod-tg/def" {
 		t.Errorf("endpoint alarm %v", ep.Inputs)
+	}
+	// One replica not ready is a loss of redundancy, alarmed on its own.
+	un := m.Named(t, "aws:cloudwatch/metricAlarm:MetricAlarm", "promfed-prod-endpoint-unhealthy-targets")
+	if un.Str("metricName") != "UnHealthyHostCount" || un.Str("comparisonOperator") != "GreaterThanThreshold" || un.Get("threshold") != float64(0) ||
+		un.Str("treatMissingData") != "notBreaching" || fmt.Sprint(un.Get("alarmActions")) != "["+topic+"]" || un.Get("dimensions").(map[string]any)["TargetGroup"] != "targetgroup/promfed-prod-tg/def" {
+		t.Errorf("unhealthy-target alarm %v", un.Inputs)
 	}
 	for _, a := range m.OfType("aws:cloudwatch/metricAlarm:MetricAlarm") {
 		if a.Tags()["promfed:stack"] != "prod" || !strings.HasPrefix(a.Str("name"), "promfed-prod-") {
