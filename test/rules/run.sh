@@ -59,6 +59,27 @@ untested() {
 }
 record "every alert has a unit test" untested
 
+# Every runbook annotation names a section of docs/runbooks.md, by the anchor
+# GitHub gives its heading (lower case, punctuation dropped, spaces to "-").
+runbooks=$here/../../docs/runbooks.md
+runbooks_resolve() {
+  local link anchors missing=0
+  anchors=$(sed -nE 's/^#+[[:space:]]+//p' "$runbooks" | tr '[:upper:]' '[:lower:]' |
+    sed -E 's/[^a-z0-9 _-]//g; s/ /-/g')
+  while read -r link; do
+    if [[ $link != docs/runbooks.md#* ]] || ! grep -qxF "${link#*#}" <<<"$anchors"; then
+      echo "runbook annotation without a section in docs/runbooks.md: $link" >&2
+      missing=1
+    fi
+  done < <(sed -nE 's/^[[:space:]]*runbook:[[:space:]]*"?([^"]*)"?[[:space:]]*$/\1/p' "$@" | sort -u)
+  return "$missing"
+}
+refuses_unknown_runbook() {
+  ! runbooks_resolve <(printf 'runbook: "docs/runbooks.md#no-such-section"\n') 2>/dev/null
+}
+record "every runbook annotation names a section of docs/runbooks.md" runbooks_resolve "${rule_files[@]}"
+record "the runbook check refuses an unknown section" refuses_unknown_runbook
+
 # The users' rules: monitoring/ at the root of the repository.
 MON_ROOT=$(cd "$here/../.." && pwd)
 mon_dir=$MON_ROOT/monitoring
