@@ -9,6 +9,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"maps"
 	"math/big"
 	"strings"
 	"testing"
@@ -159,6 +160,19 @@ func TestAllProblemsReportedAtOnce(t *testing.T) {
 	var cerr *Error
 	if !errors.As(err, &cerr) || len(cerr.Problems) != 3 {
 		t.Fatalf("want 3 problems, got %v", err)
+	}
+}
+
+// A heartbeat URL carries the dead-man's-switch token: plain text is refused
+// and the error shows the key, never the value.
+func TestHeartbeatURLMustBeSecret(t *testing.T) {
+	v := validRoute53()
+	v["heartbeatUrl"] = "https://hc-ping.example.com/0f1e2d3c"
+	plain := maps.Clone(secretKeys)
+	delete(plain, "heartbeatUrl")
+	_, err := Load("promfed", "dev", "eu-west-1", MapSource{Values: v, Secrets: plain})
+	if err == nil || !strings.Contains(err.Error(), "heartbeatUrl is set in plain text; it must be a secret") || strings.Contains(err.Error(), "0f1e2d3c") {
+		t.Fatalf("plain-text heartbeat URL: %v", err)
 	}
 }
 
