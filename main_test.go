@@ -580,3 +580,27 @@ func checkReplicas(t *testing.T, m *testmocks.Mocks) {
 		}
 	}
 }
+
+// The zones are looked up before anything is registered, and only standard
+// zones count: an opted-in Local Zone (whose name sorts first) shifts no
+// subnet, and too few zones fail the run with nothing created.
+func TestZonesResolvedFirst(t *testing.T) {
+	cfg, secrets := stackConfig(t, "dev")
+	m, err := testmocks.RunOn(&testmocks.Mocks{LocalZones: []string{"eu-west-1-lux-1a"}}, "promfed", "dev", cfg, secrets, program)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, az := range map[string]string{"promfed-public-1": "eu-west-1a", "promfed-private-2": "eu-west-1b"} {
+		if got := m.Named(t, "aws:ec2/subnet:Subnet", name).Str("availabilityZone"); got != az {
+			t.Errorf("%s in %s, want %s", name, got, az)
+		}
+	}
+	cfg["promfed:azCount"] = "3"
+	m, err = testmocks.RunOn(&testmocks.Mocks{Zones: []string{"eu-west-1a", "eu-west-1b"}}, "promfed", "dev", cfg, secrets, program)
+	if err == nil || !strings.Contains(err.Error(), "azCount 3 is more than the 2 standard availability zones of eu-west-1 (eu-west-1a, eu-west-1b): lower azCount") {
+		t.Fatalf("too few zones: %v", err)
+	}
+	if len(m.Resources) != 0 {
+		t.Errorf("%d resources registered before the zone check", len(m.Resources))
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -45,6 +46,8 @@ type stack struct {
 	iam   iamrole.Scope
 	// account and partition the stack deploys to
 	account, partition string
+	// zones are the availability zones used, in index order
+	zones []string
 
 	net     *network.Vpc
 	fw      *firewall.Firewall
@@ -105,6 +108,17 @@ func build(ctx *pulumi.Context, cfg *config.Config) (*stack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("get partition: %w", err)
 	}
+	// The zones, before anything is registered: too few fails the run with
+	// nothing created.
+	zones, err := network.StandardZones(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(zones) < cfg.AzCount {
+		return nil, fmt.Errorf("azCount %d is more than the %d standard availability zones of %s (%s): lower azCount",
+			cfg.AzCount, len(zones), cfg.Region, strings.Join(zones, ", "))
+	}
+	st.zones = zones[:cfg.AzCount]
 	st.iam = iamrole.Scope{NamePrefix: cfg.NamePrefix, Stack: cfg.Stack,
 		Boundary: pulumi.String(contract.BoundaryPolicyARN(partition.Partition, caller.AccountId, cfg.NamePrefix))}
 	st.account, st.partition = caller.AccountId, partition.Partition
@@ -128,7 +142,7 @@ func (st *stack) networkAndFirewall(ctx *pulumi.Context) error {
 	}
 	var err error
 	st.net, err = network.NewVpc(ctx, cfg.NamePrefix, &network.VpcArgs{
-		Cidr: cfg.VpcCidr, AzCount: cfg.AzCount, SubnetPrefixLength: cfg.SubnetPrefixLength, NatStrategy: cfg.NatStrategy,
+		Cidr: cfg.VpcCidr, AvailabilityZones: st.zones, SubnetPrefixLength: cfg.SubnetPrefixLength, NatStrategy: cfg.NatStrategy,
 		FlowLogRetentionDays: cfg.FlowLogRetentionDays, AdminCidrs: cfg.AdminCidrs, Peers: peers, IAM: st.iam, Tags: tags,
 	})
 	if err != nil {

@@ -20,8 +20,10 @@ import (
 
 // VpcArgs configures a Vpc.
 type VpcArgs struct {
-	Cidr                 netip.Prefix
-	AzCount              int
+	Cidr netip.Prefix
+	// AvailabilityZones are the zones to use, in order (resolved before
+	// anything is registered); the i-th gets the i-th subnet pair.
+	AvailabilityZones    []string
 	SubnetPrefixLength   int
 	NatStrategy          string // none | single | per-az
 	FlowLogRetentionDays int
@@ -70,24 +72,37 @@ type Vpc struct {
 	Peerings []Peering
 }
 
+// StandardZones lists the region's available standard zones, sorted by
+// name. Local and Wavelength Zones (opt-in) are left out: their names sort
+// before the standard ones ("eu-west-1-lux-1a" < "eu-west-1a"), so opting in
+// to one would shift every zone's index and move every subnet. It is an
+// invoke, not a resource: the program calls it before registering anything.
+func StandardZones(ctx *pulumi.Context) ([]string, error) {
+	zones, err := aws.GetAvailabilityZones(ctx, &aws.GetAvailabilityZonesArgs{
+		State:   pulumi.StringRef("available"),
+		Filters: []aws.GetAvailabilityZonesFilter{{Name: "opt-in-status", Values: []string{"opt-in-not-required"}}},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list the availability zones: %w", err)
+	}
+	return zones.Names, nil
+}
+
 // NewVpc creates the network.
 func NewVpc(ctx *pulumi.Context, name string, args *VpcArgs, opts ...pulumi.ResourceOption) (*Vpc, error) {
+	if args == nil || len(args.AvailabilityZones) == 0 {
+		return nil, fmt.Errorf("network %s: arguments with at least one availability zone are required", name)
+	}
+	azCount := len(args.AvailabilityZones)
+	public, private, err := SubnetPlan(args.Cidr, azCount, args.SubnetPrefixLength)
+	if err != nil {
+		return nil, err
+	}
 	v := &Vpc{CidrBlock: args.Cidr.String()}
 	if err := ctx.RegisterComponentResource("promfed:network:Vpc", name, v, opts...); err != nil {
 		return nil, err
 	}
 	parent := pulumi.Parent(v)
-	public, private, err := SubnetPlan(args.Cidr, args.AzCount, args.SubnetPrefixLength)
-	if err != nil {
-		return nil, err
-	}
-	azs, err := aws.GetAvailabilityZones(ctx, &aws.GetAvailabilityZonesArgs{State: pulumi.StringRef("available")}, pulumi.Parent(v))
-	if err != nil {
-		return nil, err
-	}
-	if len(azs.Names) < args.AzCount {
-		return nil, fmt.Errorf("azCount %d is more than the %d availability zones this region offers", args.AzCount, len(azs.Names))
-	}
 
 	vpc, err := ec2.NewVpc(ctx, name, &ec2.VpcArgs{
 		CidrBlock:          pulumi.String(args.Cidr.String()),
@@ -124,8 +139,7 @@ func NewVpc(ctx *pulumi.Context, name string, args *VpcArgs, opts ...pulumi.Reso
 
 	var publicIDs, privateIDs, natIDs pulumi.StringArray
 	var publicSubnets []*ec2.Subnet
-	for i := 0; i < args.AzCount; i++ {
-		az := azs.Names[i]
+	for i, az := range args.AvailabilityZones {
 		pub, err := ec2.NewSubnet(ctx, fmt.Sprintf("%s-public-%d", name, i+1), &ec2.SubnetArgs{
 			VpcId: vpc.ID(), CidrBlock: pulumi.String(public[i].String()), AvailabilityZone: pulumi.String(az),
 			// Even public subnets assign no public IPs (EC2.15): the ALB, NAT
@@ -147,7 +161,7 @@ func NewVpc(ctx *pulumi.Context, name string, args *VpcArgs, opts ...pulumi.Reso
 
 	// NAT gateways: none, one in the first public subnet, or one per AZ.
 	var nats []*ec2.NatGateway
-	natCount := map[string]int{"none": 0, "single": 1, "per-az": args.AzCount}[args.NatStrategy]
+	natCount := map[string]int{"none": 0, "single": 1, "per-az": azCount}[args.NatStrategy]
 	for i := 0; i < natCount; i++ {
 		eip, err := ec2.NewEip(ctx, fmt.Sprintf("%s-nat-%d", name, i+1), &ec2.EipArgs{
 			Domain: pulumi.String("vpc"), Tags: tagging.Named(args.Tags, fmt.Sprintf("%s-nat-%d", name, i+1)),
@@ -172,8 +186,7 @@ func NewVpc(ctx *pulumi.Context, name string, args *VpcArgs, opts ...pulumi.Reso
 		return nil, err
 	}
 
-	for i := 0; i < args.AzCount; i++ {
-		az := azs.Names[i]
+	for i, az := range args.AvailabilityZones {
 		priv, err := ec2.NewSubnet(ctx, fmt.Sprintf("%s-private-%d", name, i+1), &ec2.SubnetArgs{
 			VpcId: vpc.ID(), CidrBlock: pulumi.String(private[i].String()), AvailabilityZone: pulumi.String(az),
 			MapPublicIpOnLaunch: pulumi.Bool(false),
@@ -207,7 +220,7 @@ func NewVpc(ctx *pulumi.Context, name string, args *VpcArgs, opts ...pulumi.Reso
 		return nil, err
 	}
 
-	v.AvailabilityZones = azs.Names[:args.AzCount]
+	v.AvailabilityZones = args.AvailabilityZones
 	v.VpcID = vpc.ID().ToStringOutput()
 	v.PublicSubnetIDs = publicIDs.ToStringArrayOutput()
 	v.PrivateSubnetIDs = privateIDs.ToStringArrayOutput()

@@ -25,7 +25,7 @@ func run(t *testing.T, args VpcArgs) *testmocks.Mocks {
 
 func baseArgs() VpcArgs {
 	return VpcArgs{
-		Cidr: netip.MustParsePrefix("10.40.0.0/16"), AzCount: 2, SubnetPrefixLength: 24, NatStrategy: "single",
+		Cidr: netip.MustParsePrefix("10.40.0.0/16"), AvailabilityZones: []string{"eu-west-1a", "eu-west-1b"}, SubnetPrefixLength: 24, NatStrategy: "single",
 		FlowLogRetentionDays: 90, AdminCidrs: []netip.Prefix{netip.MustParsePrefix("203.0.113.10/32")},
 		Tags: map[string]string{"promfed:stack": "dev"},
 	}
@@ -87,7 +87,7 @@ func TestVpcLayout(t *testing.T) {
 func TestNatStrategies(t *testing.T) {
 	for strategy, want := range map[string]int{"none": 0, "single": 1, "per-az": 3} {
 		a := baseArgs()
-		a.AzCount, a.NatStrategy = 3, strategy
+		a.AvailabilityZones, a.NatStrategy = []string{"eu-west-1a", "eu-west-1b", "eu-west-1c"}, strategy
 		m := run(t, a)
 		if got := len(m.OfType("aws:ec2/natGateway:NatGateway")); got != want {
 			t.Errorf("%s: %d NAT gateways, want %d", strategy, got, want)

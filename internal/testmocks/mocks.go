@@ -5,6 +5,7 @@ package testmocks
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -29,6 +30,9 @@ type Resource struct {
 
 // Mocks records resources and answers the invokes the program makes.
 type Mocks struct {
+	// Zones and LocalZones shape the region's zone lookup (see zones).
+	Zones, LocalZones []string
+
 	mu        sync.Mutex
 	Resources []Resource
 	Invokes   []string
@@ -89,6 +93,30 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	return id, out, nil
 }
 
+// Zones the mock region offers: Zones (standard zones, default three) and
+// LocalZones (opt-in; by default one, whose name sorts before the standard
+// ones, as AWS names them). A lookup that does not filter on opt-in-status
+// gets both, sorted, as AWS would answer it.
+func (m *Mocks) zones(args resource.PropertyMap) resource.PropertyMap {
+	standard, local := m.Zones, m.LocalZones
+	if standard == nil {
+		standard = []string{"eu-west-1a", "eu-west-1b", "eu-west-1c"}
+	}
+	if local == nil {
+		local = []string{"eu-west-1-lux-1a"}
+	}
+	names := slices.Clone(standard)
+	if !strings.Contains(fmt.Sprint(args["filters"]), "opt-in-not-required") {
+		names = append(names, local...)
+	}
+	slices.Sort(names)
+	var out []any
+	for _, n := range names {
+		out = append(out, n)
+	}
+	return resource.NewPropertyMapFromMap(map[string]any{"names": out})
+}
+
 // Call answers the invokes (data sources) the program makes.
 func (m *Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 	m.mu.Lock()
@@ -96,9 +124,7 @@ func (m *Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 	m.mu.Unlock()
 	switch args.Token {
 	case "aws:index/getAvailabilityZones:getAvailabilityZones":
-		return resource.NewPropertyMapFromMap(map[string]any{
-			"names": []any{"eu-west-1a", "eu-west-1b", "eu-west-1c"}, "zoneIds": []any{"euw1-az1", "euw1-az2", "euw1-az3"},
-		}), nil
+		return m.zones(args.Args), nil
 	case "aws:ec2/getAmi:getAmi":
 		return resource.NewPropertyMapFromMap(map[string]any{"id": "ami-0123456789abcdef0", "imageId": "ami-0123456789abcdef0", "architecture": "x86_64"}), nil
 	case "aws:index/getCallerIdentity:getCallerIdentity":
@@ -120,7 +146,11 @@ func (m *Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 // Run runs fn under mocks for the given stack and config (keys without the
 // project prefix; secret keys are marked secret).
 func Run(project, stack string, config map[string]string, secretKeys []string, fn pulumi.RunFunc) (*Mocks, error) {
-	m := &Mocks{}
+	return RunOn(&Mocks{}, project, stack, config, secretKeys, fn)
+}
+
+// RunOn is Run with prepared mocks (a region with other zones, say).
+func RunOn(m *Mocks, project, stack string, config map[string]string, secretKeys []string, fn pulumi.RunFunc) (*Mocks, error) {
 	err := pulumi.RunErr(fn, pulumi.WithMocks(project, stack, m), func(ri *pulumi.RunInfo) {
 		ri.Config = map[string]string{}
 		for k, v := range config {
