@@ -4,8 +4,10 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -49,6 +51,23 @@ func (s pulumiSource) GetQualified(key string) (string, bool) { return s.ctx.Get
 
 // IsQualifiedSecret tells whether a key of any namespace is encrypted.
 func (s pulumiSource) IsQualifiedSecret(key string) bool { return s.ctx.IsConfigSecret(key) }
+
+// SetKeys lists the project's keys that the stack sets. The CLI hands the
+// program its configuration in PULUMI_CONFIG (the SDK builds the context's
+// configuration from it); the context itself cannot list keys.
+func (s pulumiSource) SetKeys() []string {
+	var all map[string]string
+	if err := json.Unmarshal([]byte(os.Getenv(pulumi.EnvConfig)), &all); err != nil {
+		return nil
+	}
+	var out []string
+	for k := range all {
+		if name, ok := strings.CutPrefix(k, s.ctx.Project()+":"); ok {
+			out = append(out, name)
+		}
+	}
+	return out
+}
 
 func (s pulumiSource) IsSecret(key string) bool {
 	return s.ctx.IsConfigSecret(s.ctx.Project() + ":" + key)

@@ -283,7 +283,7 @@ func TestProdEndpoint(t *testing.T) {
 func TestBadConfigRegistersNothing(t *testing.T) {
 	for key, value := range map[string]string{
 		"promfed:vpcCidr": "10.0.0.0/33", "promfed:adminCidrs": `["0.0.0.0/0"]`, "promfed:shards": `[{"name":"apps","secondaries":0}]`, "promfed:namePrefix": "x",
-		"promfed:primaryReplicas": "3",
+		"promfed:primaryReplicas": "3", "promfed:protected": "true",
 	} {
 		m, err := runStack(t, "dev", func(c map[string]string) { c[key] = value })
 		if err == nil {

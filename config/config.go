@@ -114,6 +114,13 @@ type ProviderSource interface {
 	IsQualifiedSecret(key string) bool
 }
 
+// KeyLister is a Source that can list the project's keys that are set
+// (without the namespace), so that a misspelled key is refused instead of
+// silently ignored: "protected" would leave prod unprotected.
+type KeyLister interface {
+	SetKeys() []string
+}
+
 // ProviderSecrets are provider settings that are credentials: in a stack
 // file they must be encrypted, like the project's own secrets.
 var ProviderSecrets = []string{"cloudflare:apiToken", "cloudflare:apiKey", "aws:secretKey", "aws:token"}
@@ -130,6 +137,17 @@ func (m MapSource) Get(key string) (string, bool) { v, ok := m.Values[key]; retu
 
 // IsSecret tells whether key counts as encrypted.
 func (m MapSource) IsSecret(key string) bool { return m.Secrets[key] }
+
+// SetKeys lists the project's keys: those without a namespace.
+func (m MapSource) SetKeys() []string {
+	var out []string
+	for k := range m.Values {
+		if !strings.Contains(k, ":") {
+			out = append(out, k)
+		}
+	}
+	return out
+}
 
 // GetQualified reads a full key ("cloudflare:apiToken") from the same map.
 func (m MapSource) GetQualified(key string) (string, bool) { return m.Get(key) }
@@ -163,6 +181,55 @@ func (l *loader) raw(name string) string {
 		l.failf("%s is set in plain text; it must be a secret: pulumi config set --secret %s <value>", name, name)
 	}
 	return v
+}
+
+// unknownKeys refuses keys of the project's namespace that no setting has,
+// suggesting the nearest known one.
+func (l *loader) unknownKeys(project string, set []string) {
+	slices.Sort(set)
+	for _, k := range set {
+		if slices.ContainsFunc(Keys, func(key Key) bool { return key.Name == k }) {
+			continue
+		}
+		hint := ""
+		if near := nearestKey(k); near != "" {
+			hint = fmt.Sprintf("; did you mean %s?", near)
+		}
+		l.failf("%s:%s is not a setting of this project and would be ignored%s (every setting: the README's Configuration table)", project, k, hint)
+	}
+}
+
+// nearestKey is the known key closest to k in edit distance, if it is
+// close enough to be a likely typo.
+func nearestKey(k string) string {
+	best, bestDist := "", max(2, len(k)/3)+1
+	for _, key := range Keys {
+		if d := editDistance(strings.ToLower(k), strings.ToLower(key.Name)); d < bestDist {
+			best, bestDist = key.Name, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 func (l *loader) str(name string) string { return strings.TrimSpace(l.raw(name)) }
@@ -271,6 +338,9 @@ var logRetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400
 func Load(project, stack, region string, src Source) (*Config, error) {
 	l := &loader{src: src}
 	c := &Config{Project: project, Stack: stack, Region: region}
+	if kl, ok := src.(KeyLister); ok {
+		l.unknownKeys(project, kl.SetKeys())
+	}
 	if region == "" {
 		l.failf("aws:region is not set: pulumi config set aws:region <region>")
 	}

@@ -163,6 +163,26 @@ func TestAllProblemsReportedAtOnce(t *testing.T) {
 	}
 }
 
+// A misspelled key is refused, with the nearest setting suggested, instead
+// of being ignored (here: prod's protection silently off).
+func TestUnknownKeysRefused(t *testing.T) {
+	v := validRoute53()
+	v["protected"], v["retentionTme"], v["someThingElse"], v["aws:region"] = "true", "30d", "x", "eu-west-1"
+	_, err := load(t, v)
+	for _, want := range []string{
+		"promfed:protected is not a setting of this project and would be ignored; did you mean protect?",
+		"promfed:retentionTme is not a setting of this project and would be ignored; did you mean retentionTime?",
+		"promfed:someThingElse is not a setting of this project and would be ignored (every setting",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in %v", want, err)
+		}
+	}
+	if err != nil && strings.Contains(err.Error(), "aws:region") {
+		t.Errorf("a provider key counted as unknown: %v", err)
+	}
+}
+
 // A heartbeat URL carries the dead-man's-switch token: plain text is refused
 // and the error shows the key, never the value.
 func TestHeartbeatURLMustBeSecret(t *testing.T) {

@@ -5,6 +5,7 @@ package testmocks
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -106,7 +107,7 @@ func (m *Mocks) zones(args resource.PropertyMap) resource.PropertyMap {
 		local = []string{"eu-west-1-lux-1a"}
 	}
 	names := slices.Clone(standard)
-	if !strings.Contains(fmt.Sprint(args["filters"]), "opt-in-not-required") {
+	if !strings.Contains(args["filters"].String(), "opt-in-not-required") {
 		names = append(names, local...)
 	}
 	slices.Sort(names)
@@ -149,9 +150,33 @@ func Run(project, stack string, config map[string]string, secretKeys []string, f
 	return RunOn(&Mocks{}, project, stack, config, secretKeys, fn)
 }
 
-// RunOn is Run with prepared mocks (a region with other zones, say).
+// RunOn is Run with prepared mocks (a region with other zones, say). As
+// the CLI does, it also hands the configuration over in PULUMI_CONFIG, where
+// the program lists the keys that are set (tests do not run in parallel).
 func RunOn(m *Mocks, project, stack string, config map[string]string, secretKeys []string, fn pulumi.RunFunc) (*Mocks, error) {
-	err := pulumi.RunErr(fn, pulumi.WithMocks(project, stack, m), func(ri *pulumi.RunInfo) {
+	env := map[string]string{}
+	for k, v := range config {
+		if !strings.Contains(k, ":") {
+			k = project + ":" + k
+		}
+		env[k] = v
+	}
+	js, err := json.Marshal(env)
+	if err != nil {
+		return nil, err
+	}
+	old, had := os.LookupEnv(pulumi.EnvConfig)
+	if err := os.Setenv(pulumi.EnvConfig, string(js)); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if had {
+			_ = os.Setenv(pulumi.EnvConfig, old)
+		} else {
+			_ = os.Unsetenv(pulumi.EnvConfig)
+		}
+	}()
+	err = pulumi.RunErr(fn, pulumi.WithMocks(project, stack, m), func(ri *pulumi.RunInfo) {
 		ri.Config = map[string]string{}
 		for k, v := range config {
 			if !strings.Contains(k, ":") {
