@@ -386,7 +386,7 @@ func (st *stack) provisioning(ctx *pulumi.Context) error {
 			return err
 		}
 		if h.Role == contract.RolePrimary {
-			previousPrimary = p
+			previousPrimary = p.Converged
 		}
 	}
 	return nil

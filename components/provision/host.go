@@ -59,6 +59,10 @@ type Host struct {
 
 	// Stdout of the last playbook run (secret: it follows its inputs).
 	PlaybookOutput pulumi.StringOutput
+	// Converged is the playbook step: depend on it to wait until the host
+	// is converged (a component's children are not all known when another
+	// resource names the component in DependsOn).
+	Converged pulumi.Resource
 }
 
 // NewHost provisions a host. name is the host name ("primary",
@@ -136,6 +140,6 @@ func NewHost(ctx *pulumi.Context, name string, args *HostArgs, opts ...pulumi.Re
 	if err != nil {
 		return nil, err
 	}
-	h.PlaybookOutput = play.Stdout
+	h.PlaybookOutput, h.Converged = play.Stdout, play
 	return h, ctx.RegisterResourceOutputs(h, pulumi.Map{"playbookOutput": play.Stdout})
 }
