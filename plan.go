@@ -34,7 +34,7 @@ func planMain(args []string) int {
 
 // planPlaceholder stands in for a secret value: long enough for every
 // length rule, and visibly not a real one.
-const planPlaceholder = "plan-placeholder-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+const planPlaceholder = "plan-placeholder-0123456789-abcdefghijklmnopqrstuvwxyz"
 
 // placeholders stand in for the secrets a stack file keeps encrypted or
 // that operators set from files; they shape nothing the plan shows.

@@ -372,9 +372,9 @@ func Load(project, stack, region string, src Source) (*Config, error) {
 	if c.AzCount > 0 && c.PrimaryReplicas > c.AzCount {
 		l.failf("primaryReplicas %d needs at least %d availability zones but azCount is %d: each replica runs in its own AZ, so one zone outage never takes both", c.PrimaryReplicas, c.PrimaryReplicas, c.AzCount)
 	}
-	c.PrimaryInstanceType = l.instanceType("primaryInstanceType")
-	c.SecondaryInstanceType = l.instanceType("secondaryInstanceType")
-	c.BastionInstanceType = l.instanceType("bastionInstanceType")
+	c.PrimaryInstanceType = l.instanceType("primaryInstanceType", true)
+	c.SecondaryInstanceType = l.instanceType("secondaryInstanceType", true)
+	c.BastionInstanceType = l.instanceType("bastionInstanceType", false)
 	c.AmiFamily = l.oneOf("amiFamily", "debian-12", "ubuntu-22.04", "ubuntu-24.04")
 	c.AmiID = l.str("amiId")
 	if c.AmiID != "" && !amiRe.MatchString(c.AmiID) {
@@ -490,6 +490,7 @@ func Load(project, stack, region string, src Source) (*Config, error) {
 		l.failf("protect is true but no alert receiver is set: a protected stack must tell someone when it breaks; set alertEmails, alertHttpsEndpoints, alertWebhookUrl, slackWebhookUrl, pagerDutyRoutingKey or a shard's alertEmails")
 	}
 	c.ProvisionGeneration = l.integer("provisionGeneration", 0, 1<<30)
+	l.serviceLimits(c)
 
 	if len(l.problems) > 0 {
 		return nil, &Error{Problems: l.problems}
@@ -498,10 +499,14 @@ func Load(project, stack, region string, src Source) (*Config, error) {
 	return c, nil
 }
 
-func (l *loader) instanceType(name string) string {
+func (l *loader) instanceType(name string, forPrometheus bool) string {
 	s := l.str(name)
 	if !instanceTypeRe.MatchString(s) {
 		l.failf("%s %q is not an EC2 instance type such as t3.medium", name, s)
+		return s
+	}
+	for _, p := range checkInstanceType(name, s, forPrometheus) {
+		l.failf("%s", p)
 	}
 	return s
 }
@@ -533,10 +538,14 @@ func (l *loader) vpcCidr(azCount, subnetBits int) netip.Prefix {
 	return p
 }
 
-// Architecture is the CPU architecture an instance type runs: Graviton
-// families carry a "g" in their attribute letters (t4g, m7g, c6gn).
+// Architecture is the CPU architecture an instance type runs, from the
+// family table; outside it, Graviton families carry a "g" in their
+// attribute letters (t4g, m7g, c6gn).
 func Architecture(instanceType string) string {
 	family, _, _ := strings.Cut(instanceType, ".")
+	if f, ok := instanceFamilies[family]; ok {
+		return f.Arch
+	}
 	i := strings.IndexAny(family, "0123456789")
 	if i >= 0 && strings.Contains(strings.TrimLeft(family[i:], "0123456789"), "g") {
 		return "arm64"

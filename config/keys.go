@@ -31,7 +31,7 @@ var Keys = []Key{
 	{"vpcCidr", KindString, "10.40.0.0/16", false, "IPv4 CIDR of the VPC, /16 to /24."},
 	{"azCount", KindInteger, "2", false, "Availability zones to spread subnets over (2-6)."},
 	{"subnetPrefixLength", KindInteger, "24", false, "Prefix length of every subnet; one public and one private subnet per AZ must fit in vpcCidr."},
-	{"natStrategy", KindString, "single", false, "Outbound access for private subnets: none, single (one NAT gateway) or per-az."},
+	{"natStrategy", KindString, "single", false, "Outbound access for private subnets: single (one NAT gateway) or per-az (one per AZ). none is refused: the hosts install packages and read SSM over it."},
 	{"flowLogRetentionDays", KindInteger, "90", false, "Retention of VPC flow logs in CloudWatch Logs (a value CloudWatch accepts)."},
 	{"sessionLogRetentionDays", KindInteger, "365", false, "Retention of the encrypted Session Manager session logs in CloudWatch Logs (a value CloudWatch accepts)."},
 	{"primaryReplicas", KindInteger, "1", false, "Primary Prometheus replicas, 1 or 2 (primary-a, primary-b): each in its own AZ federating every shard, both behind the ALB, with a clustered Alertmanager and each watching the other."},

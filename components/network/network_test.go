@@ -8,6 +8,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/promfed/promfed/config"
 	"github.com/promfed/promfed/internal/testmocks"
 )
 
@@ -182,3 +183,14 @@ func TestPeering(t *testing.T) {
 }
 
 func jsonOf(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+// config counts the public ACL's fixed rules to refuse admin lists over the
+// quota; the count must match the ACL built here.
+func TestPublicACLBaseRulesMatchConfig(t *testing.T) {
+	a := baseArgs()
+	m := run(t, a)
+	in := m.Named(t, "aws:ec2/networkAcl:NetworkAcl", "net-public").Get("ingress").([]any)
+	if got := len(in) - len(a.AdminCidrs); got != config.PublicACLBaseRules {
+		t.Errorf("the public ACL has %d fixed inbound rules, config.PublicACLBaseRules says %d", got, config.PublicACLBaseRules)
+	}
+}
