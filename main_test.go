@@ -141,7 +141,7 @@ func TestDevEndpoint(t *testing.T) {
 	if redirect["type"] != "redirect" || redirect["redirect"].(map[string]any)["statusCode"] != "HTTP_301" || redirect["redirect"].(map[string]any)["protocol"] != "HTTPS" {
 		t.Errorf("http listener does not only redirect: %v", redirect)
 	}
-	tg := m.Named(t, "aws:lb/targetGroup:TargetGroup", "promfed-primary")
+	tg := m.Named(t, "aws:lb/targetGroup:TargetGroup", "promfed-dev-tg")
 	hc := tg.Get("healthCheck").(map[string]any)
 	// Traffic over HTTPS to Prometheus; the health check asks the
 	// readiness responder, which answers 200 only when Prometheus is ready.
@@ -564,7 +564,7 @@ func checkReplicas(t *testing.T, m *testmocks.Mocks) {
 	if strings.Join(targets, ",") != "primary-a-id,primary-b-id" {
 		t.Errorf("ALB targets %v", targets)
 	}
-	if st := m.Named(t, "aws:lb/targetGroup:TargetGroup", "promfed-primary").Get("stickiness").(map[string]any); st["enabled"] != true || st["type"] != "lb_cookie" {
+	if st := m.Named(t, "aws:lb/targetGroup:TargetGroup", "promfed-prod-tg").Get("stickiness").(map[string]any); st["enabled"] != true || st["type"] != "lb_cookie" {
 		t.Errorf("stickiness %v", st)
 	}
 	b := m.Named(t, "promfed:provision:Host", "primary-b")

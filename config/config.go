@@ -349,9 +349,11 @@ func Load(project, stack, region string, src Source) (*Config, error) {
 	if !namePrefixRe.MatchString(c.NamePrefix) || len(c.NamePrefix) > 20 {
 		l.failf("namePrefix %q is not allowed: use 2-20 lowercase letters, digits and hyphens, starting with a letter", c.NamePrefix)
 	}
-	for _, n := range []string{c.AlbName(), c.TargetGroupName()} {
-		if len(n) > 32 || !awsNameRe.MatchString(n) {
-			l.failf("namePrefix %q with stack %q makes the AWS name %q (%d characters): load balancer and target group names allow at most 32 letters, digits and hyphens; shorten namePrefix", c.NamePrefix, stack, n, len(n))
+	// Load balancer and target group names allow 32 letters, digits and
+	// hyphens; the target group's gets an 8-character random suffix.
+	for n, limit := range map[string]int{c.AlbName(): 32, c.TargetGroupName(): 32 - 8} {
+		if len(n) > limit || !awsNameRe.MatchString(n) {
+			l.failf("namePrefix %q with stack %q makes the AWS name %q (%d characters): this name allows at most %d letters, digits and hyphens; shorten namePrefix", c.NamePrefix, stack, n, len(n), limit)
 		}
 	}
 

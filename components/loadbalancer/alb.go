@@ -29,7 +29,9 @@ const (
 
 // AlbArgs configures the load balancer.
 type AlbArgs struct {
-	Name            string // AWS name (config.AlbName)
+	Name string // AWS name (config.AlbName)
+	// TargetGroupName is the target group's name before the random suffix
+	// (config.TargetGroupName; at most 24 characters).
 	TargetGroupName string
 	VpcID           pulumi.StringInput
 	SubnetIDs       pulumi.StringArrayInput // public subnets
@@ -108,8 +110,11 @@ func NewAlb(ctx *pulumi.Context, name string, args *AlbArgs, opts ...pulumi.Reso
 	if err != nil {
 		return nil, err
 	}
-	tg, err := lb.NewTargetGroup(ctx, name+"-primary", &lb.TargetGroupArgs{
-		Name:       pulumi.String(args.TargetGroupName),
+	// Auto-named (TargetGroupName plus a random suffix), so a replacement
+	// (a new VPC, say) creates the new group, moves the listener to it and
+	// only then deletes the old one: a fixed name would have to be deleted
+	// first, which fails while the listener uses it (ResourceInUse).
+	tg, err := lb.NewTargetGroup(ctx, args.TargetGroupName, &lb.TargetGroupArgs{
 		VpcId:      args.VpcID,
 		TargetType: pulumi.String("instance"),
 		Protocol:   pulumi.String("HTTPS"), // TLS on the last hop too
@@ -124,7 +129,7 @@ func NewAlb(ctx *pulumi.Context, name string, args *AlbArgs, opts ...pulumi.Reso
 			Enabled: pulumi.Bool(true), Type: pulumi.String("lb_cookie"), CookieDuration: pulumi.Int(StickinessSeconds),
 		},
 		Tags: tagging.Named(args.Tags, args.TargetGroupName),
-	}, parent, pulumi.DeleteBeforeReplace(true)) // the fixed name cannot exist twice
+	}, parent)
 	if err != nil {
 		return nil, err
 	}

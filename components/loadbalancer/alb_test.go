@@ -60,8 +60,10 @@ func TestListenersAndTarget(t *testing.T) {
 	if !slices.Contains(a.Aliases, "edge-primary") || len(b.Aliases) != 0 {
 		t.Errorf("aliases: primary-a %v, primary-b %v", a.Aliases, b.Aliases)
 	}
-	tg := m.Named(t, "aws:lb/targetGroup:TargetGroup", "edge-primary")
-	if !tg.DeleteBeforeReplace || tg.Str("name") != "promfed-dev-tg" || tg.Get("healthCheck").(map[string]any)["matcher"] != HealthyStatus {
+	// Auto-named from promfed-dev-tg and replaced create-first, so the
+	// listener can move to the new group before the old one goes.
+	tg := m.Named(t, "aws:lb/targetGroup:TargetGroup", "promfed-dev-tg")
+	if tg.DeleteBeforeReplace || tg.Get("name") != nil || tg.Get("healthCheck").(map[string]any)["matcher"] != HealthyStatus {
 		t.Errorf("target group %v dbr=%v", tg.Inputs, tg.DeleteBeforeReplace)
 	}
 	// One client stays on one replica: no flicker between their data.
