@@ -312,13 +312,15 @@ var (
 	awsNameRe      = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$`)
 	instanceTypeRe = regexp.MustCompile(`^[a-z][a-z0-9-]*[0-9][a-z0-9-]*\.(nano|micro|small|medium|large|metal|[0-9]*xlarge|metal-[0-9]+xl)$`)
 	amiRe          = regexp.MustCompile(`^ami-[0-9a-f]{8}([0-9a-f]{9})?$`)
-	durationRe     = regexp.MustCompile(`^(\d+(y|w|d|h|m|s|ms))+$`)
-	sizeRe         = regexp.MustCompile(`^\d+(B|KB|MB|GB|TB|PB|EB)$`)
-	hostnameRe     = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
-	zoneNameRe     = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]{2,63}$`)
-	route53ZoneRe  = regexp.MustCompile(`^Z[A-Z0-9]{1,31}$`)
-	cfZoneRe       = regexp.MustCompile(`^[0-9a-f]{32}$`)
-	usernameRe     = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
+	// Prometheus' own duration grammar (model.ParseDuration): each unit at
+	// most once, largest first; "1h1d" or "1d1d" stop Prometheus at start.
+	durationRe    = regexp.MustCompile(`^((\d+)y)?((\d+)w)?((\d+)d)?((\d+)h)?((\d+)m)?((\d+)s)?((\d+)ms)?$`)
+	sizeRe        = regexp.MustCompile(`^\d+(B|KB|MB|GB|TB|PB|EB)$`)
+	hostnameRe    = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
+	zoneNameRe    = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]{2,63}$`)
+	route53ZoneRe = regexp.MustCompile(`^Z[A-Z0-9]{1,31}$`)
+	cfZoneRe      = regexp.MustCompile(`^[0-9a-f]{32}$`)
+	usernameRe    = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
 )
 
 // TLS 1.3 policies an ALB accepts (ELB.17); older policies are refused.
@@ -393,7 +395,7 @@ func Load(project, stack, region string, src Source) (*Config, error) {
 	c.DataVolumeSizeGiB = l.integer("dataVolumeSizeGiB", 10, 16384)
 	c.RetentionTime = l.str("retentionTime")
 	if !durationRe.MatchString(c.RetentionTime) || strings.Trim(c.RetentionTime, "0ywdhms") == "" {
-		l.failf("retentionTime %q is not a positive Prometheus duration such as 15d or 2w", c.RetentionTime)
+		l.failf("retentionTime %q is not a positive Prometheus duration such as 15d or 2w (units y, w, d, h, m, s, ms, each at most once, largest first)", c.RetentionTime)
 	}
 	c.RetentionSize = l.str("retentionSize")
 	if c.RetentionSize != "" && !sizeRe.MatchString(c.RetentionSize) {

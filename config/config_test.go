@@ -94,6 +94,8 @@ func TestRules(t *testing.T) {
 		{"ami family", "amiFamily", "centos-7", `amiFamily "centos-7" is not allowed`},
 		{"retention", "retentionTime", "15days", `retentionTime "15days" is not a positive Prometheus duration`},
 		{"retention zero", "retentionTime", "0d", `retentionTime "0d" is not a positive Prometheus duration`},
+		{"retention units out of order", "retentionTime", "12h1d", `retentionTime "12h1d" is not a positive Prometheus duration such as 15d or 2w (units y, w, d, h, m, s, ms, each at most once, largest first)`},
+		{"retention unit twice", "retentionTime", "1d1d", `retentionTime "1d1d" is not a positive Prometheus duration`},
 		{"retention size", "retentionSize", "40G", `retentionSize "40G" is not a Prometheus size`},
 		{"ssh from anywhere v4", "adminCidrs", `["0.0.0.0/0"]`, `adminCidrs entry "0.0.0.0/0" opens SSH to the whole internet`},
 		{"ssh from anywhere v6", "adminCidrs", `["::/0"]`, `adminCidrs entry "::/0" opens SSH to the whole internet`},
