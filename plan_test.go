@@ -21,7 +21,7 @@ func TestPlanPrintsTheTree(t *testing.T) {
 		`promfed plan for stack "dev", computed OFFLINE from Pulumi.dev.yaml`,
 		"  secondary-apps-1       secondary, shard apps        t3.small   eu-west-1b\n",
 		"\npromfed:network:Vpc promfed\n",
-		"\n  aws:Subnet promfed-private-1  (cidr=10.40.2.0/24, az=eu-west-1a)\n",
+		"\n  aws:Subnet promfed-private-1  (cidr=10.40.128.0/24, az=eu-west-1a)\n",
 		"\npromfed:prometheus:Server secondary-apps-1\n  aws:Volume secondary-apps-1-data  (size=20GiB, type=gp3, az=eu-west-1b, encrypted=true)\n",
 		"  aws:Instance primary-a  (type=t3.small, subnet=promfed-private-1, az=eu-west-1a, public-ip=false)\n",
 		"  aws:SecurityGroupIngressRule promfed-bastion-in-ssh-203.0.113.10-32  (group=promfed-bastion, port=22, from=203.0.113.10/32)\n",
@@ -53,7 +53,7 @@ func TestPlanProd(t *testing.T) {
 	got := out.String()
 	for _, want := range []string{
 		"secrets not in the file were replaced by placeholders",
-		"  secondary-data-1       secondary, shard data        m6i.large  eu-west-1a\n",
+		"  secondary-data-1       secondary, shard data        m6i.large  eu-west-1b\n",
 		"  cloudflare:Record promfed-edge  (name=prometheus.example.com, type=CNAME, proxied=true)\n",
 		"  aws:VpcPeeringConnection promfed-peer-data  (peer=vpc-0123456789abcdef0)\n",
 		"  aws:LoadBalancer promfed  (name=promfed-prod, deletion-protection=true)\n",

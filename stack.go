@@ -142,7 +142,7 @@ func (st *stack) networkAndFirewall(ctx *pulumi.Context) error {
 	}
 	var err error
 	st.net, err = network.NewVpc(ctx, cfg.NamePrefix, &network.VpcArgs{
-		Cidr: cfg.VpcCidr, AvailabilityZones: st.zones, SubnetPrefixLength: cfg.SubnetPrefixLength, NatStrategy: cfg.NatStrategy,
+		Cidr: cfg.VpcCidr, AvailabilityZones: st.zones, LegacyLayout: !cfg.StableLayout, SubnetPrefixLength: cfg.SubnetPrefixLength, NatStrategy: cfg.NatStrategy,
 		FlowLogRetentionDays: cfg.FlowLogRetentionDays, AdminCidrs: cfg.AdminCidrs, Peers: peers, IAM: st.iam, Tags: tags,
 	})
 	if err != nil {

@@ -38,9 +38,11 @@ type Config struct {
 	Stack   string
 	Region  string
 
-	NamePrefix           string
-	VpcCidr              netip.Prefix
-	AzCount              int
+	NamePrefix string
+	VpcCidr    netip.Prefix
+	AzCount    int
+	// StableLayout: subnets and placement by own index only (layout).
+	StableLayout         bool
 	SubnetPrefixLength   int
 	NatStrategy          string
 	FlowLogRetentionDays int
@@ -360,6 +362,7 @@ func Load(project, stack, region string, src Source) (*Config, error) {
 	}
 
 	c.AzCount = l.integer("azCount", 2, 6)
+	c.StableLayout = l.oneOf("layout", "stable", "legacy") == "stable"
 	c.SubnetPrefixLength = l.integer("subnetPrefixLength", 16, 28)
 	c.VpcCidr = l.vpcCidr(c.AzCount, c.SubnetPrefixLength)
 	c.NatStrategy = l.oneOf("natStrategy", "none", "single", "per-az")

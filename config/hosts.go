@@ -30,10 +30,8 @@ type Host struct {
 	InstanceType string
 }
 
-// hosts lays out the primary replicas, one per zone from the first, and
-// every shard's secondaries round-robin over the zones so consecutive hosts
-// land in different AZs. Secondaries are placed as if there were one
-// primary: adding a replica moves no secondary (a move replaces its volume).
+// hosts lays out the primary replicas, one per zone from the first, then
+// every shard's secondaries (see secondaryZone).
 func hosts(c *Config) []Host {
 	var out []Host
 	for i := range c.PrimaryReplicas {
@@ -44,18 +42,35 @@ func hosts(c *Config) []Host {
 		}
 		out = append(out, h)
 	}
-	placed := 1
+	placed := 1 // legacy: the global position, as if there were one primary
 	for _, s := range c.Shards {
 		for n := 1; n <= s.Secondaries; n++ {
+			zone := secondaryZone(n)
+			if !c.StableLayout {
+				zone = placed % c.AzCount
+			}
 			out = append(out, Host{
 				Name: fmt.Sprintf("secondary-%s-%d", s.Name, n), Role: contract.RoleSecondary, Shard: s.Name,
-				Index: n, AZIndex: placed % c.AzCount, InstanceType: c.SecondaryInstanceType,
+				Index: n, AZIndex: zone, InstanceType: c.SecondaryInstanceType,
 			})
 			placed++
 		}
 	}
 	return out
 }
+
+// hostZones is how many zones hosts are spread over in the stable layout:
+// the smallest azCount. Two zones keep every pair (the primary replicas, a
+// shard's secondaries) across a zone outage; a zone beyond them serves the
+// load balancer and the NAT gateways. A larger spread would depend on
+// azCount, and raising it would move hosts (and their volumes).
+const hostZones = 2
+
+// secondaryZone places the n-th secondary of a shard by its number only:
+// a shard's secondaries alternate between the two zones, so a pair spans
+// both, and a shard's first secondary is never in primary-a's zone. Neither
+// adding a shard or a secondary nor raising azCount moves a host.
+func secondaryZone(n int) int { return n % hostZones }
 
 // Primaries are the primary replicas, in order.
 func (c *Config) Primaries() []Host { return OfRole(c.Hosts, contract.RolePrimary) }

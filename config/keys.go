@@ -30,6 +30,7 @@ var Keys = []Key{
 	{"namePrefix", KindString, "promfed", false, "Prefix of every AWS name; with the stack name it must fit AWS name limits (ALB and target group names: 32 characters)."},
 	{"vpcCidr", KindString, "10.40.0.0/16", false, "IPv4 CIDR of the VPC, /16 to /24."},
 	{"azCount", KindInteger, "2", false, "Availability zones to spread subnets over (2-6)."},
+	{"layout", KindString, "stable", false, "How subnets and hosts map to zones. stable: a zone's subnets and a host's zone depend on nothing but their own index, so raising azCount or adding a shard or a secondary only adds resources. legacy: the numbering of releases before it (private subnets after all public ones, hosts round-robin over every zone), for stacks created with them."},
 	{"subnetPrefixLength", KindInteger, "24", false, "Prefix length of every subnet; one public and one private subnet per AZ must fit in vpcCidr."},
 	{"natStrategy", KindString, "single", false, "Outbound access for private subnets: single (one NAT gateway) or per-az (one per AZ). none is refused: the hosts install packages and read SSM over it."},
 	{"flowLogRetentionDays", KindInteger, "90", false, "Retention of VPC flow logs in CloudWatch Logs (a value CloudWatch accepts)."},

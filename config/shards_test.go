@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -57,8 +58,8 @@ func TestHostModel(t *testing.T) {
 	v["azCount"], v["primaryInstanceType"], v["secondaryInstanceType"] = "3", "m6i.large", "t3.small"
 	secondaries := []Host{
 		{Name: "secondary-apps-1", Role: contract.RoleSecondary, Shard: "apps", Index: 1, AZIndex: 1, InstanceType: "t3.small"},
-		{Name: "secondary-apps-2", Role: contract.RoleSecondary, Shard: "apps", Index: 2, AZIndex: 2, InstanceType: "t3.small"},
-		{Name: "secondary-data-1", Role: contract.RoleSecondary, Shard: "data", Index: 1, AZIndex: 0, InstanceType: "t3.small"},
+		{Name: "secondary-apps-2", Role: contract.RoleSecondary, Shard: "apps", Index: 2, AZIndex: 0, InstanceType: "t3.small"},
+		{Name: "secondary-data-1", Role: contract.RoleSecondary, Shard: "data", Index: 1, AZIndex: 1, InstanceType: "t3.small"},
 	}
 	a := Host{Name: "primary-a", FormerName: "primary", Role: contract.RolePrimary, Replica: "a", AZIndex: 0, InstanceType: "m6i.large"}
 	b := Host{Name: "primary-b", Role: contract.RolePrimary, Replica: "b", AZIndex: 1, InstanceType: "m6i.large"}
@@ -76,6 +77,62 @@ func TestHostModel(t *testing.T) {
 		if !slices.Equal(c.Primaries(), primaries) {
 			t.Errorf("replicas %s: primaries %+v", replicas, c.Primaries())
 		}
+	}
+}
+
+// The legacy layout keeps the placement of earlier releases: round-robin
+// over every zone by the host's global position.
+func TestLegacyPlacement(t *testing.T) {
+	v := withShards(`[{"name":"apps","secondaries":2},{"name":"data","secondaries":1}]`)
+	v["azCount"], v["layout"], v["primaryReplicas"] = "3", "legacy", "2"
+	c, err := load(t, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, h := range c.Hosts {
+		got = append(got, fmt.Sprintf("%s@%d", h.Name, h.AZIndex))
+	}
+	if strings.Join(got, " ") != "primary-a@0 primary-b@1 secondary-apps-1@1 secondary-apps-2@2 secondary-data-1@0" {
+		t.Errorf("legacy placement %v", got)
+	}
+}
+
+// In the stable layout no ordinary edit moves a host to another zone (which
+// would replace its data volume): raising azCount, adding a replica, a
+// shard before the others or a secondary.
+func TestStablePlacement(t *testing.T) {
+	zones := func(shards, azCount, replicas string) map[string]int {
+		v := withShards(shards)
+		v["azCount"], v["primaryReplicas"] = azCount, replicas
+		c, err := load(t, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]int{}
+		for _, h := range c.Hosts {
+			out[h.Name] = h.AZIndex
+		}
+		return out
+	}
+	base := zones(`[{"name":"apps","secondaries":2},{"name":"data","secondaries":1}]`, "2", "1")
+	for name, edited := range map[string]map[string]int{
+		"azCount 3":        zones(`[{"name":"apps","secondaries":2},{"name":"data","secondaries":1}]`, "3", "1"),
+		"azCount 6":        zones(`[{"name":"apps","secondaries":2},{"name":"data","secondaries":1}]`, "6", "1"),
+		"second replica":   zones(`[{"name":"apps","secondaries":2},{"name":"data","secondaries":1}]`, "2", "2"),
+		"shard first":      zones(`[{"name":"edge","secondaries":2},{"name":"apps","secondaries":2},{"name":"data","secondaries":1}]`, "2", "1"),
+		"more secondaries": zones(`[{"name":"apps","secondaries":3},{"name":"data","secondaries":2}]`, "3", "1"),
+	} {
+		for host, z := range base {
+			if edited[host] != z {
+				t.Errorf("%s moves %s from zone %d to %d", name, host, z, edited[host])
+			}
+		}
+	}
+	// Pairs span both zones, and a shard's first secondary is not in
+	// primary-a's zone.
+	if base["secondary-apps-1"] == base["secondary-apps-2"] || base["secondary-data-1"] == base["primary-a"] {
+		t.Errorf("placement %v", base)
 	}
 }
 

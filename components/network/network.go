@@ -23,8 +23,11 @@ type VpcArgs struct {
 	Cidr netip.Prefix
 	// AvailabilityZones are the zones to use, in order (resolved before
 	// anything is registered); the i-th gets the i-th subnet pair.
-	AvailabilityZones    []string
-	SubnetPrefixLength   int
+	AvailabilityZones  []string
+	SubnetPrefixLength int
+	// LegacyLayout numbers the subnets as releases before the stable
+	// layout did (SubnetPlan).
+	LegacyLayout         bool
 	NatStrategy          string // none | single | per-az
 	FlowLogRetentionDays int
 	// AdminCidrs may reach port 22 of the public subnets (the bastion).
@@ -94,7 +97,7 @@ func NewVpc(ctx *pulumi.Context, name string, args *VpcArgs, opts ...pulumi.Reso
 		return nil, fmt.Errorf("network %s: arguments with at least one availability zone are required", name)
 	}
 	azCount := len(args.AvailabilityZones)
-	public, private, err := SubnetPlan(args.Cidr, azCount, args.SubnetPrefixLength)
+	public, private, err := SubnetPlan(args.Cidr, azCount, args.SubnetPrefixLength, !args.LegacyLayout)
 	if err != nil {
 		return nil, err
 	}

@@ -33,14 +33,34 @@ func baseArgs() VpcArgs {
 }
 
 func TestSubnetPlan(t *testing.T) {
-	pub, priv, err := SubnetPlan(netip.MustParsePrefix("10.40.0.0/16"), 3, 24)
+	pub, priv, err := SubnetPlan(netip.MustParsePrefix("10.40.0.0/16"), 3, 24, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if pub[0].String() != "10.40.0.0/24" || pub[2].String() != "10.40.2.0/24" || priv[0].String() != "10.40.3.0/24" || priv[2].String() != "10.40.5.0/24" {
-		t.Fatalf("plan: %v %v", pub, priv)
+		t.Fatalf("legacy plan: %v %v", pub, priv)
 	}
-	if _, _, err := SubnetPlan(netip.MustParsePrefix("10.40.0.0/24"), 2, 25); err == nil {
+	// Stable: private subnets from the middle of the VPC, so a zone's
+	// subnets never depend on how many zones there are.
+	pub, priv, err = SubnetPlan(netip.MustParsePrefix("10.40.0.0/16"), 3, 24, true)
+	if err != nil || pub[2].String() != "10.40.2.0/24" || priv[0].String() != "10.40.128.0/24" || priv[2].String() != "10.40.130.0/24" {
+		t.Fatalf("stable plan: %v %v %v", pub, priv, err)
+	}
+	pub6, priv6, err := SubnetPlan(netip.MustParsePrefix("10.40.0.0/16"), 6, 24, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range pub {
+		if pub6[i] != pub[i] || priv6[i] != priv[i] {
+			t.Errorf("zone %d moves from %s/%s to %s/%s when azCount grows", i, pub[i], priv[i], pub6[i], priv6[i])
+		}
+	}
+	// The smallest VPC that fits two zones: public, then private halves.
+	pub, priv, err = SubnetPlan(netip.MustParsePrefix("10.40.0.0/24"), 2, 26, true)
+	if err != nil || pub[1].String() != "10.40.0.64/26" || priv[0].String() != "10.40.0.128/26" || priv[1].String() != "10.40.0.192/26" {
+		t.Fatalf("small stable plan: %v %v %v", pub, priv, err)
+	}
+	if _, _, err := SubnetPlan(netip.MustParsePrefix("10.40.0.0/24"), 2, 25, true); err == nil {
 		t.Fatal("4 /25 subnets in a /24 accepted")
 	}
 }

@@ -6,11 +6,14 @@ import (
 	"net/netip"
 )
 
-// SubnetPlan splits the VPC into equal subnets: the first azCount are
-// public, the next azCount private. Changing azCount later moves the private
-// subnets (and so replaces them): choose it once per stack.
-func SubnetPlan(vpc netip.Prefix, azCount, bits int) (public, private []netip.Prefix, err error) {
-	if bits < vpc.Bits() || 1<<(bits-vpc.Bits()) < 2*azCount {
+// SubnetPlan splits the VPC into equal subnets, the i-th public and
+// private ones for the i-th zone. Stable: public ones from the start of the
+// VPC, private ones from its middle, so a zone's subnets depend on its index
+// only and adding a zone moves none. Legacy (stable false): the first
+// azCount public, the next azCount private, so raising azCount moves every
+// private subnet.
+func SubnetPlan(vpc netip.Prefix, azCount, bits int, stable bool) (public, private []netip.Prefix, err error) {
+	if bits < vpc.Bits() || bits > 32 || 1<<(bits-vpc.Bits()) < 2*azCount {
 		return nil, nil, fmt.Errorf("vpc %s cannot hold %d subnets of /%d", vpc, 2*azCount, bits)
 	}
 	base := vpc.Masked().Addr().As4()
@@ -22,9 +25,13 @@ func SubnetPlan(vpc netip.Prefix, azCount, bits int) (public, private []netip.Pr
 		return netip.PrefixFrom(netip.AddrFrom4(a), bits)
 	}
 	n := uint32(azCount) //nolint:gosec // azCount is checked above to fit the VPC, so it is small and positive
+	first := n
+	if stable {
+		first = uint32(1) << (bits - vpc.Bits() - 1) // the private half
+	}
 	for i := uint32(0); i < n; i++ {
 		public = append(public, nth(i))
-		private = append(private, nth(n+i))
+		private = append(private, nth(first+i))
 	}
 	return public, private, nil
 }
