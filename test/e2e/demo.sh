@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The federation on local hosts, left running: the end-to-end suite's hosts (primary,
-# secondary-apps-1, secondary-edge-1: two shards), converged once by the real playbook,
-# with the workloads they monitor (workload-1..3, found through EC2 in moto, DNS and static
-# targets) and the primary's Prometheus forwarded to https://localhost:19090 here.
+# The federation on local hosts, left running: the end-to-end suite's hosts (primary-a,
+# primary-b, secondary-apps-1, secondary-edge-1: two replicas, two shards), converged once
+# by the real playbook, with the workloads they monitor (workload-1..3, found through EC2 in
+# moto, DNS and static targets) and primary-a's Prometheus forwarded to
+# https://localhost:19090 here.
 #
 #   demo.sh up       boot, converge, forward, print how to log in (make demo)
 #   demo.sh status   print it again
@@ -46,11 +47,11 @@ state_load() {
 }
 
 # The forwarder: socat listens on the host's loopback; for each connection it runs a
-# second socat inside the ctl namespace that connects to the primary. TLS is end to end.
+# second socat inside the ctl namespace that connects to E2E_PRIMARY. TLS is end to end.
 forward_start() {
   local connect="$WORK/forward-connect"
   printf '#!/bin/sh\nexec ip netns exec %s socat STDIO TCP:%s:%s\n' \
-    "$CTL_NS" "${HOST_IP[primary]}" "$PROM_PORT" > "$connect"
+    "$CTL_NS" "${HOST_IP[$E2E_PRIMARY]}" "$PROM_PORT" > "$connect"
   chmod 0700 "$connect"
   setsid socat "TCP-LISTEN:$DEMO_PORT,bind=127.0.0.1,fork,reuseaddr" "EXEC:$connect" \
     </dev/null >"$WORK/logs/forward.log" 2>&1 &
@@ -61,7 +62,7 @@ forward_start() {
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$DEMO_PORT") 2>/dev/null; }
 
-# lcurl PATH [CURL ARGS...]: the primary through the forwarder, as a user would.
+# lcurl PATH [CURL ARGS...]: E2E_PRIMARY through the forwarder, as a user would.
 lcurl() {
   local path=$1
   shift
@@ -75,15 +76,16 @@ print_info() {
   ssh_base="ip netns exec $CTL_NS ssh -F $WORK/ssh_config"
   cat <<EOF
 
-The federation runs on local hosts: primary, secondary-apps-1 (shard apps: EC2 discovery
+The federation runs on local hosts: primary-a and primary-b (two replicas, each federating
+every shard, their Alertmanagers clustered), secondary-apps-1 (shard apps: EC2 discovery
 through moto), secondary-edge-1 (shard edge: DNS discovery, static targets, probes), and
 the workloads they scrape (workload-1..3).
 
-  URL       https://localhost:$DEMO_PORT   (the primary's Prometheus: HTTPS + basic auth)
+  URL       https://localhost:$DEMO_PORT   ($E2E_PRIMARY's Prometheus: HTTPS + basic auth)
   user      $user
   password  in $pwfile (root only; curl reads both from $auth)
   CA        $ca
-            (the stack's CA; the primary's certificate names localhost and 127.0.0.1)
+            (the stack's CA; $E2E_PRIMARY's certificate names localhost and 127.0.0.1)
 
 Try (each returns data; the end-to-end suite runs these very queries):
 EOF
@@ -98,7 +100,10 @@ More:
   # no credentials, no federation: 401
   curl --cacert $ca -o /dev/null -w '%{http_code}\\n' https://localhost:$DEMO_PORT/federate
   # a shell on a host (the login user has sudo)
-  $ssh_base primary.$E2E_ZONE
+  $ssh_base $E2E_PRIMARY.$E2E_ZONE
+  # stop primary-b's Prometheus, then watch ALERTS{alertname="PrimaryPeerDown"} fire on
+  # $E2E_PRIMARY (~2.5 min) and its notification reach the sink (below)
+  $ssh_base primary-b.$E2E_ZONE sudo systemctl stop prometheus
   # power off secondary-edge-1, then watch ALERTS{alertname="FederationFailing"} fire (~2 min)
   $ssh_base secondary-edge-1.$E2E_ZONE sudo systemctl poweroff
   # alert notifications (webhook receiver) land here
@@ -181,10 +186,10 @@ cmd_up() {
 
   forward_start
   local name
-  log "waiting for the primary to federate from the secondaries"
+  log "waiting for $E2E_PRIMARY to federate from the secondaries"
   for name in $(secondaries); do
     retry_until "$E2E_FEDERATION_TIMEOUT" 5 primary_has_series_from "$name" ||
-      log "WARNING: no series from $name on the primary yet"
+      log "WARNING: no series from $name on $E2E_PRIMARY yet"
   done
   retry_until 15 0.5 lcurl /-/ready -K "$WORK/curl-auth" -o /dev/null -f ||
     die "https://localhost:$DEMO_PORT/-/ready does not answer through the forwarder"

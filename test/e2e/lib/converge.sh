@@ -31,27 +31,67 @@ provision() {
 # recap NAME RUN: the PLAY RECAP lines of a run.
 recap() { grep -E '^[^ ]+ +: ok=[0-9]+ +changed=' "$WORK/logs/converge-$1-$2.log" || true; }
 
-# converge_all RUN: provision every host in parallel; records which ones failed.
+# provision_in_turn RUN NAME...: provision the hosts one after the other, each only when
+# the one before succeeded (as the program provisions primary-b after primary-a, so that a
+# change never restarts both replicas at once); writes each exit status to
+# logs/converge-NAME-RUN.rc.
+provision_in_turn() {
+  local run=$1 name rc=0
+  shift
+  for name in "$@"; do
+    if ((rc == 0)); then
+      provision "$name" "$run" || rc=$?
+      printf '%s\n' "$rc" > "$WORK/logs/converge-$name-$run.rc"
+    else
+      printf 'not run: the replica before it failed\n' > "$WORK/logs/converge-$name-$run.log"
+      printf '1\n' > "$WORK/logs/converge-$name-$run.rc"
+    fi
+  done
+}
+
+# converge_all RUN: provision the secondaries in parallel with the primaries, the primaries
+# in turn; records which hosts failed.
 converge_all() {
-  local run=$1 name rc
+  local run=$1 name rc turn_pid=
+  local -a in_turn=()
   declare -A pids=()
   CONVERGE_FAILED=()
   for name in "${E2E_HOSTS[@]}"; do
     [[ -n ${HOST_PID[$name]} ]] || continue
-    provision "$name" "$run" &
-    pids[$name]=$!
+    if is_primary "$name"; then
+      in_turn+=("$name")
+      rm -f "$WORK/logs/converge-$name-$run.rc"
+    else
+      provision "$name" "$run" &
+      pids[$name]=$!
+    fi
   done
+  if ((${#in_turn[@]})); then
+    provision_in_turn "$run" "${in_turn[@]}" &
+    turn_pid=$!
+  fi
   for name in "${E2E_HOSTS[@]}"; do
     [[ -n ${pids[$name]:-} ]] || continue
     rc=0
     wait "${pids[$name]}" || rc=$?
-    if ((rc != 0)) || ! recap "$name" "$run" | grep -q .; then
-      CONVERGE_FAILED+=("$name")
-      log "$name: run $run exited $rc; last lines of its log:"
-      { grep -vE '^\s*$' "$WORK/logs/converge-$name-$run.log" || true; } | tail -n 25 |
-        sed "s/^/  [$name] /" >&2
-    fi
+    converge_result "$name" "$run" "$rc"
   done
+  [[ -z $turn_pid ]] || wait "$turn_pid" || true
+  for name in "${in_turn[@]}"; do
+    converge_result "$name" "$run" "$(cat "$WORK/logs/converge-$name-$run.rc" 2>/dev/null || echo 1)"
+  done
+}
+
+# converge_result NAME RUN RC: record a failed run (non-zero status or no recap) with the
+# last lines of its log.
+converge_result() {
+  local name=$1 run=$2 rc=$3
+  if ((rc != 0)) || ! recap "$name" "$run" | grep -q .; then
+    CONVERGE_FAILED+=("$name")
+    log "$name: run $run exited $rc; last lines of its log:"
+    { grep -vE '^\s*$' "$WORK/logs/converge-$name-$run.log" || true; } | tail -n 25 |
+      sed "s/^/  [$name] /" >&2
+  fi
 }
 
 # changed_count NAME RUN: the sum of changed= over the recap lines ("" when none).
@@ -85,6 +125,10 @@ E2E_SCRAPE_INTERVAL=${E2E_SCRAPE_INTERVAL:-15s}
 E2E_GROUP_WAIT=${E2E_GROUP_WAIT:-10s}
 # The heartbeat (Watchdog) interval: short, so that the rules stage sees several.
 E2E_HEARTBEAT_INTERVAL=${E2E_HEARTBEAT_INTERVAL:-20s}
+# How often the primaries send firing alerts again (Prometheus' default is 1m). Alertmanager
+# keeps an alert 4 of these after the last send, so with both primaries' Prometheus stopped
+# the heartbeat stops after about 1 minute instead of 4 (the heartbeat-gap stage).
+E2E_RESEND_DELAY=${E2E_RESEND_DELAY:-15s}
 
 prepare_vars() {
   local name
@@ -99,13 +143,15 @@ prepare_vars() {
   mv "$WORK/vars/$E2E_ARCHIVE_HOST.json.new" "$WORK/vars/$E2E_ARCHIVE_HOST.json"
   for name in "${E2E_HOSTS[@]}"; do
     jq --arg ep "http://$AWS_IP:$MOTO_PORT" --arg ak "$E2E_AWS_ACCESS_KEY" --arg sk "$E2E_AWS_SECRET_KEY" \
-      --arg si "$E2E_SCRAPE_INTERVAL" --arg gw "$E2E_GROUP_WAIT" --arg hb "$E2E_HEARTBEAT_INTERVAL" '
+      --arg si "$E2E_SCRAPE_INTERVAL" --arg gw "$E2E_GROUP_WAIT" --arg hb "$E2E_HEARTBEAT_INTERVAL" \
+      --arg rd "$E2E_RESEND_DELAY" '
       .prometheus_workload_jobs = [(.prometheus_workload_jobs // [])[]
         | if .ec2 then .ec2 += {endpoint: $ep, access_key: $ak, secret_key: $sk} else . end]
       | if .promfed_role == "primary" then
           .alertmanager_sns_api_url = $ep | .alertmanager_sns_access_key = $ak
           | .alertmanager_sns_secret_key = $sk | .alertmanager_group_wait = $gw
           | .alertmanager_heartbeat_interval = $hb
+          | .prometheus_extra_args = (.prometheus_extra_args // []) + ["--rules.alert.resend-delay=" + $rd]
         else . end
       | .prometheus_scrape_interval = $si | .prometheus_evaluation_interval = $si
       | .prometheus_federate_scrape_interval = $si | .prometheus_federate_scrape_timeout = "10s"' \
@@ -113,6 +159,16 @@ prepare_vars() {
     mv "$WORK/vars/$name.json.new" "$WORK/vars/$name.json"
   done
   chmod 0600 "$WORK/vars/"*.json
+  # Each primary's certificate and key: the checks talk to Alertmanager (API and gossip)
+  # over mutual TLS as that primary would.
+  install -d -m 0700 "$WORK/tls"
+  for name in "${E2E_HOSTS[@]}"; do
+    is_primary "$name" || continue
+    jq -er .promfed_tls_cert_pem "$WORK/vars/$name.json" > "$WORK/tls/$name.pem"
+    # The key is a secret: it reaches the host through SSM (the manifest's parameters file).
+    (umask 077 && jq -er 'to_entries[] | select(.key | endswith("/tls-key")) | .value' \
+      "$OUTDIR/$(manifest_host "$name" parameters)" > "$WORK/tls/$name-key.pem")
+  done
   printf 'user = "%s:%s"\n' "$(jq -er .web_username "$OUTDIR/manifest.json")" \
     "$(jq -er .web_password "$OUTDIR/manifest.json")" > "$WORK/curl-auth"
   chmod 0600 "$WORK/curl-auth"

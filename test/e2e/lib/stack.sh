@@ -23,6 +23,8 @@ source "$E2E_DIR/lib/verify_shards.sh"
 source "$E2E_DIR/lib/verify_hosts.sh"
 # shellcheck source=test/e2e/lib/verify_ready.sh
 source "$E2E_DIR/lib/verify_ready.sh"
+# shellcheck source=test/e2e/lib/verify_ha.sh
+source "$E2E_DIR/lib/verify_ha.sh"
 # shellcheck source=test/e2e/lib/aws.sh
 source "$E2E_DIR/lib/aws.sh"
 # shellcheck source=test/e2e/lib/workloads.sh
@@ -30,9 +32,11 @@ source "$E2E_DIR/lib/workloads.sh"
 
 E2E_STACK=e2e
 E2E_ZONE=e2e.promfed.internal
-# The stack's hosts: the primary and one secondary per shard of test/e2e/shards.json
-# (the generator derives the same names from that file; generate checks it).
-E2E_HOSTS=(primary secondary-apps-1 secondary-edge-1)
+# The stack's hosts: two primary replicas and one secondary per shard of
+# test/e2e/shards.json (the generator derives the same names from that file; generate
+# checks it). E2E_PRIMARY is the replica the single-primary checks and the demo use.
+E2E_HOSTS=(primary-a primary-b secondary-apps-1 secondary-edge-1)
+E2E_PRIMARY=primary-a
 E2E_SHARDS_FILE=${E2E_SHARDS_FILE:-$E2E_DIR/shards.json}
 E2E_ARCHIVE_HOST="secondary-edge-1"
 E2E_SSH_USER=promfed
@@ -44,6 +48,9 @@ HTTP_PID_START=
 # Commands (and the Debian packages holding them) a caller needs besides the suite's.
 E2E_EXTRA_CMDS=()
 E2E_EXTRA_PACKAGES=()
+
+# is_primary NAME: NAME is a primary replica (contract: primary-a, primary-b).
+is_primary() { [[ $1 == primary-* ]]; }
 
 # stack_changed: called whenever a namespace, mount or process was added; demo.sh saves
 # its state here so that `demo.sh down` finds everything even after an interrupted `up`.

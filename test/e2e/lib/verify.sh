@@ -28,7 +28,12 @@ prom_query() { acurl "$1" "$PROM_PORT" /api/v1/query --get --data-urlencode "que
 
 secondaries() {
   local name
-  for name in "${E2E_HOSTS[@]}"; do [[ $name == primary ]] || printf '%s\n' "$name"; done
+  for name in "${E2E_HOSTS[@]}"; do is_primary "$name" || printf '%s\n' "$name"; done
+}
+primaries() {
+  local name
+  for name in "${E2E_HOSTS[@]}"; do is_primary "$name" && printf '%s\n' "$name"; done
+  return 0
 }
 
 # Alert names defined by the prometheus role's rule files.
@@ -92,8 +97,10 @@ selector_for() {
           | ",\(.key)=\"\(.value)\""] | join("")) + "}"' "$WORK/vars/$1.json"
 }
 
+# primary_has_series_from SECONDARY [PRIMARY]: PRIMARY (default E2E_PRIMARY) holds federate:*
+# series of SECONDARY.
 primary_has_series_from() {
-  prom_query primary "count($(selector_for "$1"))" 2>/dev/null |
+  prom_query "${2:-$E2E_PRIMARY}" "count($(selector_for "$1"))" 2>/dev/null |
     jq -e '.data.result[0].value[1] | tonumber > 0' >/dev/null 2>&1
 }
 
@@ -149,16 +156,21 @@ check_federation() {
   printf 'FIGURE federate payload on %s: aggregated %d bytes, everything %d bytes\n' "$name" "$agg" "$all"
   if ((agg > 0 && agg < all)); then pass "federate-payload-smaller"; else fail "federate-payload-smaller" "aggregated $agg vs all $all bytes"; fi
 
+  # Every replica federates every secondary on its own.
+  local prim
   t0=$SECONDS
-  for name in $(secondaries); do
-    if retry_until "$E2E_FEDERATION_TIMEOUT" 5 primary_has_series_from "$name"; then
-      pass "primary-federates-$name"
-    else
-      fail "primary-federates-$name" "no $(selector_for "$name") on the primary within ${E2E_FEDERATION_TIMEOUT}s"
-    fi
+  for prim in $(primaries); do
+    for name in $(secondaries); do
+      if retry_until "$E2E_FEDERATION_TIMEOUT" 5 primary_has_series_from "$name" "$prim"; then
+        pass "$prim-federates-$name ($(query_value "$prim" "count($(selector_for "$name"))") series)"
+      else
+        fail "$prim-federates-$name" "no $(selector_for "$name") on $prim within ${E2E_FEDERATION_TIMEOUT}s"
+      fi
+    done
   done
-  printf 'FIGURE federated series of every secondary on the primary after %ds of polling (%ds after the first converge ended)\n' \
+  printf 'FIGURE federated series of every secondary on every primary after %ds of polling (%ds after the first converge ended)\n' \
     $((SECONDS - t0)) $((SECONDS - CONVERGED_AT))
+  check_heartbeat_federated
 }
 
 # ext_matchers NAME: NAME's external labels as PromQL matchers (",stack=\"e2e\",...").
@@ -186,7 +198,7 @@ labels_honored() {
   own="job=\"node\",instance=\"$(fqdn "$sec"):$NODE_PORT\""
   want=$(job_instance "$sec" 'federate:up:max') || true
   grep -qxF "$own" <<<"$want" || { printf 'no federate:up:max{%s} on %s itself\n' "$own" "$sec"; return 1; }
-  got=$(job_instance primary "{__name__=\"federate:up:max\"$(ext_matchers "$sec")}") || true
+  got=$(job_instance "$E2E_PRIMARY" "{__name__=\"federate:up:max\"$(ext_matchers "$sec")}") || true
   if grep -q 'exported_\|job="federate"' <<<"$got"; then
     printf 'the primary relabelled series of %s, e.g. federate:up:max{%s}\n' "$sec" \
       "$(grep -m1 'exported_\|job="federate"' <<<"$got")"
@@ -248,7 +260,7 @@ check_promtool() {
 
 # probe_ok: the primary sees a successful blackbox probe federated from a secondary.
 probe_ok() {
-  prom_query primary 'federate:probe_success:min{prometheus!="primary"} == 1' 2>/dev/null |
+  prom_query "$E2E_PRIMARY" 'federate:probe_success:min{prometheus!~"primary-.+"} == 1' 2>/dev/null |
     jq -e '.data.result | length > 0' >/dev/null
 }
 
@@ -256,24 +268,27 @@ check_probe() {
   if retry_until "$E2E_FEDERATION_TIMEOUT" 5 probe_ok; then
     pass "blackbox-probe-federated"
   else
-    fail "blackbox-probe-federated" "no federate:probe_success:min == 1 on the primary"
+    fail "blackbox-probe-federated" "no federate:probe_success:min == 1 on $E2E_PRIMARY"
   fi
 }
 
 check_rules() {
-  local rules alert missing=()
-  rules=$(acurl primary "$PROM_PORT" /api/v1/rules 2>/dev/null) || { fail "rules-loaded" "GET /api/v1/rules failed"; return; }
+  local rules alert prim missing
   local -a names
   mapfile -t names < <({ role_alert_names; printf 'FederationFailing\n'; } | sort -u)
-  for alert in "${names[@]}"; do
-    jq -e --arg a "$alert" '[.data.groups[].rules[] | select(.type == "alerting") | .name] | index($a)' \
-      <<<"$rules" >/dev/null || missing+=("$alert")
+  for prim in $(primaries); do
+    missing=()
+    rules=$(acurl "$prim" "$PROM_PORT" /api/v1/rules 2>/dev/null) || { fail "rules-loaded-on-$prim" "GET /api/v1/rules failed"; continue; }
+    for alert in "${names[@]}"; do
+      jq -e --arg a "$alert" '[.data.groups[].rules[] | select(.type == "alerting") | .name] | index($a)' \
+        <<<"$rules" >/dev/null || missing+=("$alert")
+    done
+    if ((${#missing[@]} == 0)); then
+      pass "rules-loaded-on-$prim (${#names[@]} alerts: ${names[*]})"
+    else
+      fail "rules-loaded-on-$prim" "missing: ${missing[*]}"
+    fi
   done
-  if ((${#missing[@]} == 0)); then
-    pass "rules-loaded-on-primary (${#names[@]} alerts: ${names[*]})"
-  else
-    fail "rules-loaded-on-primary" "missing: ${missing[*]}"
-  fi
 }
 
 # prom_count NAME PROMQL: the number of series an instant query returns (0 on error).
@@ -282,30 +297,35 @@ prom_count() {
   n=$(prom_query "$1" "$2" 2>/dev/null | jq -r '.data.result | length' 2>/dev/null) || n=0
   printf '%s\n' "${n:-0}"
 }
-alertmanager_up() { (($(prom_count primary 'up{job="alertmanager"} == 1') == 1)); }
+# alertmanagers_up NAME: NAME scrapes every primary's Alertmanager.
+alertmanagers_up() { (($(prom_count "$1" 'up{job="alertmanager"} == 1') == $(primaries | wc -l))); }
 
-# The primary watches its own Alertmanager: the job answers, its notification counters are
-# there, and none of the Alertmanager* alerts is pending or firing on a healthy stack.
+# Every primary watches every Alertmanager: the job answers for each, their notification
+# counters are there, and none of the Alertmanager* alerts is pending or firing on a
+# healthy stack.
 check_alertmanager_scraped() {
-  local n body
-  if retry_until 60 5 alertmanager_up; then
-    pass "alertmanager-scraped-on-primary"
-  else
-    fail "alertmanager-scraped-on-primary" "no up{job=\"alertmanager\"} == 1 on the primary"
-  fi
-  n=$(prom_count primary 'alertmanager_notifications_total{job="alertmanager"}')
-  if ((n > 0)); then
-    pass "alertmanager-metrics-on-primary ($n alertmanager_notifications_total series)"
-  else
-    fail "alertmanager-metrics-on-primary" "no alertmanager_notifications_total on the primary"
-  fi
-  body=$(prom_query primary 'ALERTS{alertname=~"Alertmanager.+"}' 2>/dev/null) || body=
-  if ! jq -e '.status == "success"' <<<"$body" >/dev/null 2>&1; then
-    fail "alertmanager-alerts-quiet" "the ALERTS query failed"
-    return
-  fi
-  n=$(jq -r '[.data.result[] | "\(.metric.alertname) (\(.metric.alertstate))"] | join(", ")' <<<"$body")
-  if [[ -z $n ]]; then pass "alertmanager-alerts-quiet"; else fail "alertmanager-alerts-quiet" "$n"; fi
+  local n body prim count
+  count=$(primaries | wc -l)
+  for prim in $(primaries); do
+    if retry_until 60 5 alertmanagers_up "$prim"; then
+      pass "alertmanagers-scraped-on-$prim (up{job=\"alertmanager\"} == 1 for $count)"
+    else
+      fail "alertmanagers-scraped-on-$prim" "$(prom_count "$prim" 'up{job="alertmanager"} == 1') of $count Alertmanagers up on $prim"
+    fi
+    n=$(prom_count "$prim" 'count by (instance) (alertmanager_notifications_total{job="alertmanager"})')
+    if ((n == count)); then
+      pass "alertmanager-metrics-on-$prim (alertmanager_notifications_total of $n instances)"
+    else
+      fail "alertmanager-metrics-on-$prim" "alertmanager_notifications_total of $n instances on $prim, want $count"
+    fi
+    body=$(prom_query "$prim" 'ALERTS{alertname=~"Alertmanager.+"}' 2>/dev/null) || body=
+    if ! jq -e '.status == "success"' <<<"$body" >/dev/null 2>&1; then
+      fail "alertmanager-alerts-quiet-on-$prim" "the ALERTS query failed"
+      continue
+    fi
+    n=$(jq -r '[.data.result[] | "\(.metric.alertname) (\(.metric.alertstate))"] | join(", ")' <<<"$body")
+    if [[ -z $n ]]; then pass "alertmanager-alerts-quiet-on-$prim"; else fail "alertmanager-alerts-quiet-on-$prim" "$n"; fi
+  done
 }
 
 # heartbeat_times: the receive times of the Watchdog posts on the sink's heartbeat path,
@@ -350,15 +370,10 @@ check_heartbeat() {
   fi
 }
 
-federation_failing_firing() {
-  acurl primary "$PROM_PORT" /api/v1/alerts 2>/dev/null |
-    jq -e '[.data.alerts[] | select(.labels.alertname == "FederationFailing" and .state == "firing")] | length > 0' >/dev/null
-}
-
 prom_ready() { [[ $(http_code acurl "$1" "$PROM_PORT" /-/ready) == 200 ]]; }
 
 check_reboots() {
-  local name=primary reads
+  local name=$E2E_PRIMARY reads
   log "rebooting $name (poweroff, boot again)"
   reads=$(ssm_reads "$(manifest_host "$name" host_key_parameter)") || reads=0
   # /run is a fresh tmpfs on every boot: the marker proves the host really rebooted.
@@ -380,7 +395,7 @@ check_reboots() {
   check_host_key "$name" after-reboot- "$reads"
   local first
   first=$(secondaries | head -n 1)
-  if retry_until 120 5 primary_has_series_from "$first"; then
+  if retry_until 120 5 primary_has_series_from "$first" "$name"; then
     pass "federates-after-reboot-$name"
   else
     fail "federates-after-reboot-$name" "no series from $first after reboot"
@@ -406,7 +421,7 @@ check_reboots() {
 # demo_query_answers N: entry N of DEMO_QUERIES returns at least one series on the primary.
 demo_query_answers() {
   local n
-  n=$(prom_query primary "$(demo_query_text "$1")" 2>/dev/null | jq -r '.data.result | length' 2>/dev/null) || n=0
+  n=$(prom_query "$E2E_PRIMARY" "$(demo_query_text "$1")" 2>/dev/null | jq -r '.data.result | length' 2>/dev/null) || n=0
   DEMO_QUERY_SERIES=${n:-0}
   ((DEMO_QUERY_SERIES > 0))
 }
@@ -429,7 +444,8 @@ check_demo_queries() {
 # hosts that reboots starts again, so reboots needs outage. readiness comes last: it stops
 # and starts the primary's Prometheus (and waits until it is ready again).
 E2E_STAGES=(host-keys endpoints promtool hardening patching workloads federation honor-labels discovery
-  probes shards demo-queries user-rules stale-user-rules rules outage reboots readiness)
+  probes shards demo-queries user-rules stale-user-rules rules alertmanager-cluster outage reboots
+  failover heartbeat-gap readiness)
 declare -A E2E_STAGE_FNS=(
   [host-keys]=check_host_keys [endpoints]=check_endpoints [promtool]=check_promtool [hardening]=check_hardening
   [patching]=check_patching [workloads]=check_workloads
@@ -437,7 +453,9 @@ declare -A E2E_STAGE_FNS=(
   [probes]="check_probe check_probes_edge" [shards]=check_shards_on_primary
   [demo-queries]=check_demo_queries [user-rules]=check_user_rules
   [stale-user-rules]=check_stale_user_rules [rules]="check_rules check_alertmanager_scraped check_heartbeat"
-  [outage]=check_outage_and_delivery [reboots]=check_reboots [readiness]=check_readiness
+  [alertmanager-cluster]=check_alertmanager_cluster
+  [outage]="check_outage_and_delivery check_outage_notified_once" [reboots]=check_reboots
+  [failover]=check_failover [heartbeat-gap]=check_heartbeat_gap [readiness]=check_readiness
 )
 declare -A E2E_STAGE_NEEDS=([reboots]=outage)
 declare -A E2E_STAGE_RAN=()
@@ -467,6 +485,9 @@ run_stage() {
     return
   fi
   log "stage $stage_name"
+  # Checks that read the sink's log look at what arrived since their stage began.
+  # shellcheck disable=SC2034 # read by lib/verify_ha.sh
+  E2E_STAGE_T0=$EPOCHREALTIME
   for stage_fn in ${E2E_STAGE_FNS[$stage_name]}; do "$stage_fn"; done
   E2E_STAGE_RAN[$stage_name]=1
 }

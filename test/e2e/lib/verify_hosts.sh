@@ -12,7 +12,7 @@ E2E_EXPOSURE_MAX=${E2E_EXPOSURE_MAX:-2.0}
 host_units() {
   printf '%s\n' 'prometheus.service prometheus' \
     'prometheus-node-exporter.service prometheus-node-exporter'
-  if [[ $1 == primary ]]; then
+  if is_primary "$1"; then
     printf '%s\n' 'prometheus-alertmanager.service prometheus-alertmanager'
   else
     printf '%s\n' 'prometheus-blackbox-exporter.service prometheus-blackbox-exporter'
@@ -22,6 +22,7 @@ host_units() {
 # Key material: Prometheus' key and web password, the exporter's key, the root-only host key.
 E2E_PROM_KEY=/etc/promfed/tls/prometheus-key.pem
 E2E_NODE_KEY=/etc/promfed/tls/node-exporter-key.pem
+E2E_AM_KEY=/etc/promfed/tls/alertmanager-key.pem
 E2E_HOST_KEY=/etc/promfed/tls/host-key.pem
 E2E_WEB_PASSWORD=/etc/prometheus/web-password
 
@@ -159,8 +160,11 @@ check_hardening() {
     expect_read "$name" prometheus-node-exporter "$E2E_PROM_KEY" no
     expect_read "$name" prometheus-node-exporter "$E2E_WEB_PASSWORD" no
     expect_read "$name" prometheus-node-exporter "$E2E_HOST_KEY" no
-    if [[ $name == primary ]]; then
+    if is_primary "$name"; then
       expect_read "$name" prometheus-alertmanager /etc/prometheus/alertmanager.yml yes
+      expect_read "$name" prometheus-alertmanager "$E2E_AM_KEY" yes
+      expect_read "$name" prometheus-alertmanager "$E2E_HOST_KEY" no
+      expect_read "$name" prometheus "$E2E_AM_KEY" no
       expect_read "$name" prometheus-alertmanager "$E2E_PROM_KEY" no
       expect_read "$name" prometheus-alertmanager "$E2E_WEB_PASSWORD" no
       expect_read "$name" prometheus /etc/prometheus/alertmanager.yml no

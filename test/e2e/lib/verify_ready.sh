@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# The readiness responder (issue 10): the load balancer's health check reads the primary's
+# The readiness responder (issue 10): the load balancer's health check reads each primary's
 # Prometheus readiness over plain HTTP without credentials, on READY_PORT, and learns
 # nothing else.
 
@@ -38,75 +38,131 @@ expect_answer() {
   fi
 }
 
-check_readiness() {
-  local name resp e code t0 t1 polls=0 not_ready=0 bad=
-  # No credentials, as the load balancer asks.
-  resp=$(rcurl primary /ready -i 2>&1) || resp=
-  expect_answer readiness-ready-primary "$resp" 200 ready
-  resp=$(rcurl primary /-/ready -i 2>&1) || resp=
-  expect_answer readiness-other-path-404 "$resp" 404 'not found'
-  resp=$(rcurl primary /metrics -i 2>&1) || resp=
-  expect_answer readiness-no-metrics-404 "$resp" 404 'not found'
-  code=$(http_code rcurl primary /ready -I)
-  if [[ $code == 200 ]]; then pass "readiness-head-primary"; else fail "readiness-head-primary" "HEAD /ready gave HTTP $code"; fi
+# READY_POLLERS pollers on the host itself ask the responder again and again while
+# Prometheus starts, so that some answer is always under way: one answer takes 0.1-0.4 s
+# (a sandboxed unit per connection, TLS and a bcrypt check in Prometheus), longer than the
+# replay of the suite's small WAL (0.05-0.1 s). The host's clock also stamps Prometheus'
+# journal, which dates the replay.
+READY_POLLERS=8
 
-  for name in $(secondaries); do
-    code=$(ready_code "$name")
+# restart_polled NAME: start Prometheus on NAME (stopped before) with the pollers running;
+# prints "T0 <epoch>", one "POLL <start> <end> <code>" line per answer (each poller stops
+# at its first 200, or after 60 s), then the journal lines of the start with their epoch
+# times: "<epoch> <host> prometheus[<pid>]: ... msg=...".
+restart_polled() {
+  on "$1" "bash -s $READY_PORT $READY_POLLERS" <<'HOST' 2>/dev/null
+set -u
+port=$1 pollers=$2 out=$(mktemp -d)
+poll() {
+  local end=$((SECONDS + 60)) s c
+  while [ "$SECONDS" -lt "$end" ]; do
+    s=$(date +%s.%N)
+    c=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$port/ready")
+    echo "POLL $s $(date +%s.%N) $c"
+    [ "$c" = 200 ] && break
+  done
+}
+t0=$(date +%s.%N)
+for i in $(seq "$pollers"); do poll > "$out/$i" & done
+sudo systemctl start --no-block prometheus.service
+wait
+echo "T0 $t0"
+cat "$out"/*
+rm -rf "$out"
+sudo journalctl -u prometheus.service -o short-unix --no-pager --since "@${t0%.*}"
+HOST
+}
+
+# journal_time LINES PATTERN: the epoch time of the first journal line matching PATTERN.
+journal_time() { awk -v p="$2" '$1 ~ /^[0-9]+\.[0-9]+$/ && $0 ~ p {print $1; exit}' <<<"$1"; }
+
+check_readiness() {
+  local name=$E2E_PRIMARY resp e code out t0 t1 r0 r1 ready polls bad during during_ok inside not_ready replay
+  # No credentials, as the load balancer asks.
+  for e in $(primaries); do
+    resp=$(rcurl "$e" /ready -i 2>&1) || resp=
+    expect_answer "readiness-ready-$e" "$resp" 200 ready
+  done
+  resp=$(rcurl "$name" /-/ready -i 2>&1) || resp=
+  expect_answer readiness-other-path-404 "$resp" 404 'not found'
+  resp=$(rcurl "$name" /metrics -i 2>&1) || resp=
+  expect_answer readiness-no-metrics-404 "$resp" 404 'not found'
+  code=$(http_code rcurl "$name" /ready -I)
+  if [[ $code == 200 ]]; then pass "readiness-head-$name"; else fail "readiness-head-$name" "HEAD /ready gave HTTP $code"; fi
+
+  for e in $(secondaries); do
+    code=$(ready_code "$e")
     if [[ $code == 000 ]]; then
-      pass "readiness-not-on-$name (nothing listens on :$READY_PORT)"
+      pass "readiness-not-on-$e (nothing listens on :$READY_PORT)"
     else
-      fail "readiness-not-on-$name" "port $READY_PORT answered HTTP $code"
+      fail "readiness-not-on-$e" "port $READY_PORT answered HTTP $code"
     fi
   done
 
   # A template has no exposure of its own; an instance (never started) shows the unit's.
-  e=$(exposure primary 'promfed-ready@e2e.service')
-  printf 'FIGURE systemd-analyze security promfed-ready@e2e.service on primary: exposure %s\n' "${e:-?}"
+  e=$(exposure "$name" 'promfed-ready@e2e.service')
+  printf 'FIGURE systemd-analyze security promfed-ready@e2e.service on %s: exposure %s\n' "$name" "${e:-?}"
   if [[ -n $e ]] && awk -v e="$e" -v m="$E2E_EXPOSURE_MAX" 'BEGIN {exit !(e <= m)}'; then
-    pass "exposure-primary-promfed-ready@.service ($e <= $E2E_EXPOSURE_MAX)"
+    pass "exposure-$name-promfed-ready@.service ($e <= $E2E_EXPOSURE_MAX)"
   else
-    fail "exposure-primary-promfed-ready@.service" "exposure ${e:-unknown}, want <= $E2E_EXPOSURE_MAX"
+    fail "exposure-$name-promfed-ready@.service" "exposure ${e:-unknown}, want <= $E2E_EXPOSURE_MAX"
   fi
 
   # Prometheus down: not ready.
-  log "stopping prometheus on primary"
-  on primary 'sudo systemctl stop prometheus.service' </dev/null || true
-  resp=$(rcurl primary /ready -i 2>&1) || resp=
+  log "stopping prometheus on $name"
+  on "$name" 'sudo systemctl stop prometheus.service' </dev/null || true
+  resp=$(rcurl "$name" /ready -i 2>&1) || resp=
   expect_answer readiness-prometheus-stopped "$resp" 503 'not ready'
 
-  # Started again: 503 while it replays its WAL, then 200 once /-/ready says so; never
-  # 200 before Prometheus itself is ready.
-  # --no-block: the polling starts while Prometheus is still starting.
-  on primary 'sudo systemctl start --no-block prometheus.service' </dev/null || true
-  t0=$EPOCHREALTIME
-  while ((polls < 1200)); do
-    code=$(ready_code primary)
-    polls=$((polls + 1))
-    if [[ $code == 200 ]]; then
-      t1=$EPOCHREALTIME
-      prom_ready primary || bad="the responder said 200 while /-/ready did not"
-      break
-    elif [[ $code == 503 ]]; then
-      not_ready=$((not_ready + 1))
-    else
-      bad="HTTP $code during the restart"
-      break
-    fi
-    sleep 0.1
-  done
-  if [[ -z ${t1:-} && -z $bad ]]; then bad="not ready after $polls polls"; fi
-  if [[ -n $bad ]]; then
-    fail "readiness-after-restart" "$bad"
+  # Started again: 503 while it starts and replays its WAL, then 200; never 200 before
+  # Prometheus logs that it is ready. The replay is the span between its journal lines
+  # "Replaying on-disk memory mappable chunks" and "WAL replay completed": the polls under
+  # way during it (and those wholly inside it, when one fits) must all have answered 503.
+  out=$(restart_polled "$name") || out=
+  t0=$(awk '$1 == "T0" {print $2}' <<<"$out")
+  r0=$(journal_time "$out" 'Replaying on-disk memory mappable chunks|Replaying WAL')
+  r1=$(journal_time "$out" 'WAL replay completed')
+  ready=$(journal_time "$out" 'Server is ready to receive web requests')
+  polls=$(grep -c '^POLL ' <<<"$out") || polls=0
+  # first 200 (end of that poll), answers other than 503/200, polls under way during the
+  # replay and their 503s, polls wholly inside it.
+  read -r t1 bad during during_ok inside < <(awk -v r0="${r0:-0}" -v r1="${r1:-0}" '
+    $1 == "POLL" {
+      if ($4 == 200 && (first == "" || $3 < first)) first = $3
+      if ($4 != 200 && $4 != 503) bad++
+      if (r0 > 0 && $2 < r1 && $3 > r0) { during++; if ($4 == 503) ok++ }
+      if (r0 > 0 && $2 >= r0 && $3 <= r1) inside++
+    }
+    END {printf "%s %d %d %d %d\n", (first == "" ? "-" : first), bad, during, ok, inside}' <<<"$out")
+  if [[ -z $t0 || $t1 == - || -z $ready ]]; then
+    fail "readiness-after-restart" "no 200 from the responder or no ready line in the journal ($polls polls)"
+  elif ((bad > 0)); then
+    fail "readiness-after-restart" "$bad answers other than 503 and 200 during the restart"
+  elif awk -v a="$t1" -v r="$ready" 'BEGIN {exit !(a < r)}'; then
+    fail "readiness-after-restart" "the responder answered 200 at $t1, before Prometheus was ready at $ready"
   else
-    e=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}')
-    printf 'FIGURE primary not ready for %ss after a restart (%d answers 503 before the first 200)\n' "$e" "$not_ready"
-    pass "readiness-after-restart (503 x$not_ready, then 200 after ${e}s, /-/ready agrees)"
+    e=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}')
+    not_ready=$(grep -c '^POLL .* 503$' <<<"$out") || not_ready=0
+    pass "readiness-after-restart (503 x$not_ready from $READY_POLLERS pollers, 200 ${e}s after the start, once Prometheus logged it was ready)"
+    printf 'FIGURE %s not ready for %ss after a restart (%d answers 503, then 200)\n' "$name" "$e" "$not_ready"
+  fi
+  if [[ -z $r0 || -z $r1 ]]; then
+    fail "readiness-not-ready-during-wal-replay" "no WAL replay lines in Prometheus' journal"
+  else
+    replay=$(awk -v a="$r0" -v b="$r1" 'BEGIN {printf "%.0f", (b - a) * 1000}')
+    printf 'FIGURE %s replayed its WAL for %sms (journal); %d polls of the responder were under way during it (%d wholly inside), %d of them answered 503\n' \
+      "$name" "$replay" "$during" "$inside" "$during_ok"
+    if ((during > 0 && during == during_ok)); then
+      pass "readiness-not-ready-during-wal-replay ($during polls under way during the ${replay}ms replay, $inside wholly inside, all 503)"
+    else
+      fail "readiness-not-ready-during-wal-replay" "$during polls under way during the ${replay}ms replay, $during_ok of them 503"
+    fi
   fi
   # Whatever happened above, later checks need a ready Prometheus.
-  if retry_until 120 2 prom_ready primary; then
-    pass "serves-after-readiness-check-primary"
+  if retry_until 120 2 prom_ready "$name"; then
+    pass "serves-after-readiness-check-$name"
   else
-    fail "serves-after-readiness-check-primary" "Prometheus not ready within 120s"
+    fail "serves-after-readiness-check-$name" "Prometheus not ready within 120s"
   fi
-  check "no-failed-units-after-readiness-check-primary" system_ok primary
+  check "no-failed-units-after-readiness-check-$name" system_ok "$name"
 }

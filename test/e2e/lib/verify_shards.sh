@@ -122,9 +122,9 @@ check_probes_edge() {
 # query_value HOST PROMQL: the first sample's value ("" when the result is empty).
 query_value() { prom_query "$1" "$2" 2>/dev/null | jq -r '.data.result[0].value[1] // empty'; }
 
-shard_on_primary() { [[ $(query_value primary "count({__name__=~\"federate:.+\",shard=\"$1\"})") -gt 0 ]]; }
+shard_on_primary() { [[ $(query_value "$E2E_PRIMARY" "count({__name__=~\"federate:.+\",shard=\"$1\"})") -gt 0 ]]; }
 shard_service_ok() {
-  [[ $(query_value primary "federate:service_availability:ratio{shard=\"$1\",job=\"$2\"}") == 1 ]]
+  [[ $(query_value "$E2E_PRIMARY" "federate:service_availability:ratio{shard=\"$1\",job=\"$2\"}") == 1 ]]
 }
 
 check_shards_on_primary() {
@@ -136,23 +136,23 @@ check_shards_on_primary() {
     if retry_until 120 5 shard_on_primary "$shard" && retry_until 120 5 shard_service_ok "$shard" "$job"; then
       pass "primary-holds-shard-$shard (federate:service_availability:ratio{shard=\"$shard\",job=\"$job\"} == 1)"
     else
-      fail "primary-holds-shard-$shard" "no federate:* series with shard=\"$shard\" (or $job not fully up) on the primary"
+      fail "primary-holds-shard-$shard" "no federate:* series with shard=\"$shard\" (or $job not fully up) on $E2E_PRIMARY"
     fi
   done
   # Raw workload series never cross the federation link; ALERTS* are the primary's own.
-  raw=$(prom_query primary "count({job=~\"$re\",__name__!~\"federate:.+|ALERTS|ALERTS_FOR_STATE\"})" 2>/dev/null |
+  raw=$(prom_query "$E2E_PRIMARY" "count({job=~\"$re\",__name__!~\"federate:.+|ALERTS|ALERTS_FOR_STATE\"})" 2>/dev/null |
     jq -r '.data.result | if length == 0 then "0" else .[0].value[1] end') || raw="query failed"
   if [[ $raw == 0 ]]; then
     pass "primary-has-no-raw-workload-series (count({job=~\"$re\",__name__!~\"federate:.+\"}) is empty)"
   else
-    fail "primary-has-no-raw-workload-series" "$raw raw series of the workload jobs on the primary"
+    fail "primary-has-no-raw-workload-series" "$raw raw series of the workload jobs on $E2E_PRIMARY"
   fi
   for host in $(secondaries); do
     shard=$(jq -r .promfed_shard "$WORK/vars/$host.json")
-    figure=$(printf 'FIGURE shard %s: %s workload series on %s; on the primary %s federated series of the shard, %s of them from workload jobs' \
-      "$shard" "$(query_value "$host" "count({job=~\"$re\"})")" "$host" \
-      "$(query_value primary "count({__name__=~\"federate:.+\",shard=\"$shard\"})")" \
-      "$(query_value primary "count({__name__=~\"federate:.+\",shard=\"$shard\",job=~\"$re\"})")")
+    figure=$(printf 'FIGURE shard %s: %s workload series on %s; on %s %s federated series of the shard, %s of them from workload jobs' \
+      "$shard" "$(query_value "$host" "count({job=~\"$re\"})")" "$host" "$E2E_PRIMARY" \
+      "$(query_value "$E2E_PRIMARY" "count({__name__=~\"federate:.+\",shard=\"$shard\"})")" \
+      "$(query_value "$E2E_PRIMARY" "count({__name__=~\"federate:.+\",shard=\"$shard\",job=~\"$re\"})")")
     printf '%s\n' "$figure"
   done
 }
@@ -265,7 +265,7 @@ check_outage_and_delivery() {
   fi
   host_stop "$secondary" TERM
   while ((SECONDS - t0 < E2E_ALERT_TIMEOUT)); do
-    ALERTS_JSON=$(acurl primary "$PROM_PORT" /api/v1/alerts 2>/dev/null) || ALERTS_JSON='{"data":{"alerts":[]}}'
+    ALERTS_JSON=$(acurl "$E2E_PRIMARY" "$PROM_PORT" /api/v1/alerts 2>/dev/null) || ALERTS_JSON='{"data":{"alerts":[]}}'
     now=$SECONDS
     [[ -z $fired ]] && alert_firing "$E2E_SERVICE_ALERT" "$shard" && fired=$now
     [[ -z $ff ]] && alert_firing FederationFailing "$ff_shard" && ff=$now
@@ -276,8 +276,8 @@ check_outage_and_delivery() {
     sleep 2
   done
   if [[ -n $fired ]]; then
-    pass "service-alert-fires ($E2E_SERVICE_ALERT{shard=\"$shard\",job=\"$victim_job\"} on the primary)"
-    printf 'FIGURE %s firing on the primary %ds after node_exporter on %s stopped\n' "$E2E_SERVICE_ALERT" $((fired - t0)) "$E2E_VICTIM"
+    pass "service-alert-fires ($E2E_SERVICE_ALERT{shard=\"$shard\",job=\"$victim_job\"} on $E2E_PRIMARY)"
+    printf 'FIGURE %s firing on %s %ds after node_exporter on %s stopped\n' "$E2E_SERVICE_ALERT" "$E2E_PRIMARY" $((fired - t0)) "$E2E_VICTIM"
   else
     fail "service-alert-fires" "$E2E_SERVICE_ALERT{shard=\"$shard\"} not firing within ${E2E_ALERT_TIMEOUT}s"
   fi
