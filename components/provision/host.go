@@ -65,6 +65,10 @@ type Host struct {
 	Converged pulumi.Resource
 }
 
+// BootedDialLimit bounds the SSH dials of the steps after the ready gate
+// (each dial waits up to 10 s).
+const BootedDialLimit = 30
+
 // NewHost provisions a host. name is the host name ("primary",
 // "secondary-apps-1"); child names derive from it.
 func NewHost(ctx *pulumi.Context, name string, args *HostArgs, opts ...pulumi.ResourceOption) (*Host, error) {
@@ -100,6 +104,12 @@ func NewHost(ctx *pulumi.Context, name string, args *HostArgs, opts ...pulumi.Re
 			PerDialTimeout: pulumi.Int(10),
 		},
 	}
+	// Once the host has answered the ready gate, a later step that cannot
+	// reach it fails after a bounded number of dials (about 5 minutes)
+	// instead of dialing until its timeout, which the command provider may
+	// not enforce; the next up resumes from that step.
+	booted := conn
+	booted.DialErrorLimit = pulumi.Int(BootedDialLimit)
 	instanceHash := args.InstanceID.ToStringOutput().ApplyT(playbook.Hash).(pulumi.StringOutput)
 	varsHash := args.VarsJSON.ToStringOutput().ApplyT(playbook.Hash).(pulumi.StringOutput)
 	var digest pulumi.StringInput = pulumi.String("")
@@ -118,7 +128,7 @@ func NewHost(ctx *pulumi.Context, name string, args *HostArgs, opts ...pulumi.Re
 		return nil, err
 	}
 	tree, err := remote.NewCopyToRemote(ctx, name+"-ansible", &remote.CopyToRemoteArgs{
-		Connection: conn,
+		Connection: booted,
 		Source:     pulumi.NewFileArchive(args.AnsibleDir),
 		RemotePath: pulumi.String(playbook.RemoteTreeDir(args.TreeHash)),
 		Triggers:   pulumi.Array{instanceHash, pulumi.String(args.TreeHash)},
@@ -127,7 +137,7 @@ func NewHost(ctx *pulumi.Context, name string, args *HostArgs, opts ...pulumi.Re
 		return nil, err
 	}
 	play, err := remote.NewCommand(ctx, name+"-playbook", &remote.CommandArgs{
-		Connection: conn,
+		Connection: booted,
 		Create:     pulumi.String(playbook.Command(args.TreeHash, args.Region, args.Secrets)),
 		Stdin:      args.VarsJSON,
 		Triggers: pulumi.Array{

@@ -163,7 +163,7 @@ func TestSecretsAndPinnedHostKeys(t *testing.T) {
 		t.Errorf("logging=%s deps=%v", play.Str("logging"), play.Dependencies)
 	}
 	conn := play.Get("connection").(map[string]any)
-	if conn["hostKey"] != f.Keys.HostKey("primary-a").PublicKey || conn["dialErrorLimit"] != float64(-1) {
+	if conn["hostKey"] != f.Keys.HostKey("primary-a").PublicKey || conn["dialErrorLimit"] != float64(BootedDialLimit) {
 		t.Errorf("connection host key %v dialErrorLimit %v", conn["hostKey"], conn["dialErrorLimit"])
 	}
 	if !play.Inputs["connection"].ContainsSecrets() {
@@ -173,11 +173,17 @@ func TestSecretsAndPinnedHostKeys(t *testing.T) {
 	if proxy["host"] != "198.51.100.7" || proxy["hostKey"] != f.Keys.HostKey("bastion").PublicKey {
 		t.Errorf("proxy %v", proxy["host"])
 	}
+	// Every step is bounded: the ready gate dials until its timeout (a
+	// booting host), the later steps a bounded number of times, and each
+	// has a create timeout.
 	ready := m.Named(t, "command:remote:Command", "primary-a-ready")
-	if ready.CreateTimeout != "20m" {
-		t.Errorf("ready gate timeout %q", ready.CreateTimeout)
+	if ready.CreateTimeout != "20m" || ready.Get("connection").(map[string]any)["dialErrorLimit"] != float64(-1) {
+		t.Errorf("ready gate timeout %q, connection %v", ready.CreateTimeout, ready.Get("connection"))
 	}
 	cp := m.Named(t, "command:remote:CopyToRemote", "primary-a-ansible")
+	if cp.CreateTimeout != "10m" || play.CreateTimeout != "30m" || cp.Get("connection").(map[string]any)["dialErrorLimit"] != float64(BootedDialLimit) {
+		t.Errorf("copy timeout %q dials %v, playbook timeout %q", cp.CreateTimeout, cp.Get("connection").(map[string]any)["dialErrorLimit"], play.CreateTimeout)
+	}
 	if cp.Str("remotePath") != "/home/promfed/promfed-ansible-abababababababab" {
 		t.Errorf("remote path %s", cp.Str("remotePath"))
 	}
