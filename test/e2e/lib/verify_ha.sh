@@ -9,7 +9,7 @@ GOSSIP_PORT=9094
 # Alertmanager's --cluster.peer-timeout (15 s by default) is how long a second member
 # waits for the first one's notification to be gossiped before sending it itself: a
 # duplicate would arrive within it. Counts are taken this long after the first post.
-E2E_DUPLICATE_WINDOW=${E2E_DUPLICATE_WINDOW:-40}
+E2E_DUPLICATE_WINDOW=${E2E_DUPLICATE_WINDOW:-30}
 # Set by run_stage when a stage begins (epoch seconds).
 E2E_STAGE_T0=0
 
