@@ -139,10 +139,40 @@ check_notified_once() {
   fi
 }
 
+# stale_firing_for NAME SECONDARY: SecondaryAggregatesStale fires on NAME for SECONDARY.
+stale_firing_for() {
+  acurl "$1" "$PROM_PORT" /api/v1/alerts 2>/dev/null | jq -e --arg s "$2" '[.data.alerts[]
+    | select(.labels.alertname == "SecondaryAggregatesStale" and .labels.secondary == $s
+      and .state == "firing")] | length > 0' >/dev/null
+}
+
 # The outage (both Alertmanagers up, both replicas evaluating): each alert is notified once.
+# The powered-off secondary's heartbeat ages, so SecondaryAggregatesStale fires for it on
+# both replicas (federated samples carry their own timestamps and get no staleness marker:
+# the last heartbeat stays visible, 3 minutes old after 3 minutes, then 1 minute "for"),
+# and Alertmanager inhibits it: FederationFailing says it already.
 check_outage_notified_once() {
+  local secondary=$E2E_ARCHIVE_HOST prim n left
   check_notified_once both-alertmanagers-"$E2E_SERVICE_ALERT" "$E2E_SERVICE_ALERT"
   check_notified_once both-alertmanagers-FederationFailing FederationFailing
+  for prim in $(primaries); do
+    left=$(awk -v t0="$E2E_STAGE_T0" -v m=$((E2E_ALERT_TIMEOUT + 60)) -v now="$EPOCHREALTIME" 'BEGIN {l = t0 + m - now; printf "%d", (l > 10 ? l : 10)}')
+    if retry_until "$left" 3 stale_firing_for "$prim" "$secondary"; then
+      pass "aggregates-stale-fires-$prim (SecondaryAggregatesStale{secondary=\"$secondary\"})"
+      printf 'FIGURE SecondaryAggregatesStale{secondary="%s"} firing on %s %.0fs after the outage began\n' \
+        "$secondary" "$prim" "$(awk -v t0="$E2E_STAGE_T0" -v now="$EPOCHREALTIME" 'BEGIN {print now - t0}')"
+    else
+      fail "aggregates-stale-fires-$prim" "SecondaryAggregatesStale{secondary=\"$secondary\"} not firing on $prim within $((E2E_ALERT_TIMEOUT + 60))s of the outage"
+    fi
+  done
+  # Muted alerts reach no receiver; give a post the group wait to arrive.
+  sleep "${E2E_GROUP_WAIT%s}"
+  n=$(sink_posts SecondaryAggregatesStale | wc -l)
+  if ((n == 0)); then
+    pass "aggregates-stale-inhibited (no post: FederationFailing{secondary=\"$secondary\"} inhibits it)"
+  else
+    fail "aggregates-stale-inhibited" "$n posts of SecondaryAggregatesStale at the sink"
+  fi
 }
 
 # alert_state NAME ALERT: NAME's state of ALERT ("firing", "pending" or "").
