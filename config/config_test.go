@@ -124,6 +124,7 @@ func TestRules(t *testing.T) {
 		{"volume", "dataVolumeSizeGiB", "5", `dataVolumeSizeGiB 5 is out of range: it must be between 10 and 16384`},
 		{"protect", "protect", "yes", `protect "yes" is not a boolean`},
 		{"internal zone", "internalZone", "bad_zone", `internalZone "bad_zone" is not a valid DNS zone name`},
+		{"untested ubuntu", "amiFamily", "ubuntu-22.04", `amiFamily "ubuntu-22.04" is no longer offered: no Ubuntu image is tested by the end-to-end suite`},
 		{"no primary", "primaryReplicas", "0", `primaryReplicas 0 is out of range: it must be between 1 and 2`},
 		{"three primaries", "primaryReplicas", "3", `primaryReplicas 3 is out of range: it must be between 1 and 2`},
 		{"replicas not a number", "primaryReplicas", "two", `primaryReplicas "two" is not an integer`},

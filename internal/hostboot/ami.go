@@ -15,9 +15,7 @@ import (
 
 // amiFilters maps an AMI family to its official owner and name pattern.
 var amiFilters = map[string]struct{ owner, pattern string }{
-	"debian-12":    {"136693071363", "debian-12-%s-*"},
-	"ubuntu-22.04": {"099720109477", "ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-%s-server-*"},
-	"ubuntu-24.04": {"099720109477", "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-%s-server-*"},
+	"debian-12": {"136693071363", "debian-12-%s-*"},
 }
 
 // Image returns the AMI an instance boots: amiID when pinned, else the
