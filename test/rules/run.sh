@@ -2,7 +2,8 @@
 # Checks the Prometheus rule files of the ansible prometheus role and the
 # users' rules in monitoring/ (test/rules/monitoring.sh), and runs their unit
 # tests. Exits non-zero when a check or a test fails, when an alert has no unit
-# test, or when a recording rule for the secondaries is not named federate:*.
+# test, when a recording rule for the secondaries is not named federate:*, or
+# when an alert and its section of docs/runbooks.md do not match (runbooks.sh).
 #   test/rules/run.sh            (PROMTOOL=/path/to/promtool to pick one)
 set -euo pipefail
 
@@ -59,27 +60,6 @@ untested() {
 }
 record "every alert has a unit test" untested
 
-# Every runbook annotation names a section of docs/runbooks.md, by the anchor
-# GitHub gives its heading (lower case, punctuation dropped, spaces to "-").
-runbooks=$here/../../docs/runbooks.md
-runbooks_resolve() {
-  local link anchors missing=0
-  anchors=$(sed -nE 's/^#+[[:space:]]+//p' "$runbooks" | tr '[:upper:]' '[:lower:]' |
-    sed -E 's/[^a-z0-9 _-]//g; s/ /-/g')
-  while read -r link; do
-    if [[ $link != docs/runbooks.md#* ]] || ! grep -qxF "${link#*#}" <<<"$anchors"; then
-      echo "runbook annotation without a section in docs/runbooks.md: $link" >&2
-      missing=1
-    fi
-  done < <(sed -nE 's/^[[:space:]]*runbook:[[:space:]]*"?([^"]*)"?[[:space:]]*$/\1/p' "$@" | sort -u)
-  return "$missing"
-}
-refuses_unknown_runbook() {
-  ! runbooks_resolve <(printf 'runbook: "docs/runbooks.md#no-such-section"\n') 2>/dev/null
-}
-record "every runbook annotation names a section of docs/runbooks.md" runbooks_resolve "${rule_files[@]}"
-record "the runbook check refuses an unknown section" refuses_unknown_runbook
-
 # The users' rules: monitoring/ at the root of the repository.
 MON_ROOT=$(cd "$here/../.." && pwd)
 mon_dir=$MON_ROOT/monitoring
@@ -97,6 +77,20 @@ record "monitoring: every recording rule for the secondaries is named federate:*
 record "monitoring: no alerting rule on the secondaries" mon_no_alerts_on_secondaries "$mon_dir"
 record "monitoring: every alert has a unit test" mon_alerts_tested "$mon_dir"
 record "monitoring: the federate:* check refuses a badly named rule" mon_selector_check_fails
+
+# A runbook for every alert (docs/runbooks.md, "## Alerts"): every alerting
+# rule, the stack's and the shipped examples in monitoring/alerting, carries
+# runbook_url: "docs/runbooks.md#<alert in lower case>", the GitHub anchor of
+# its "### <Alert>" section there; every such section names an alert.
+# shellcheck source=test/rules/runbooks.sh
+. "$here/runbooks.sh"
+runbooks=$MON_ROOT/docs/runbooks.md
+record "runbooks: every alert has runbook_url and a section in docs/runbooks.md, every section an alert" \
+  rb_check "$runbooks" "${rule_files[@]}" "${mon_rules[@]}"
+record "runbooks: the check refuses an alert without a section" rb_selftest_alert_without_section
+record "runbooks: the check refuses a section without an alert" rb_selftest_section_without_alert
+record "runbooks: the check refuses an alert without runbook_url" rb_selftest_alert_without_url
+record "runbooks: the check refuses a runbook_url to an unknown section" rb_selftest_unknown_anchor
 
 echo "rules: $passed passed, $failed failed"
 ((failed == 0))
