@@ -517,7 +517,7 @@ func (l *loader) instanceType(name string, forPrometheus bool) string {
 		l.failf("%s %q is not an EC2 instance type such as t3.medium", name, s)
 		return s
 	}
-	for _, p := range checkInstanceType(name, s, forPrometheus) {
+	if p := checkInstanceType(name, s, forPrometheus); p != "" {
 		l.failf("%s", p)
 	}
 	return s

@@ -72,9 +72,6 @@ const hostZones = 2
 // adding a shard or a secondary nor raising azCount moves a host.
 func secondaryZone(n int) int { return n % hostZones }
 
-// Primaries are the primary replicas, in order.
-func (c *Config) Primaries() []Host { return OfRole(c.Hosts, contract.RolePrimary) }
-
 // OfRole lists the hosts of a role, in order.
 func OfRole(hosts []Host, role contract.Role) []Host {
 	var out []Host

@@ -114,28 +114,29 @@ var (
 	burstableSizes = []string{"nano", "micro", "small", "medium", "large", "xlarge", "2xlarge"}
 )
 
-// checkInstanceType applies the family table to one instance type setting.
-// forPrometheus refuses sizes too small to run a Prometheus host.
-func checkInstanceType(key, value string, forPrometheus bool) []string {
+// checkInstanceType applies the family table to one instance type setting
+// and returns the problem, if any. forPrometheus refuses sizes too small
+// to run a Prometheus host.
+func checkInstanceType(key, value string, forPrometheus bool) string {
 	family, size, _ := strings.Cut(value, ".")
 	if slices.Contains(previousGenerationFamilies, family) {
-		return []string{fmt.Sprintf("%s %q is a previous-generation (Xen) type, not EBS-optimized by default: use a current Nitro family such as t3, m6i or m7g", key, value)}
+		return fmt.Sprintf("%s %q is a previous-generation (Xen) type, not EBS-optimized by default: use a current Nitro family such as t3, m6i or m7g", key, value)
 	}
 	f, ok := instanceFamilies[family]
 	if !ok {
-		return []string{fmt.Sprintf("%s %q: the family %q is not one this program knows (config/limits.go lists them, with their architecture); use t3, t3a, t4g, m6i, m7g, c7g, r6i, ... or add the family there", key, value, family)}
+		return fmt.Sprintf("%s %q: the family %q is not one this program knows (config/limits.go lists them, with their architecture); use t3, t3a, t4g, m6i, m7g, c7g, r6i, ... or add the family there", key, value, family)
 	}
 	switch {
 	case f.Burstable && !slices.Contains(burstableSizes, size):
-		return []string{fmt.Sprintf("%s %q does not exist: %s comes in %s", key, value, family, strings.Join(burstableSizes, ", "))}
+		return fmt.Sprintf("%s %q does not exist: %s comes in %s", key, value, family, strings.Join(burstableSizes, ", "))
 	case !f.Burstable && (size == "nano" || size == "micro" || size == "small"):
-		return []string{fmt.Sprintf("%s %q does not exist: only burstable families (t3, t3a, t4g) have %s sizes", key, value, size)}
+		return fmt.Sprintf("%s %q does not exist: only burstable families (t3, t3a, t4g) have %s sizes", key, value, size)
 	case !f.Burstable && size == "medium" && f.Arch != "arm64":
-		return []string{fmt.Sprintf("%s %q does not exist: x86 families other than t3 and t3a start at large", key, value)}
+		return fmt.Sprintf("%s %q does not exist: x86 families other than t3 and t3a start at large", key, value)
 	case forPrometheus && slices.Contains(tinySizes, size):
-		return []string{fmt.Sprintf("%s %q has less than 2 GiB of memory, too little for Prometheus and a playbook run: use small or larger", key, value)}
+		return fmt.Sprintf("%s %q has less than 2 GiB of memory, too little for Prometheus and a playbook run: use small or larger", key, value)
 	}
-	return nil
+	return ""
 }
 
 // serviceLimits checks what the services refuse only in combination, once

@@ -74,8 +74,8 @@ func TestHostModel(t *testing.T) {
 		if !slices.Equal(c.Hosts, want) {
 			t.Errorf("replicas %s: hosts\n%+v\nwant\n%+v", replicas, c.Hosts, want)
 		}
-		if !slices.Equal(c.Primaries(), primaries) {
-			t.Errorf("replicas %s: primaries %+v", replicas, c.Primaries())
+		if got := OfRole(c.Hosts, contract.RolePrimary); !slices.Equal(got, primaries) {
+			t.Errorf("replicas %s: primaries %+v", replicas, got)
 		}
 	}
 }

@@ -82,11 +82,12 @@ func NewAlarms(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Reso
 			return nil, err
 		}
 	}
+	endpoint := pulumi.StringMap{"LoadBalancer": args.LoadBalancer, "TargetGroup": args.TargetGroup}
 	// No data means no healthy target reported at all: breaching.
 	if err := alarm("endpoint-healthy-targets", &cloudwatch.MetricAlarmArgs{
 		AlarmDescription: pulumi.String("The public endpoint has no healthy target: every primary replica is down or not ready; see docs/runbooks.md"),
 		Namespace:        pulumi.String("AWS/ApplicationELB"), MetricName: pulumi.String("HealthyHostCount"),
-		Dimensions: pulumi.StringMap{"LoadBalancer": args.LoadBalancer, "TargetGroup": args.TargetGroup},
+		Dimensions: endpoint,
 		Statistic:  pulumi.String("Minimum"), Period: pulumi.Int(60), EvaluationPeriods: pulumi.Int(2),
 		ComparisonOperator: pulumi.String("LessThanThreshold"), Threshold: pulumi.Float64(1),
 		TreatMissingData: pulumi.String("breaching"),
@@ -98,7 +99,7 @@ func NewAlarms(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Reso
 	if err := alarm("endpoint-unhealthy-targets", &cloudwatch.MetricAlarmArgs{
 		AlarmDescription: pulumi.String("A primary replica behind the public endpoint fails its readiness check: the endpoint runs without redundancy; see docs/runbooks.md"),
 		Namespace:        pulumi.String("AWS/ApplicationELB"), MetricName: pulumi.String("UnHealthyHostCount"),
-		Dimensions: pulumi.StringMap{"LoadBalancer": args.LoadBalancer, "TargetGroup": args.TargetGroup},
+		Dimensions: endpoint,
 		Statistic:  pulumi.String("Maximum"), Period: pulumi.Int(60), EvaluationPeriods: pulumi.Int(5),
 		ComparisonOperator: pulumi.String("GreaterThanThreshold"), Threshold: pulumi.Float64(0),
 		TreatMissingData: pulumi.String("notBreaching"),
