@@ -2,7 +2,9 @@
 # Image and offline apt repo: built with mmdebstrap, cached outside the repository under
 # $E2E_CACHE/image-<hash of the inputs>/ (rootfs.tar, repo/, the release-style archive).
 
-E2E_SUITE=${E2E_SUITE:-bookworm}
+# The hosts' Debian release: trixie (Debian 13, the default AMI family) or bookworm
+# (Debian 12, still offered; make e2e gives it a smoke pass).
+E2E_SUITE=${E2E_SUITE:-trixie}
 E2E_MIRROR=${E2E_MIRROR:-http://deb.debian.org/debian}
 E2E_SECURITY_MIRROR=${E2E_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 
@@ -65,17 +67,27 @@ image_build() {
 }
 
 # image_build_archive DIR: a release-style prometheus-<ver>.linux-amd64.tar.gz made from the
-# Debian package's binaries; prints nothing, writes DIR/archive.env with its facts.
+# Debian packages' binaries; prints nothing, writes DIR/archive.env with its facts.
+# Up to bookworm the prometheus package holds promtool; from trixie on promtool is a
+# package of its own (which prometheus depends on, so it is in the repo too) and comes
+# from there, of the same version.
 image_build_archive() {
-  local dir=$1 deb ver x name
+  local dir=$1 deb tooldeb ver x name
   deb=$(find "$dir/repo" -maxdepth 1 -name 'prometheus_*_amd64.deb' | sort | tail -n 1)
   [[ -n $deb ]] || die "no prometheus .deb in $dir/repo"
   ver=$(dpkg-deb -f "$deb" Version)
+  x=$(mktemp -d "$dir/x.XXXXXX")
+  dpkg-deb -x "$deb" "$x/deb"
+  if [[ ! -f $x/deb/usr/bin/promtool ]]; then
+    tooldeb=$(find "$dir/repo" -maxdepth 1 -name 'promtool_*_amd64.deb' | sort | tail -n 1)
+    [[ -n $tooldeb ]] || die "$deb lacks promtool and $dir/repo has no promtool .deb"
+    [[ $(dpkg-deb -f "$tooldeb" Version) == "$ver" ]] ||
+      die "$tooldeb is not of the version of $deb ($ver)"
+    dpkg-deb -x "$tooldeb" "$x/deb"
+  fi
   ver=${ver%%+*}
   ver=${ver%%-*}
   name="prometheus-$ver.linux-amd64"
-  x=$(mktemp -d "$dir/x.XXXXXX")
-  dpkg-deb -x "$deb" "$x/deb"
   mkdir -p "$x/$name"
   install -m 0755 "$x/deb/usr/bin/prometheus" "$x/deb/usr/bin/promtool" "$x/$name/"
   tar -C "$x" --owner=0 --group=0 --numeric-owner -czf "$dir/$name.tar.gz" "$name"
