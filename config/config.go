@@ -5,6 +5,7 @@ package config
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/netip"
 	"regexp"
 	"slices"
@@ -385,9 +386,9 @@ func Load(project, stack, region string, src Source) (*Config, error) {
 	if f := l.str("amiFamily"); strings.HasPrefix(f, "ubuntu-") {
 		// Offered once, never tested; 22.04's node_exporter (1.3) would not
 		// even start with the TLS web configuration.
-		l.failf("amiFamily %q is no longer offered: no Ubuntu image is tested by the end-to-end suite (and 22.04's node_exporter lacks --web.config.file); use debian-12, or pin amiId at your own risk", f)
+		l.failf("amiFamily %q is no longer offered: no Ubuntu image is tested by the end-to-end suite (and 22.04's node_exporter lacks --web.config.file); use %s, or pin amiId at your own risk", f, DefaultAMIFamily)
 	}
-	c.AmiFamily = l.oneOf("amiFamily", "debian-12")
+	c.AmiFamily = l.oneOf("amiFamily", slices.Sorted(maps.Keys(AMIFamilies))...)
 	c.AmiID = l.str("amiId")
 	if c.AmiID != "" && !amiRe.MatchString(c.AmiID) {
 		l.failf("amiId %q is not an AMI id (ami- followed by 8 or 17 hex digits)", c.AmiID)

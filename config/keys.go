@@ -39,7 +39,7 @@ var Keys = []Key{
 	{"primaryInstanceType", KindString, "t3.medium", false, "EC2 instance type of each primary Prometheus replica."},
 	{"secondaryInstanceType", KindString, "t3.medium", false, "EC2 instance type of each secondary Prometheus."},
 	{"bastionInstanceType", KindString, "t3.micro", false, "EC2 instance type of the SSH bastion."},
-	{"amiFamily", KindString, "debian-12", false, "OS image looked up when amiId is empty: debian-12, the image the end-to-end suite tests (Ubuntu images are not offered: none is tested, and 22.04's node_exporter lacks --web.config.file)."},
+	{"amiFamily", KindString, DefaultAMIFamily, false, "OS image looked up when amiId is empty: debian-13 (Debian's current stable) or debian-12, the images the end-to-end suite converges (Ubuntu images are not offered: none is tested). Changing it does not replace running hosts: the looked-up image is ignored once a host exists; a replaced or new host boots the new family."},
 	{"amiId", KindString, "", false, "Pin an AMI id (ami-...) instead of looking one up."},
 	{"shards", KindObjects, `[{"name":"main","secondaries":1}]`, false, "Groups of secondaries and what each scrapes (EC2 and DNS discovery, static targets, probes); see Monitor your services. 1-10 shards, 1-10 secondaries each, 20 in all."},
 	{"dataVolumeSizeGiB", KindInteger, "50", false, "Size of each host's encrypted gp3 TSDB volume (10-16384 GiB)."},

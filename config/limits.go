@@ -101,6 +101,23 @@ var instanceFamilies = map[string]struct {
 	"i4i": {"x86_64", false}, "i4g": {"arm64", false}, "x2idn": {"x86_64", false}, "x2iedn": {"x86_64", false}, "z1d": {"x86_64", false},
 }
 
+// AMIFamily is an OS image the program looks up when amiId is empty: its
+// publisher's account and the image name pattern (%s is the Debian
+// architecture, amd64 or arm64). Debian's own account publishes both
+// (Debian Wiki, "Cloud/AmazonEC2Image"). Each one is converged by the
+// end-to-end suite (test/e2e: full checks on Debian 13, a smoke pass on 12).
+type AMIFamily struct{ Owner, NamePattern string }
+
+// AMIFamilies are the families amiFamily accepts; DefaultAMIFamily is the
+// one a stack gets when it sets none.
+var AMIFamilies = map[string]AMIFamily{
+	"debian-13": {"136693071363", "debian-13-%s-*"},
+	"debian-12": {"136693071363", "debian-12-%s-*"},
+}
+
+// DefaultAMIFamily is Debian's current stable release.
+const DefaultAMIFamily = "debian-13"
+
 // Previous-generation families: Xen-based, not EBS-optimized by default (the
 // TSDB's disk traffic would share the network link), and their device
 // names differ from the NVMe names the data mount looks for first. Amazon

@@ -13,11 +13,6 @@ import (
 	"github.com/promfed/promfed/config"
 )
 
-// amiFilters maps an AMI family to its official owner and name pattern.
-var amiFilters = map[string]struct{ owner, pattern string }{
-	"debian-12": {"136693071363", "debian-12-%s-*"},
-}
-
 // Image returns the AMI an instance boots: amiID when pinned, else the
 // newest official image of family. With a looked-up image it also returns
 // ignoreChanges on "ami": a newer image must not replace a running host (and
@@ -35,7 +30,7 @@ func Image(ctx *pulumi.Context, family, amiID, instanceType string, parent pulum
 
 // LookupAmi finds the newest official image of a family for an instance type.
 func LookupAmi(ctx *pulumi.Context, family, instanceType string, opts ...pulumi.InvokeOption) (string, error) {
-	f, ok := amiFilters[family]
+	f, ok := config.AMIFamilies[family]
 	if !ok {
 		return "", fmt.Errorf("amiFamily %q is not supported", family)
 	}
@@ -43,9 +38,9 @@ func LookupAmi(ctx *pulumi.Context, family, instanceType string, opts ...pulumi.
 	debArch := map[string]string{"x86_64": "amd64", "arm64": "arm64"}[arch]
 	ami, err := ec2.LookupAmi(ctx, &ec2.LookupAmiArgs{
 		MostRecent: pulumi.BoolRef(true),
-		Owners:     []string{f.owner},
+		Owners:     []string{f.Owner},
 		Filters: []ec2.GetAmiFilter{
-			{Name: "name", Values: []string{fmt.Sprintf(f.pattern, debArch)}},
+			{Name: "name", Values: []string{fmt.Sprintf(f.NamePattern, debArch)}},
 			{Name: "architecture", Values: []string{arch}},
 			{Name: "virtualization-type", Values: []string{"hvm"}},
 		},
