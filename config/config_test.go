@@ -58,6 +58,15 @@ func TestDefaults(t *testing.T) {
 	if c.Protect || c.Cloudflare() || c.AlbName() != "promfed-dev" || c.TargetGroupName() != "promfed-dev-tg" {
 		t.Errorf("protect=%v cloudflare=%v alb=%s tg=%s", c.Protect, c.Cloudflare(), c.AlbName(), c.TargetGroupName())
 	}
+	if c.AmiFamily != "debian-13" {
+		t.Errorf("amiFamily defaults to %q, want debian-13 (Debian's current stable)", c.AmiFamily)
+	}
+	// Debian 12 stays selectable (the end-to-end suite still converges it).
+	old := validRoute53()
+	old["amiFamily"] = "debian-12"
+	if c, err := load(t, old); err != nil || c.AmiFamily != "debian-12" {
+		t.Errorf("amiFamily debian-12: %v, %v", err, c)
+	}
 }
 
 func TestEveryKeyHasADescriptionAndKnownDefault(t *testing.T) {
