@@ -10,7 +10,8 @@
 # python3 ca-certificates debian-archive-keyring, and Go.
 # Caches the image under ${XDG_CACHE_HOME:-$HOME/.cache}/promfed/e2e/.
 # Environment knobs: E2E_KEEP_WORK=1 keeps the work dir, E2E_REBUILD_IMAGE=1 rebuilds the
-# image, E2E_ANSIBLE_DIR (default: the repository's ansible/), E2E_ALERT_TIMEOUT and
+# image, E2E_SUITE the hosts' Debian release (trixie, the default, or bookworm),
+# E2E_ANSIBLE_DIR (default: the repository's ansible/), E2E_ALERT_TIMEOUT and
 # E2E_FEDERATION_TIMEOUT (seconds), E2E_SKIP / E2E_ONLY (comma-separated verification stages
 # to leave out / to run alone; see E2E_STAGES in lib/verify.sh).
 set -euo pipefail
@@ -36,15 +37,31 @@ teardown() {
   local pid
   for pid in $(jobs -p); do kill "$pid" 2>/dev/null; done
   stack_down
+  print_timing_figure
   print_summary
   if ((E2E_FAILED > 0 && rc == 0)); then rc=1; fi
   exit "$rc"
+}
+
+# print_timing_figure: the run's main timings on this image as one FIGURE line (a stage
+# that did not end shows as "-"; an aborted run's whole time so far).
+print_timing_figure() {
+  local total=${E2E_SECS[total]:-}
+  [[ -n $total || -z ${E2E_T0[total]:-} ]] || total=$((SECONDS - E2E_T0[total]))
+  printf 'FIGURE timing on %s: first converge %ss, re-run %ss, whole run %ss\n' "$E2E_SUITE" \
+    "${E2E_SECS[first-converge]:--}" "${E2E_SECS[re-run]:--}" "${total:--}"
 }
 
 main() {
   trap teardown EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
+  # The summary line names the image, so that make e2e's two runs tell apart.
+  E2E_SUMMARY_PREFIX="$E2E_SUITE: "
+  local stages="all stages"
+  [[ -z ${E2E_ONLY:-} ]] || stages="stages $E2E_ONLY"
+  [[ -z ${E2E_SKIP:-} ]] || stages+=", without $E2E_SKIP"
+  printf '== e2e on %s: %s ==\n' "$(image_name)" "$stages"
   prerequisites
   stages_check
   timer_start total

@@ -39,14 +39,21 @@ check() {
 }
 
 # Timings: timer_start LABEL ... timer_stop LABEL.
+# E2E_SECS[LABEL] keeps the seconds of each stopped timer.
 declare -A E2E_T0=()
+# shellcheck disable=SC2034 # read by run.sh
+declare -A E2E_SECS=()
 timer_start() { E2E_T0[$1]=$SECONDS; }
 timer_stop() {
   local secs=$((SECONDS - ${E2E_T0[$1]}))
+  # shellcheck disable=SC2034 # read by run.sh
+  E2E_SECS[$1]=$secs
   E2E_TIMINGS+=("$(printf '%-16s %4ds' "$1" "$secs")")
   log "timing: $1 took ${secs}s"
 }
 
+# print_summary: the timings, the failed checks and last the line "N passed, M failed",
+# after E2E_SUMMARY_PREFIX (run.sh: the image's suite, e.g. "trixie: ").
 print_summary() {
   local t
   printf '\nTimings:\n'
@@ -55,9 +62,9 @@ print_summary() {
     printf 'Failed checks: %s\n' "${E2E_FAILURES[*]}"
   fi
   if ((E2E_SKIPPED > 0)); then
-    printf '%d passed, %d failed, %d skipped\n' "$E2E_PASSED" "$E2E_FAILED" "$E2E_SKIPPED"
+    printf '%s%d passed, %d failed, %d skipped\n' "${E2E_SUMMARY_PREFIX:-}" "$E2E_PASSED" "$E2E_FAILED" "$E2E_SKIPPED"
   else
-    printf '%d passed, %d failed\n' "$E2E_PASSED" "$E2E_FAILED"
+    printf '%s%d passed, %d failed\n' "${E2E_SUMMARY_PREFIX:-}" "$E2E_PASSED" "$E2E_FAILED"
   fi
 }
 

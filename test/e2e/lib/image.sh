@@ -27,6 +27,15 @@ E2E_REPO_PACKAGES=(
   prometheus-process-exporter unattended-upgrades
 )
 
+# image_name: the hosts' release for headings, e.g. "Debian 13 (trixie)".
+image_name() {
+  case $E2E_SUITE in
+    bookworm) printf 'Debian 12 (bookworm)\n' ;;
+    trixie) printf 'Debian 13 (trixie)\n' ;;
+    *) printf 'Debian %s\n' "$E2E_SUITE" ;;
+  esac
+}
+
 image_apt_lines() {
   printf 'deb %s %s main\n' "$E2E_MIRROR" "$E2E_SUITE" "$E2E_MIRROR" "$E2E_SUITE-updates" \
     "$E2E_SECURITY_MIRROR" "$E2E_SUITE-security"
