@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -71,6 +73,13 @@ func TestEditsReplaceOnlyWhatTheyMust(t *testing.T) {
 		}
 		return out
 	}
+	trees := func(hosts ...string) []string {
+		var out []string
+		for _, h := range hosts {
+			out = append(out, h+"-ansible", h+"-playbook")
+		}
+		return out
+	}
 	all := []string{"primary-a", "primary-b", "secondary-apps-1", "secondary-apps-2", "secondary-data-1"}
 	fourZones := &testmocks.Mocks{Zones: []string{"eu-west-1a", "eu-west-1b", "eu-west-1c", "eu-west-1d"}}
 	cases := []struct {
@@ -78,31 +87,59 @@ func TestEditsReplaceOnlyWhatTheyMust(t *testing.T) {
 		mocks *testmocks.Mocks
 		edit  func(map[string]string)
 		want  []string
+		// tree, when set, edits the copy of ansible/ the program reads.
+		tree func(t *testing.T, dir string)
 	}{
-		{"instance type", nil, func(c map[string]string) { c["promfed:secondaryInstanceType"] = "m6i.xlarge" }, nil},
-		{"volume size", nil, func(c map[string]string) { c["promfed:dataVolumeSizeGiB"] = "300" }, nil},
-		{"retention", nil, func(c map[string]string) { c["promfed:retentionTime"] = "45d" }, playbooks(all...)},
-		{"a zone more", fourZones, func(c map[string]string) { c["promfed:azCount"] = "4" }, nil},
-		{"web password", nil, func(c map[string]string) { c["promfed:webPassword"] = "another-very-long-web-password" }, playbooks(all...)},
-		{"provisionGeneration", nil, func(c map[string]string) { c["promfed:provisionGeneration"] = "1" }, playbooks(all...)},
+		{"instance type", nil, func(c map[string]string) { c["promfed:secondaryInstanceType"] = "m6i.xlarge" }, nil, nil},
+		// The volume grows in place; the playbook re-runs to grow the
+		// filesystem (the data_volume role).
+		{"volume size", nil, func(c map[string]string) { c["promfed:dataVolumeSizeGiB"] = "300" }, playbooks(all...), nil},
+		{"retention", nil, func(c map[string]string) { c["promfed:retentionTime"] = "45d" }, playbooks(all...), nil},
+		{"a zone more", fourZones, func(c map[string]string) { c["promfed:azCount"] = "4" }, nil, nil},
+		{"web password", nil, func(c map[string]string) { c["promfed:webPassword"] = "another-very-long-web-password" }, playbooks(all...), nil},
+		{"provisionGeneration", nil, func(c map[string]string) { c["promfed:provisionGeneration"] = "1" }, playbooks(all...), nil},
+		// A role edit copies the new tree to every host and re-runs it;
+		// no instance, volume or load balancer part moves.
+		{"role edit", nil, func(map[string]string) {}, trees(all...), func(t *testing.T, dir string) {
+			path := filepath.Join(dir, "ansible", "roles", "node_exporter", "defaults", "main.yml")
+			body, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, append(body, "# edited\n"...), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}},
 		// The primaries federate every secondary: a new one changes their
 		// targets; the secondaries are reached by name and do not change.
 		{"a secondary more", nil, func(c map[string]string) {
 			c["promfed:shards"] = strings.Replace(c["promfed:shards"], `"secondaries":1`, `"secondaries":2`, 1)
-		}, playbooks("primary-a", "primary-b")},
+		}, playbooks("primary-a", "primary-b"), nil},
 		{"a shard more", nil, func(c map[string]string) {
 			c["promfed:shards"] = strings.TrimSuffix(c["promfed:shards"], "]") + `,{"name":"edge","secondaries":1}]`
-		}, playbooks("primary-a", "primary-b")},
+		}, playbooks("primary-a", "primary-b"), nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg, secrets := stackConfig(t, "prod")
 			cfg["promfed:azCount"] = "3"
+			if tc.tree != nil {
+				dir := t.TempDir()
+				for _, d := range []string{"ansible", "monitoring"} {
+					if err := os.CopyFS(filepath.Join(dir, d), os.DirFS(d)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				t.Chdir(dir)
+			}
 			base, err := testmocks.RunOn(&testmocks.Mocks{Zones: fourZones.Zones}, "promfed", "prod", cfg, secrets, program)
 			if err != nil {
 				t.Fatal(err)
 			}
 			tc.edit(cfg)
+			if tc.tree != nil {
+				tc.tree(t, ".")
+			}
 			m := tc.mocks
 			if m == nil {
 				m = &testmocks.Mocks{Zones: fourZones.Zones}

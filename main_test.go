@@ -604,3 +604,28 @@ func TestZonesResolvedFirst(t *testing.T) {
 		t.Errorf("%d resources registered before the zone check", len(m.Resources))
 	}
 }
+
+// Each host's playbook mounts that host's own volume, at the configured
+// size: the data_volume role gets the volume's id, the devices it may
+// appear as and dataVolumeSizeGiB (so a resize re-runs the playbook).
+func TestPlaybookMountsTheHostsOwnVolume(t *testing.T) {
+	prod := mustRun(t, "prod")
+	for _, host := range []string{"primary-a", "primary-b", "secondary-apps-1"} {
+		vol := prod.Named(t, "aws:ebs/volume:Volume", host+"-data")
+		id := vol.Name + "-id" // the mocks' id
+		var vars map[string]any
+		if err := json.Unmarshal([]byte(prod.Named(t, "command:remote:Command", host+"-playbook").Str("stdin")), &vars); err != nil {
+			t.Fatal(err)
+		}
+		if vars["data_volume_id"] != id || vars["data_volume_size_gib"] != float64(200) || vol.Get("size") != float64(200) {
+			t.Errorf("%s: data_volume_id %v size %v, want %s and 200 (the volume's size %v)", host, vars["data_volume_id"], vars["data_volume_size_gib"], id, vol.Get("size"))
+		}
+		devices, _ := vars["data_volume_devices"].([]any)
+		if len(devices) != 3 || devices[0] != "/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_"+strings.ReplaceAll(id, "-", "") || devices[2] != "/dev/sdf" {
+			t.Errorf("%s: devices %v", host, devices)
+		}
+	}
+	if att := prod.Named(t, "aws:ec2/volumeAttachment:VolumeAttachment", "primary-a-data"); att.Str("deviceName") != "/dev/sdf" {
+		t.Errorf("attached as %q, the role looks for /dev/sdf", att.Str("deviceName"))
+	}
+}

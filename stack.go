@@ -87,7 +87,7 @@ func build(ctx *pulumi.Context, cfg *config.Config) (*stack, error) {
 	st.fleet = &playbook.Fleet{
 		Stack: cfg.Stack, InternalZone: cfg.InternalZone, Hosts: cfg.Hosts, Shards: cfg.Shards,
 		WebUsername: cfg.WebUsername, WebPassword: cfg.WebPassword.Reveal(),
-		RetentionTime: cfg.RetentionTime, RetentionSize: cfg.RetentionSize,
+		RetentionTime: cfg.RetentionTime, RetentionSize: cfg.RetentionSize, DataVolumeGiB: cfg.DataVolumeSizeGiB,
 		EndpointProbe: "https://" + cfg.Domain + "/-/healthy", Rules: st.rules, Keys: st.keys,
 		Alerting: playbook.Alerting{
 			SNSRegion: cfg.Region, WebhookURL: cfg.AlertWebhookURL.Reveal(), HeartbeatURL: cfg.HeartbeatURL.Reveal(), SlackURL: cfg.SlackWebhookURL.Reveal(),
@@ -349,20 +349,27 @@ func (st *stack) provisioning(ctx *pulumi.Context) error {
 	var previousPrimary pulumi.Resource
 	for _, h := range st.hosts {
 		name := h.Name
-		// Rendered now, so an error fails the run before any provisioning;
-		// only the primary's variables wait for the alert topic's ARN.
-		rendered, err := fleet.VarsJSON(name)
-		if err != nil {
+		// Rendered now, so an error fails the run before any provisioning
+		// (with a stand-in volume id: the real one exists only later).
+		check := *fleet
+		check.DataVolumes = map[string]string{name: "vol-0"}
+		if _, err := check.VarsJSON(name); err != nil {
 			return err
 		}
-		vars := pulumi.String(rendered).ToStringOutput()
+		// The host's variables wait for its volume's id, and the primaries'
+		// for the alert topic's ARN.
+		inputs := []any{h.server.VolumeID}
 		if h.Role == contract.RolePrimary {
-			vars = st.alerts.TopicArn.ApplyT(func(arn string) (string, error) {
-				f := *fleet
-				f.Alerting.SNSTopicArn = arn
-				return f.VarsJSON(name)
-			}).(pulumi.StringOutput)
+			inputs = append(inputs, st.alerts.TopicArn)
 		}
+		vars := pulumi.All(inputs...).ApplyT(func(v []any) (string, error) {
+			f := *fleet
+			f.DataVolumes = map[string]string{name: string(v[0].(pulumi.ID))}
+			if len(v) > 1 {
+				f.Alerting.SNSTopicArn = v[1].(string)
+			}
+			return f.VarsJSON(name)
+		}).(pulumi.StringOutput)
 		params, digest, err := fleet.SecretInputs(name, func(secret string) string {
 			return contract.SecretParameter(cfg.NamePrefix, cfg.Stack, name, secret)
 		})

@@ -42,7 +42,7 @@ var Keys = []Key{
 	{"amiFamily", KindString, DefaultAMIFamily, false, "OS image looked up when amiId is empty: debian-13 (Debian's current stable) or debian-12, the images the end-to-end suite converges (Ubuntu images are not offered: none is tested). Changing it does not replace running hosts: the looked-up image is ignored once a host exists; a replaced or new host boots the new family."},
 	{"amiId", KindString, "", false, "Pin an AMI id (ami-...) instead of looking one up."},
 	{"shards", KindObjects, `[{"name":"main","secondaries":1}]`, false, "Groups of secondaries and what each scrapes (EC2 and DNS discovery, static targets, probes); see Monitor your services. 1-10 shards, 1-10 secondaries each, 20 in all."},
-	{"dataVolumeSizeGiB", KindInteger, "50", false, "Size of each host's encrypted gp3 TSDB volume (10-16384 GiB)."},
+	{"dataVolumeSizeGiB", KindInteger, "50", false, "Size of each host's encrypted gp3 TSDB volume (10-16384 GiB). Raising it grows the volumes in place and, on the same up, their filesystems (the playbook re-runs); EBS cannot shrink."},
 	{"retentionTime", KindString, "15d", false, "Prometheus TSDB retention time (a Prometheus duration such as 15d)."},
 	{"retentionSize", KindString, "", false, "Prometheus TSDB retention size such as 40GB; empty means unlimited."},
 	{"snapshotRetainCount", KindInteger, "7", false, "Daily EBS snapshots of the TSDB volumes kept by Data Lifecycle Manager (1-1000)."},

@@ -173,7 +173,7 @@ func NewServer(ctx *pulumi.Context, name string, args *ServerArgs, opts ...pulum
 	// replace) and stops the old instance before detaching, so the TSDB is
 	// closed cleanly and follows the new instance.
 	if _, err := ec2.NewVolumeAttachment(ctx, name+"-data", &ec2.VolumeAttachmentArgs{
-		DeviceName:                  pulumi.String("/dev/sdf"),
+		DeviceName:                  pulumi.String(cloudinit.DataAttachDevice),
 		VolumeId:                    vol.ID(),
 		InstanceId:                  inst.ID(),
 		StopInstanceBeforeDetaching: pulumi.Bool(true),

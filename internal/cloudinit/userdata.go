@@ -17,6 +17,21 @@ import (
 // data below it (the Ansible role's prometheus_storage_path).
 const DataMountPoint = "/var/lib/prometheus"
 
+// DataAttachDevice is the device name the data volume is attached as. Nitro
+// instances show it as an NVMe disk whose serial is the volume id instead.
+const DataAttachDevice = "/dev/sdf"
+
+// nvmeByID is udev's name for an EBS volume on a Nitro instance, followed by
+// the volume id without its dash.
+const nvmeByID = "/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_"
+
+// DataDevices are the paths under which a data volume may appear, in the
+// order the mount tries them: at first boot (MountScript) and in the
+// playbook's data_volume role, which gets this list as data_volume_devices.
+func DataDevices(volumeID string) []string {
+	return []string{nvmeByID + strings.ReplaceAll(volumeID, "-", ""), "/dev/xvdf", DataAttachDevice}
+}
+
 // UserDataArgs is what cloud-init needs to prepare a host before Ansible.
 type UserDataArgs struct {
 	// HostKeyParameter is the SSM SecureString holding the SSH host private
@@ -162,7 +177,11 @@ chmod 0644 "$key.pub"
 // MountScript finds the data volume by its EBS id (Nitro instances expose
 // it as an NVMe disk whose serial is the volume id), formats it only if it
 // has no filesystem, and mounts it by UUID through /etc/fstab. The volume is
-// attached after the instance starts, so it waits for the device.
+// attached after the instance starts, so it waits for the device. The
+// playbook's data_volume role does the same on every run (and grows the
+// filesystem), so a volume attached after this wait still gets mounted; a
+// test keeps the two in step. Its bytes are part of every instance's user
+// data: an edit here replaces every host.
 const MountScript = `#!/bin/sh
 # Usage: promfed-mount-data VOLUME_ID MOUNT_POINT
 set -eu

@@ -1,6 +1,8 @@
 package cloudinit
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -8,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -252,3 +255,60 @@ func createFile(t *testing.T, path string) string {
 	_ = f.Close()
 	return path
 }
+
+// First boot and the playbook's data_volume role mount the volume the same
+// way: the devices the role gets (DataDevices) are the ones the script
+// tries, in order, and the role's defaults are the script's label, fstab
+// options, mount point and wait.
+func TestMountScriptAndDataVolumeRoleAgree(t *testing.T) {
+	devices := DataDevices("vol-0123456789abcdef0")
+	if want := "/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol0123456789abcdef0"; devices[0] != want {
+		t.Errorf("first device %q, want %q", devices[0], want)
+	}
+	loop := `for d in "` + nvmeByID + `$vol" ` + strings.Join(devices[1:], " ") + "; do"
+	if !strings.Contains(MountScript, loop) {
+		t.Errorf("the mount script does not try %v in this order (want the line %q)", devices, loop)
+	}
+	raw, err := os.ReadFile("../../ansible/roles/data_volume/defaults/main.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var defaults struct {
+		MountPoint string `yaml:"data_volume_mount_point"`
+		Label      string `yaml:"data_volume_label"`
+		Options    string `yaml:"data_volume_mount_options"`
+		Wait       int    `yaml:"data_volume_wait"`
+	}
+	if err := yaml.Unmarshal(raw, &defaults); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"mkfs.ext4 -q -L " + defaults.Label + ` "$dev"`,
+		`echo "UUID=$uuid $mnt ext4 ` + defaults.Options + ` 0 2"`,
+		"wait=${PROMFED_DEVICE_WAIT:-" + strconv.Itoa(defaults.Wait) + "}",
+	} {
+		if !strings.Contains(MountScript, want) {
+			t.Errorf("the role's defaults and the mount script differ: the script lacks %q", want)
+		}
+	}
+	if defaults.MountPoint != DataMountPoint {
+		t.Errorf("role mounts on %q, first boot on %q", defaults.MountPoint, DataMountPoint)
+	}
+}
+
+// User data is part of every instance (UserDataReplaceOnChange): a change to
+// its bytes replaces every host of every stack at the next up. This pins
+// them; update the digest only with a change that is worth that.
+func TestUserDataBytesArePinned(t *testing.T) {
+	got := RenderUserData(UserDataArgs{
+		HostKeyParameter: "/promfed/dev/secondary-apps-1/ssh-host-key", Region: "eu-west-1",
+		HostKeyPublic: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA host", ClientPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB client",
+		VolumeID: "vol-0123456789abcdef0", Packages: []string{"ansible", "python3-passlib"},
+	})
+	sum := sha256.Sum256([]byte(got))
+	if d := hex.EncodeToString(sum[:]); d != pinnedUserData {
+		t.Errorf("user data changed (sha256 %s, pinned %s): every instance would be replaced", d, pinnedUserData)
+	}
+}
+
+const pinnedUserData = "382de206b1dad629eb8c7fd9bfbfcc13493f406aa475fc466cbe34c1dc9bfa06"

@@ -152,8 +152,8 @@ func TestVarsMatchRoleArgumentSpecs(t *testing.T) {
 	fromSite := siteVars(t)
 	// Roles per host role, as ansible/site.yml runs them.
 	roles := map[string][]string{
-		"primary":   {"host_tls", "prometheus", "node_exporter", "alertmanager"},
-		"secondary": {"host_tls", "prometheus", "node_exporter", "blackbox_exporter"},
+		"primary":   {"data_volume", "host_tls", "prometheus", "node_exporter", "alertmanager"},
+		"secondary": {"data_volume", "host_tls", "prometheus", "node_exporter", "blackbox_exporter"},
 	}
 	cfg := playbooktest.LoadConfig(t, playbooktest.Shards)
 	rules, err := playbook.LoadRules(playbooktest.MonitoringDir(t, "groups: []\n"), cfg.Shards)
@@ -226,8 +226,8 @@ func TestExamplesMatchRoleArgumentSpecs(t *testing.T) {
 			t.Fatalf("%s: %v", file, err)
 		}
 		roles := map[string][]string{
-			"primary":   {"host_tls", "prometheus", "node_exporter", "alertmanager"},
-			"secondary": {"host_tls", "prometheus", "node_exporter", "blackbox_exporter"},
+			"primary":   {"data_volume", "host_tls", "prometheus", "node_exporter", "alertmanager"},
+			"secondary": {"data_volume", "host_tls", "prometheus", "node_exporter", "blackbox_exporter"},
 		}[role]
 		declared := map[string]option{}
 		for _, r := range roles {

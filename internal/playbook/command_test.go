@@ -2,6 +2,7 @@ package playbook
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -78,5 +79,49 @@ for a in "$@"; do case "$a" in @*) n=$((n+1)); cp "${a#@}" "$OUT/extra-$n.json";
 	left, _ := filepath.Glob(filepath.Join(dir, "tmp.*"))
 	if len(left) != 0 {
 		t.Errorf("left behind: %v", left)
+	}
+}
+
+// The ready gate, run by sh against stand-ins for sudo, cloud-init and
+// ansible-playbook: first-boot errors pass when Ansible is there (the
+// playbook mounts the volume itself), and only a missing Ansible fails.
+func TestReadyCommandFailsOnlyWithoutAnsible(t *testing.T) {
+	cases := []struct {
+		name        string
+		status      int
+		ansible     bool
+		wantOK      bool
+		wantMessage string
+	}{
+		{"clean first boot", 0, true, true, ""},
+		{"recoverable errors", 2, true, true, "first boot reported errors"},
+		{"mount timed out", 1, true, true, "the playbook mounts the data volume itself"},
+		{"packages failed", 1, false, false, "ansible-playbook is missing"},
+		{"no ansible although clean", 0, false, false, "ansible-playbook is missing"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			bin := t.TempDir()
+			write := func(name, body string) {
+				t.Helper()
+				if err := os.WriteFile(filepath.Join(bin, name), []byte("#!/bin/sh\n"+body+"\n"), 0o700); err != nil { //nolint:gosec // test stand-ins must be executable
+					t.Fatal(err)
+				}
+			}
+			write("sudo", `exec "$@"`)
+			write("cloud-init", fmt.Sprintf(`[ "$2" = --long ] && echo "status: error (volume did not appear)"; exit %d`, tc.status))
+			if tc.ansible {
+				write("ansible-playbook", "exit 0")
+			}
+			cmd := exec.Command("/bin/sh", "-c", ReadyCommand)
+			cmd.Env = []string{"PATH=" + bin} // nothing of the machine's own
+			out, err := cmd.CombinedOutput()
+			if ok := err == nil; ok != tc.wantOK {
+				t.Fatalf("succeeded=%v, want %v; output:\n%s", ok, tc.wantOK, out)
+			}
+			if !strings.Contains(string(out), tc.wantMessage) {
+				t.Errorf("output lacks %q:\n%s", tc.wantMessage, out)
+			}
+		})
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/promfed/promfed/config"
+	"github.com/promfed/promfed/internal/cloudinit"
 	"github.com/promfed/promfed/internal/contract"
 	"github.com/promfed/promfed/internal/pki"
 )
@@ -30,6 +31,11 @@ type Fleet struct {
 
 	RetentionTime string
 	RetentionSize string
+
+	// DataVolumeGiB is every host's data volume size; DataVolumes maps a
+	// host to its volume's EBS id, known once the volume exists.
+	DataVolumeGiB int
+	DataVolumes   map[string]string
 
 	// EndpointProbe is the public endpoint's URL. The first secondary
 	// probes it as clients see it: verified TLS answering 401 (auth on).
@@ -89,6 +95,7 @@ func (f *Fleet) Vars(name string) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	volume := f.DataVolumes[h.Name]
 	labels := map[string]string{"stack": f.Stack, "prometheus": h.Name}
 	v := map[string]any{
 		"promfed_host_name":     h.Name,
@@ -107,6 +114,11 @@ func (f *Fleet) Vars(name string) (map[string]any, error) {
 		"prometheus_web_password":      Unsafe(f.WebPassword),
 		"prometheus_web_password_salt": f.Keys.BcryptSalt("web-password"),
 		"prometheus_user_rules":        f.Rules.For(h),
+
+		"data_volume_id":          volume,
+		"data_volume_devices":     cloudinit.DataDevices(volume),
+		"data_volume_size_gib":    f.DataVolumeGiB,
+		"data_volume_mount_point": cloudinit.DataMountPoint,
 	}
 	if h.Role == contract.RolePrimary {
 		labels["replica"] = h.Replica
@@ -296,6 +308,10 @@ func (f *Fleet) VarsJSON(host string) (string, error) {
 	v, err := f.Vars(host)
 	if err != nil {
 		return "", err
+	}
+	if f.DataVolumes[host] == "" {
+		// The data_volume role would wait for a device that cannot appear.
+		return "", fmt.Errorf("playbook: host %s has no data volume id", host)
 	}
 	secrets, err := f.Secrets(host)
 	if err != nil {

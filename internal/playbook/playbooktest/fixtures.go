@@ -5,6 +5,7 @@ package playbooktest
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -49,7 +50,12 @@ func FleetFor(t testing.TB, cfg *config.Config, rules *playbook.Rules) *playbook
 	if err != nil {
 		t.Fatal(err)
 	}
+	volumes := map[string]string{}
+	for i, h := range cfg.Hosts {
+		volumes[h.Name] = fmt.Sprintf("vol-%017x", i+1)
+	}
 	return &playbook.Fleet{
+		DataVolumeGiB: cfg.DataVolumeSizeGiB, DataVolumes: volumes,
 		Stack: cfg.Stack, InternalZone: cfg.InternalZone, Hosts: cfg.Hosts, Shards: cfg.Shards,
 		WebUsername: cfg.WebUsername, WebPassword: cfg.WebPassword.Reveal(), RetentionTime: "15d",
 		EndpointProbe: "https://prometheus.example.com/-/healthy", Rules: rules, Keys: keys,

@@ -116,7 +116,14 @@ func run(a args) error {
 	if err != nil {
 		return err
 	}
+	// Stand-ins for the EBS ids: the suite attaches each host's loop-backed
+	// data device as /dev/sdf, one of the paths the role tries.
+	volumes := map[string]string{}
+	for i, h := range cfg.Hosts {
+		volumes[h.Name] = fmt.Sprintf("vol-0e2e%013x", i+1)
+	}
 	fleet := &playbook.Fleet{
+		DataVolumeGiB: cfg.DataVolumeSizeGiB, DataVolumes: volumes,
 		Stack: a.stack, InternalZone: cfg.InternalZone, Hosts: cfg.Hosts, Shards: cfg.Shards,
 		WebUsername: cfg.WebUsername, WebPassword: password, RetentionTime: "1d",
 		EndpointProbe: a.probe, Rules: rules, Keys: keys,

@@ -7,6 +7,10 @@ E2E_NET=${E2E_NET:-10.213.7}   # the private /24 used only inside the test names
 CTL_IP=$E2E_NET.1
 
 declare -A HOST_IP=() HOST_NS=() HOST_ROOT=() HOST_PID=() HOST_PID_START=() HOST_CGROUPS=()
+# A stack host's data volume: the loop device over a sparse file in the work dir, and
+# whether it is attached (bound into the container at boot) or detached.
+declare -A HOST_LOOP=() HOST_ATTACHED=()
+E2E_LOOPS=()
 E2E_NAMESPACES=()
 E2E_MOUNTS=()
 
@@ -100,6 +104,7 @@ root_prepare() {
   printf 'HostKey /etc/ssh/ssh_host_ed25519_key\n' > "$root/etc/ssh/sshd_config.d/10-promfed.conf"
 
   mkdir -p "$root/var/lib/prometheus"
+  data_volume_prepare "$name" "$root"
   # The VPC resolver: the test network's DNS server (lib/aws.sh), which answers for the
   # workloads' names; the stack's own names are in /etc/hosts.
   rm -f "$root/etc/resolv.conf"
@@ -121,6 +126,66 @@ case $(systemctl is-system-running 2>/dev/null) in
 esac
 STUB
   chmod 0755 "$root/usr/local/bin/cloud-init"
+}
+
+# data_volume_prepare NAME ROOT: the host's EBS data volume: a sparse file of the size
+# the generated variables give (data_volume_size_gib) behind a loop device, attached at
+# boot as /dev/sdf (one of the paths the data_volume role tries; the NVMe by-id name
+# needs udev). The same device node is also bound under its own name: with no udev in
+# a container, libblkid finds a filesystem by UUID only by scanning /proc/partitions'
+# names. A second call (a replaced host) keeps the existing volume.
+#
+# In a container (read-only /sys) systemd's fstab generator skips block-device entries,
+# so a unit does at boot what systemd does on an instance: mount the fstab's ext4
+# entries (the one the role wrote) before local-fs.target; nofail as on an instance.
+data_volume_prepare() {
+  local name=$1 root=$2 gib img
+  if [[ -z ${HOST_LOOP[$name]:-} ]]; then
+    gib=$(jq -er .data_volume_size_gib "$OUTDIR/$(manifest_host "$name" vars)")
+    mkdir -p "$WORK/volumes"
+    img="$WORK/volumes/$name.img"
+    truncate -s "${gib}G" "$img"
+    HOST_LOOP[$name]=$(losetup --find --show "$img")
+    E2E_LOOPS+=("${HOST_LOOP[$name]}")
+  fi
+  HOST_ATTACHED[$name]=1
+  cat > "$root/etc/systemd/system/promfed-e2e-fstab.service" <<'UNIT'
+[Unit]
+Description=promfed e2e: mount fstab's ext4 entries (systemd skips them in a container)
+DefaultDependencies=no
+After=systemd-remount-fs.service
+Before=local-fs.target umount.target
+Conflicts=umount.target
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=-/bin/mount -a -t ext4
+ExecStop=-/bin/umount -a -t ext4
+
+[Install]
+WantedBy=local-fs.target
+UNIT
+  mkdir -p "$root/etc/systemd/system/local-fs.target.wants"
+  ln -sf ../promfed-e2e-fstab.service "$root/etc/systemd/system/local-fs.target.wants/promfed-e2e-fstab.service"
+}
+
+# data_volume_attach NAME: attach a detached volume to the running host (as AWS does
+# after the instance started): the same two device nodes, made inside the container.
+data_volume_attach() {
+  local name=$1 loop=${HOST_LOOP[$1]} leader major minor
+  leader=$(container_leader "$name") || return 1
+  major=$((16#$(stat -c %t "$loop")))
+  minor=$((16#$(stat -c %T "$loop")))
+  nsenter -t "$leader" -m -- sh -c "mknod -m 0660 /dev/sdf b $major $minor && mknod -m 0660 $loop b $major $minor"
+  HOST_ATTACHED[$name]=1
+}
+
+# container_leader NAME: the pid of the container's init (the nspawn process's child).
+container_leader() {
+  local pid=${HOST_PID[$1]:-}
+  [[ -n $pid ]] || return 1
+  pgrep -P "$pid" | head -n 1
 }
 
 E2E_KEY_UNIT=promfed-host-key.service
@@ -203,7 +268,7 @@ cgroup_remove() {
 # host_boot NAME: start the container in the background; records its nspawn pid.
 host_boot() {
   local name=$1 dir
-  local -a dirs
+  local -a dirs volume=()
   cgroup_remove "$name"
   mapfile -t dirs < <(cgroup_dirs "$name")
   HOST_CGROUPS[$name]=$(printf '%s\n' "${dirs[@]}")
@@ -211,9 +276,12 @@ host_boot() {
     for dir in "${dirs[@]}"; do
       mkdir -p "$dir" && printf '%s\n' "$BASHPID" > "$dir/cgroup.procs"
     done
+    if [[ -n ${HOST_LOOP[$name]:-} && ${HOST_ATTACHED[$name]:-} == 1 ]]; then
+      volume=(--bind="${HOST_LOOP[$name]}" --bind="${HOST_LOOP[$name]}:/dev/sdf")
+    fi
     exec setsid systemd-nspawn --boot --quiet -D "${HOST_ROOT[$name]}" -M "$name" \
       --register=no --keep-unit --network-namespace-path="/run/netns/${HOST_NS[$name]}" \
-      --bind-ro="$IMAGE_DIR/repo:/srv/repo" --console=read-only --link-journal=no \
+      --bind-ro="$IMAGE_DIR/repo:/srv/repo" "${volume[@]}" --console=read-only --link-journal=no \
       --resolv-conf=off --timezone=off
   ) </dev/null >>"$WORK/logs/nspawn-$name.log" 2>&1 &
   HOST_PID[$name]=$!
@@ -297,6 +365,10 @@ hosts_teardown() {
     host_stop "$name" TERM
     cgroup_remove "$name"
   done
+  for root in "${E2E_LOOPS[@]}"; do
+    losetup -d "$root" 2>/dev/null || log "could not detach $root"
+  done
+  E2E_LOOPS=()
   for root in "${E2E_MOUNTS[@]}"; do
     umount "$root" 2>/dev/null || umount -l "$root" 2>/dev/null || log "could not unmount $root"
   done

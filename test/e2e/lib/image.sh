@@ -12,9 +12,10 @@ E2E_SECURITY_MIRROR=${E2E_SECURITY_MIRROR:-http://deb.debian.org/debian-security
 # provisioning command: systemd, sshd, python3, sudo, and the packages the user data
 # installs on first boot (keep in step with Packages in components/prometheus/server.go).
 # curl is in Debian's cloud images; the host key boot script fetches the key with it.
+# e2fsprogs too (their root is ext4): the data volume is formatted and grown with it.
 E2E_IMAGE_PACKAGES=(
   systemd systemd-sysv dbus libpam-systemd openssh-server python3 python3-apt sudo
-  iproute2 ca-certificates curl
+  iproute2 ca-certificates curl e2fsprogs
   ansible python3-passlib
 )
 # Downloaded (with their dependencies and recommends) into the image's local apt repo, so

@@ -25,6 +25,8 @@ source "$E2E_DIR/lib/verify_hosts.sh"
 source "$E2E_DIR/lib/verify_ready.sh"
 # shellcheck source=test/e2e/lib/verify_ha.sh
 source "$E2E_DIR/lib/verify_ha.sh"
+# shellcheck source=test/e2e/lib/verify_volume.sh
+source "$E2E_DIR/lib/verify_volume.sh"
 # shellcheck source=test/e2e/lib/aws.sh
 source "$E2E_DIR/lib/aws.sh"
 # shellcheck source=test/e2e/lib/workloads.sh

@@ -1,0 +1,148 @@
+# shellcheck shell=bash
+# The data volume (the data_volume role): every stack host keeps its TSDB on its own
+# ext4 volume, mounted by UUID as first boot does; a host replaced while its volume
+# was grown, with the volume attached only after the playbook started, converges on the
+# next run with its data intact and the filesystem at the new size.
+
+# The host replaced in the volume-replace stage: the first secondary other than the
+# archive host (whose install path other stages check).
+volume_host() { secondaries | grep -vx "$E2E_ARCHIVE_HOST" | head -n 1; }
+
+# volume_mount_ok NAME: the TSDB directory is on the host's ext4 data volume, labelled
+# as the role makes it, mounted by UUID from fstab with first boot's options.
+volume_mount_ok() {
+  local name=$1 out
+  # shellcheck disable=SC2016 # expanded on the host
+  out=$(on "$name" 'set -e
+    src=$(findmnt -n -o SOURCE --target /var/lib/prometheus/metrics2)
+    fstype=$(findmnt -n -o FSTYPE --target /var/lib/prometheus/metrics2)
+    target=$(findmnt -n -o TARGET --target /var/lib/prometheus/metrics2)
+    uuid=$(sudo blkid -o value -s UUID "$src")
+    label=$(sudo blkid -o value -s LABEL "$src")
+    printf "%s %s %s %s\n" "$target" "$fstype" "$label" "$src"
+    grep -E "^UUID=$uuid[[:space:]]+/var/lib/prometheus[[:space:]]+ext4[[:space:]]+defaults,nofail,noatime[[:space:]]+0[[:space:]]+2$" /etc/fstab' </dev/null 2>&1) ||
+    { printf 'mount or fstab entry wrong: %s\n' "$out"; return 1; }
+  [[ $out == "/var/lib/prometheus ext4 promfed-data /dev/"* ]] || { printf 'found: %s\n' "$out"; return 1; }
+}
+
+check_data_volume() {
+  local name
+  for name in "${E2E_HOSTS[@]}"; do
+    check "data-volume-mounted-$name" volume_mount_ok "$name"
+  done
+}
+
+# volume_size_bytes NAME: the size of the filesystem holding the TSDB, in bytes.
+volume_size_bytes() { on "$1" 'df --output=size -B1 /var/lib/prometheus/metrics2 | tail -n 1' </dev/null | tr -d ' '; }
+
+# past_samples NAME T: how many samples of `up` the host holds in the 10 minutes before
+# T: the same number after a restart means its data survived.
+past_samples() {
+  acurl "$1" "$PROM_PORT" /api/v1/query --get --data-urlencode 'query=sum(count_over_time(up[10m]))' \
+    --data-urlencode "time=$2" 2>/dev/null | jq -r '.data.result[0].value[1] // "none"'
+}
+
+# root_replace NAME: a new instance: the old root is gone, a fresh one is unpacked and
+# prepared as cloud-init would (same host key from SSM, same name, same address).
+root_replace() {
+  local name=$1 root=${HOST_ROOT[$1]} m
+  umount "$root" || umount -l "$root"
+  local -a kept=()
+  for m in "${E2E_MOUNTS[@]}"; do [[ $m == "$root" ]] || kept+=("$m"); done
+  E2E_MOUNTS=("${kept[@]}")
+  root_prepare "$name"
+}
+
+check_volume_replace() {
+  local name t0 before after size0 size1 gib rc=0 play_pid t_attach waited
+  name=$(volume_host)
+  t0=$(($(date +%s) - 30))
+  before=$(past_samples "$name" "$t0")
+  size0=$(volume_size_bytes "$name") || size0=0
+  if [[ $before == none || $before == 0 ]]; then
+    fail "volume-replace-$name" "no samples of up on $name before $t0 to compare with"
+    return
+  fi
+
+  log "$name: replaced by a new instance while its volume grows by 2 GiB; attached late"
+  host_stop "$name" TERM
+  # The resize: EBS grows the volume (here: the file and the loop device), and
+  # dataVolumeSizeGiB grows in the host's variables as the program would render them.
+  gib=$(($(jq -er .data_volume_size_gib "$WORK/vars/$name.json") + 2))
+  truncate -s "${gib}G" "$WORK/volumes/$name.img"
+  losetup -c "${HOST_LOOP[$name]}"
+  jq --argjson g "$gib" '.data_volume_size_gib = $g' "$WORK/vars/$name.json" > "$WORK/vars/$name.json.new"
+  mv "$WORK/vars/$name.json.new" "$WORK/vars/$name.json"
+  chmod 0600 "$WORK/vars/$name.json"
+
+  root_replace "$name"
+  # shellcheck disable=SC2034,SC2004 # hosts.sh's associative array, read by host_boot
+  HOST_ATTACHED[$name]=0
+  host_boot "$name"
+  stack_changed
+  if ! host_wait "$name"; then
+    fail "volume-replace-$name" "the new instance did not boot"
+    return
+  fi
+  check "volume-replace-ready-$name" ready "$name"
+  check "volume-replace-tree-copy-$name" tree_copy "$name"
+
+  # The playbook starts before the volume is there: the role waits for it.
+  provision "$name" replace &
+  play_pid=$!
+  sleep 20
+  t_attach=$SECONDS
+  if data_volume_attach "$name"; then
+    pass "volume-attached-late-$name"
+  else
+    fail "volume-attached-late-$name" "could not make the device nodes in the container"
+  fi
+  wait "$play_pid" || rc=$?
+  waited=$(grep -c 'RETRYING.*Wait for the data volume' "$WORK/logs/converge-$name-replace.log" || true)
+  if ((rc == 0)) && recap "$name" replace | grep -q 'failed=0'; then
+    pass "volume-replace-converges-$name"
+  else
+    fail "volume-replace-converges-$name" "exit $rc; see logs/converge-$name-replace.log"
+    converge_result "$name" replace "$rc"
+    return
+  fi
+  printf 'FIGURE volume late attach on %s: the role polled %d times (5 s apart) until the device appeared; the run ended %ds after the attach\n' \
+    "$name" "$waited" $((SECONDS - t_attach))
+  if ((waited >= 2)); then pass "volume-wait-bounded-$name"; else fail "volume-wait-bounded-$name" "the role did not wait for the device (polled $waited times)"; fi
+
+  check "data-volume-mounted-after-replace-$name" volume_mount_ok "$name"
+  size1=$(volume_size_bytes "$name") || size1=0
+  printf 'FIGURE volume resize on %s: filesystem %d -> %d bytes (device %d GiB)\n' "$name" "$size0" "$size1" "$gib"
+  # ext4 keeps a few percent for its metadata: 2 GiB more device is well over 1.5 GiB more.
+  if ((size1 - size0 > 1610612736)); then
+    pass "volume-grown-$name"
+  else
+    fail "volume-grown-$name" "filesystem $size0 -> $size1 bytes after growing the device by 2 GiB"
+  fi
+
+  if retry_until 120 2 prom_ready "$name"; then
+    after=$(past_samples "$name" "$t0")
+    if [[ $after == "$before" ]]; then
+      pass "volume-data-intact-$name ($before samples of up before the replacement)"
+    else
+      fail "volume-data-intact-$name" "$before samples of up in the 10 min before $t0 before the replacement, $after after"
+    fi
+  else
+    fail "volume-data-intact-$name" "Prometheus not ready within 120 s of the converge"
+  fi
+  if retry_until 120 5 primary_has_series_from "$name" "$E2E_PRIMARY"; then
+    pass "volume-federates-after-replace-$name"
+  else
+    fail "volume-federates-after-replace-$name" "$E2E_PRIMARY has no fresh series from $name"
+  fi
+
+  provision "$name" replace-again || true
+  local n
+  n=$(changed_count "$name" replace-again)
+  if [[ $n == 0 ]]; then
+    pass "volume-idempotent-$name"
+  else
+    fail "volume-idempotent-$name" "changed=${n:-?} on the run after the replacement"
+    changed_tasks "$name" replace-again >&2
+  fi
+}
