@@ -19,7 +19,7 @@ import (
 var replacing = map[string][]string{
 	"aws:ec2/subnet:Subnet":                                     {"cidrBlock", "availabilityZone", "vpcId"},
 	"aws:ec2/vpc:Vpc":                                           {"cidrBlock"},
-	"aws:ec2/instance:Instance":                                 {"subnetId", "availabilityZone", "ami"},
+	"aws:ec2/instance:Instance":                                 {"subnetId", "availabilityZone", "ami", "userData"}, // userDataReplaceOnChange
 	"aws:ebs/volume:Volume":                                     {"availabilityZone", "snapshotId", "encrypted", "kmsKeyId"},
 	"aws:ec2/volumeAttachment:VolumeAttachment":                 {"instanceId", "volumeId", "deviceName"},
 	"aws:ec2/securityGroup:SecurityGroup":                       {"vpcId", "name", "description"},
@@ -37,7 +37,8 @@ var replacing = map[string][]string{
 }
 
 // replaced lists the resources of base (as "name") that edited replaces:
-// same name, a replacing input changed. Resources only in one run are
+// same name, a replacing input changed (ignoreChanges is applied by the
+// mocks, which keep the prior run's value). Resources only in one run are
 // deletions or creations, not replacements.
 func replaced(base, edited *testmocks.Mocks) []string {
 	var out []string
@@ -89,15 +90,25 @@ func TestEditsReplaceOnlyWhatTheyMust(t *testing.T) {
 		want  []string
 		// tree, when set, edits the copy of ansible/ the program reads.
 		tree func(t *testing.T, dir string)
+		// base, when set, edits the configuration before the first run.
+		base func(map[string]string)
 	}{
-		{"instance type", nil, func(c map[string]string) { c["promfed:secondaryInstanceType"] = "m6i.xlarge" }, nil, nil},
+		{"instance type", nil, func(c map[string]string) { c["promfed:secondaryInstanceType"] = "m6i.xlarge" }, nil, nil, nil},
 		// The volume grows in place; the playbook re-runs to grow the
 		// filesystem (the data_volume role).
-		{"volume size", nil, func(c map[string]string) { c["promfed:dataVolumeSizeGiB"] = "300" }, playbooks(all...), nil},
-		{"retention", nil, func(c map[string]string) { c["promfed:retentionTime"] = "45d" }, playbooks(all...), nil},
-		{"a zone more", fourZones, func(c map[string]string) { c["promfed:azCount"] = "4" }, nil, nil},
-		{"web password", nil, func(c map[string]string) { c["promfed:webPassword"] = "another-very-long-web-password" }, playbooks(all...), nil},
-		{"provisionGeneration", nil, func(c map[string]string) { c["promfed:provisionGeneration"] = "1" }, playbooks(all...), nil},
+		{"volume size", nil, func(c map[string]string) { c["promfed:dataVolumeSizeGiB"] = "300" }, playbooks(all...), nil, nil},
+		{"retention", nil, func(c map[string]string) { c["promfed:retentionTime"] = "45d" }, playbooks(all...), nil, nil},
+		{"a zone more", fourZones, func(c map[string]string) { c["promfed:azCount"] = "4" }, nil, nil, nil},
+		{"web password", nil, func(c map[string]string) { c["promfed:webPassword"] = "another-very-long-web-password" }, playbooks(all...), nil, nil},
+		{"provisionGeneration", nil, func(c map[string]string) { c["promfed:provisionGeneration"] = "1" }, playbooks(all...), nil, nil},
+		// A restore replaces that host's volume with one made from the
+		// snapshot, so its attachment, and the instance, whose user data
+		// names the volume; the playbook mounts it. (In AWS the new
+		// instance's id re-runs its ready and copy steps too; the mocks
+		// derive instance ids from names.)
+		{"restore a snapshot", nil, func(c map[string]string) {
+			c["promfed:restoreSnapshots"] = `[{"host":"secondary-apps-1","snapshot":"snap-0123456789abcdef0"}]`
+		}, []string{"secondary-apps-1", "secondary-apps-1-data", "secondary-apps-1-data", "secondary-apps-1-playbook"}, nil, nil},
 		// A role edit copies the new tree to every host and re-runs it;
 		// no instance, volume or load balancer part moves.
 		{"role edit", nil, func(map[string]string) {}, trees(all...), func(t *testing.T, dir string) {
@@ -109,19 +120,27 @@ func TestEditsReplaceOnlyWhatTheyMust(t *testing.T) {
 			if err := os.WriteFile(path, append(body, "# edited\n"...), 0o600); err != nil {
 				t.Fatal(err)
 			}
-		}},
+		}, nil},
 		// The primaries federate every secondary: a new one changes their
 		// targets; the secondaries are reached by name and do not change.
 		{"a secondary more", nil, func(c map[string]string) {
 			c["promfed:shards"] = strings.Replace(c["promfed:shards"], `"secondaries":1`, `"secondaries":2`, 1)
-		}, playbooks("primary-a", "primary-b"), nil},
+		}, playbooks("primary-a", "primary-b"), nil, nil},
 		{"a shard more", nil, func(c map[string]string) {
 			c["promfed:shards"] = strings.TrimSuffix(c["promfed:shards"], "]") + `,{"name":"edge","secondaries":1}]`
-		}, playbooks("primary-a", "primary-b"), nil},
+		}, playbooks("primary-a", "primary-b"), nil, nil},
+		// Once restored, the entry may go: the volume keeps its snapshot
+		// (ignoreChanges), nothing is replaced, no blank volume appears.
+		{"restore entry removed", nil, func(c map[string]string) { delete(c, "promfed:restoreSnapshots") }, nil, nil, func(c map[string]string) {
+			c["promfed:restoreSnapshots"] = `[{"host":"secondary-apps-1","snapshot":"snap-0123456789abcdef0"}]`
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg, secrets := stackConfig(t, "prod")
+			if tc.base != nil {
+				tc.base(cfg)
+			}
 			cfg["promfed:azCount"] = "3"
 			if tc.tree != nil {
 				dir := t.TempDir()
@@ -144,6 +163,7 @@ func TestEditsReplaceOnlyWhatTheyMust(t *testing.T) {
 			if m == nil {
 				m = &testmocks.Mocks{Zones: fourZones.Zones}
 			}
+			m.Prior = base
 			edited, err := testmocks.RunOn(m, "promfed", "prod", cfg, secrets, program)
 			if err != nil {
 				t.Fatal(err)

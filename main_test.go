@@ -629,3 +629,34 @@ func TestPlaybookMountsTheHostsOwnVolume(t *testing.T) {
 		t.Errorf("attached as %q, the role looks for /dev/sdf", att.Str("deviceName"))
 	}
 }
+
+// restoreSnapshots makes that host's volume from the snapshot, and only
+// that one; the playbook mounts the new volume. Volumes without a restore
+// ignore snapshotId, so dropping the entry later replaces nothing.
+func TestRestoreSnapshot(t *testing.T) {
+	m, err := runStack(t, "prod", func(c map[string]string) {
+		c["promfed:restoreSnapshots"] = `[{"host":"secondary-apps-1","snapshot":"snap-0123456789abcdef0"}]`
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range m.OfType("aws:ebs/volume:Volume") {
+		restored := v.Name == "secondary-apps-1-data"
+		if got := v.Str("snapshotId"); (got == "snap-0123456789abcdef0") != restored || (!restored && got != "") {
+			t.Errorf("%s: snapshotId %q", v.Name, got)
+		}
+		if ignores := slices.Contains(v.IgnoreChanges, "snapshotId"); ignores == restored {
+			t.Errorf("%s: ignoreChanges %v (the restored volume must follow its snapshot, the others keep theirs)", v.Name, v.IgnoreChanges)
+		}
+		if v.Get("size") != float64(200) || !v.Protect {
+			t.Errorf("%s: size %v protect %v", v.Name, v.Get("size"), v.Protect)
+		}
+	}
+	stdin := m.Named(t, "command:remote:Command", "secondary-apps-1-playbook").Str("stdin")
+	if !strings.Contains(stdin, `"data_volume_id": "secondary-apps-1-data-snap-0123456789abcdef0-id"`) {
+		t.Errorf("the playbook does not mount the restored volume:\n%s", stdin)
+	}
+	if att := m.Named(t, "aws:ec2/volumeAttachment:VolumeAttachment", "secondary-apps-1-data"); att.Str("volumeId") != "secondary-apps-1-data-snap-0123456789abcdef0-id" {
+		t.Errorf("attachment of %q", att.Str("volumeId"))
+	}
+}

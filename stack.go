@@ -224,7 +224,7 @@ func (st *stack) buildHosts(ctx *pulumi.Context) error {
 		args := &prometheus.ServerArgs{
 			Role: h.Role, Shard: h.Shard, InstanceType: h.InstanceType, AmiFamily: cfg.AmiFamily, AmiID: cfg.AmiID,
 			SubnetID: st.net.PrivateSubnetIDs.Index(pulumi.Int(h.AZIndex)), AvailabilityZone: st.net.AvailabilityZones[h.AZIndex],
-			DataVolumeGiB: cfg.DataVolumeSizeGiB, Protect: cfg.Protect,
+			DataVolumeGiB: cfg.DataVolumeSizeGiB, RestoreSnapshot: h.RestoreSnapshot, Protect: cfg.Protect,
 			HostKeyPrivate: pulumi.ToSecret(pulumi.String(st.keys.HostKey(h.Name).PrivateKey)).(pulumi.StringOutput),
 			HostKeyPublic:  st.keys.HostKey(h.Name).PublicKey, ClientPublicKey: client.PublicKey, Secrets: secrets, IAM: st.iam, Tags: tags,
 			PlaybookSecrets: map[string]pulumi.StringInput{}, SessionLogs: sessionLogs.LogGroupArn,
@@ -253,7 +253,7 @@ func (st *stack) buildHosts(ctx *pulumi.Context) error {
 	}
 	if _, err := backup.NewSnapshots(ctx, cfg.NamePrefix+"-tsdb", &backup.SnapshotsArgs{
 		TargetTags:  map[string]string{contract.TagBackup: "true", contract.TagStack: cfg.Stack},
-		RetainCount: cfg.SnapshotRetainCount, Time: "03:00", IAM: st.iam, Tags: tags,
+		RetainCount: cfg.SnapshotRetainCount, CopyRegion: cfg.SnapshotCopyRegion, Time: "03:00", IAM: st.iam, Tags: tags,
 	}); err != nil {
 		return err
 	}

@@ -65,6 +65,7 @@ type Config struct {
 	RetentionTime       string
 	RetentionSize       string
 	SnapshotRetainCount int
+	SnapshotCopyRegion  string
 
 	AdminCidrs   []netip.Prefix
 	AllowedCidrs []netip.Prefix
@@ -411,6 +412,11 @@ func Load(project, stack, region string, src Source) (*Config, error) {
 		l.failf("retentionSize %q is not a Prometheus size such as 40GB (units B, KB, MB, GB, TB, PB, EB)", c.RetentionSize)
 	}
 	c.SnapshotRetainCount = l.integer("snapshotRetainCount", 1, 1000)
+	restores := l.restores()
+	c.SnapshotCopyRegion = l.str("snapshotCopyRegion")
+	if r := c.SnapshotCopyRegion; r != "" && (!slices.Contains(Regions, r) || r == region) {
+		l.failf("snapshotCopyRegion %q must be an AWS region other than the stack's own (%s), such as eu-central-1 or us-east-2: the copies are for the loss of the home region", r, region)
+	}
 
 	c.AdminCidrs = l.cidrs("adminCidrs")
 	if len(c.AdminCidrs) == 0 {
@@ -509,6 +515,10 @@ func Load(project, stack, region string, src Source) (*Config, error) {
 		return nil, &Error{Problems: l.problems}
 	}
 	c.Hosts = hosts(c)
+	// Host names exist only once the rest is valid.
+	if l.applyRestores(c, restores); len(l.problems) > 0 {
+		return nil, &Error{Problems: l.problems}
+	}
 	return c, nil
 }
 

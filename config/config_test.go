@@ -61,6 +61,14 @@ func TestDefaults(t *testing.T) {
 	if c.AmiFamily != "debian-13" {
 		t.Errorf("amiFamily defaults to %q, want debian-13 (Debian's current stable)", c.AmiFamily)
 	}
+	if h := c.Hosts[1]; h.RestoreSnapshot != "" {
+		t.Errorf("%s restores %q without restoreSnapshots", h.Name, h.RestoreSnapshot)
+	}
+	withRestore := validRoute53()
+	withRestore["restoreSnapshots"] = `[{"host":"secondary-main-1","snapshot":"snap-0123456789abcdef0"}]`
+	if c, err := load(t, withRestore); err != nil || c.Hosts[1].Name != "secondary-main-1" || c.Hosts[1].RestoreSnapshot != "snap-0123456789abcdef0" || c.Hosts[0].RestoreSnapshot != "" {
+		t.Errorf("restoreSnapshots: %v, %+v", err, c)
+	}
 	// Debian 12 stays selectable (the end-to-end suite still converges it).
 	old := validRoute53()
 	old["amiFamily"] = "debian-12"
@@ -133,6 +141,13 @@ func TestRules(t *testing.T) {
 		{"volume", "dataVolumeSizeGiB", "5", `dataVolumeSizeGiB 5 is out of range: it must be between 10 and 16384`},
 		{"protect", "protect", "yes", `protect "yes" is not a boolean`},
 		{"internal zone", "internalZone", "bad_zone", `internalZone "bad_zone" is not a valid DNS zone name`},
+		{"copy to the home region", "snapshotCopyRegion", "eu-west-1", `snapshotCopyRegion "eu-west-1" must be an AWS region other than the stack's own (eu-west-1)`},
+		{"copy to no region", "snapshotCopyRegion", "eu-west-9", `snapshotCopyRegion "eu-west-9" must be an AWS region other than the stack's own`},
+		{"restore not a list", "restoreSnapshots", `{"host":"primary-a"}`, `restoreSnapshots is not a list of {host, snapshot} objects`},
+		{"restore bad snapshot", "restoreSnapshots", `[{"host":"primary-a","snapshot":"vol-0123456789abcdef0"}]`, `restoreSnapshots[0].snapshot "vol-0123456789abcdef0" is not an EBS snapshot id`},
+		{"restore twice", "restoreSnapshots", `[{"host":"primary-a","snapshot":"snap-01234567"},{"host":"primary-a","snapshot":"snap-89abcdef"}]`, `restoreSnapshots[1].host "primary-a" is listed twice`},
+		{"restore unknown key", "restoreSnapshots", `[{"host":"primary-a","snap":"snap-01234567"}]`, `restoreSnapshots[0].snap is not a known setting: use one of host, snapshot`},
+		{"restore unknown host", "restoreSnapshots", `[{"host":"primary","snapshot":"snap-01234567"}]`, `restoreSnapshots: host "primary" is not a host of stack dev: use one of primary-a, secondary-main-1`},
 		{"untested ubuntu", "amiFamily", "ubuntu-22.04", `amiFamily "ubuntu-22.04" is no longer offered: no Ubuntu image is tested by the end-to-end suite`},
 		{"no primary", "primaryReplicas", "0", `primaryReplicas 0 is out of range: it must be between 1 and 2`},
 		{"three primaries", "primaryReplicas", "3", `primaryReplicas 3 is out of range: it must be between 1 and 2`},

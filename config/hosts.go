@@ -28,6 +28,9 @@ type Host struct {
 	// stack's zone list.
 	AZIndex      int
 	InstanceType string
+	// RestoreSnapshot is the EBS snapshot the host's data volume is made
+	// from (restoreSnapshots), or "".
+	RestoreSnapshot string
 }
 
 // hosts lays out the primary replicas, one per zone from the first, then

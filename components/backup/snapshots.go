@@ -18,6 +18,10 @@ type SnapshotsArgs struct {
 	RetainCount int
 	// Time is the daily start time, UTC "HH:MM".
 	Time string
+	// CopyRegion, when set, is a second region each snapshot is copied to
+	// (encrypted with that region's default EBS key), kept RetainCount
+	// days: a restore is possible when the home region is lost.
+	CopyRegion string
 	// IAM is where DLM's service role is created (path, name, boundary).
 	IAM  iamrole.Scope
 	Tags map[string]string
@@ -52,6 +56,17 @@ func NewSnapshots(ctx *pulumi.Context, name string, args *SnapshotsArgs, opts ..
 	for k, v := range args.TargetTags {
 		target[k] = pulumi.String(v)
 	}
+	var copies dlm.LifecyclePolicyPolicyDetailsScheduleCrossRegionCopyRuleArray
+	if args.CopyRegion != "" {
+		copies = append(copies, dlm.LifecyclePolicyPolicyDetailsScheduleCrossRegionCopyRuleArgs{
+			Target:    pulumi.String(args.CopyRegion),
+			Encrypted: pulumi.Bool(true),
+			CopyTags:  pulumi.Bool(true),
+			RetainRule: dlm.LifecyclePolicyPolicyDetailsScheduleCrossRegionCopyRuleRetainRuleArgs{
+				Interval: pulumi.Int(args.RetainCount), IntervalUnit: pulumi.String("DAYS"),
+			},
+		})
+	}
 	policy, err := dlm.NewLifecyclePolicy(ctx, name, &dlm.LifecyclePolicyArgs{
 		Description:      pulumi.String("promfed TSDB volumes, daily"),
 		ExecutionRoleArn: role.Arn,
@@ -65,6 +80,8 @@ func NewSnapshots(ctx *pulumi.Context, name string, args *SnapshotsArgs, opts ..
 				CreateRule: dlm.LifecyclePolicyPolicyDetailsScheduleCreateRuleArgs{Interval: pulumi.Int(24), IntervalUnit: pulumi.String("HOURS"), Times: pulumi.String(args.Time)},
 				RetainRule: dlm.LifecyclePolicyPolicyDetailsScheduleRetainRuleArgs{Count: pulumi.Int(args.RetainCount)},
 				TagsToAdd:  pulumi.StringMap{"promfed:snapshot": pulumi.String("dlm")},
+				// Unset without a copy region: the policy is unchanged.
+				CrossRegionCopyRules: copies,
 			}},
 		},
 		Tags: tagging.Named(args.Tags, name),

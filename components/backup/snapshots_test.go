@@ -8,18 +8,23 @@ import (
 	"github.com/promfed/promfed/internal/testmocks"
 )
 
-func TestDailySnapshotsOfTaggedVolumes(t *testing.T) {
+func policy(t *testing.T, copyRegion string) testmocks.Resource {
+	t.Helper()
 	m, err := testmocks.Run("promfed", "dev", nil, nil, func(ctx *pulumi.Context) error {
 		_, err := NewSnapshots(ctx, "tsdb", &SnapshotsArgs{
 			TargetTags: map[string]string{"promfed:backup": "true", "promfed:stack": "dev"}, RetainCount: 7, Time: "03:00",
-			Tags: map[string]string{"promfed:stack": "dev"},
+			CopyRegion: copyRegion, Tags: map[string]string{"promfed:stack": "dev"},
 		})
 		return err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := m.Named(t, "aws:dlm/lifecyclePolicy:LifecyclePolicy", "tsdb")
+	return m.Named(t, "aws:dlm/lifecyclePolicy:LifecyclePolicy", "tsdb")
+}
+
+func TestDailySnapshotsOfTaggedVolumes(t *testing.T) {
+	p := policy(t, "")
 	details := p.Get("policyDetails").(map[string]any)
 	target := details["targetTags"].(map[string]any)
 	if target["promfed:backup"] != "true" || target["promfed:stack"] != "dev" {
@@ -31,5 +36,23 @@ func TestDailySnapshotsOfTaggedVolumes(t *testing.T) {
 	}
 	if p.Str("executionRoleArn") != "arn:aws:mock:eu-west-1:123456789012:role/tsdb" {
 		t.Errorf("role %s", p.Str("executionRoleArn"))
+	}
+	if rules, ok := sched["crossRegionCopyRules"]; ok && len(rules.([]any)) > 0 {
+		t.Errorf("copies without a copy region: %v", rules)
+	}
+}
+
+// With a copy region every snapshot is also copied there, encrypted, and
+// kept as many days as the home region keeps snapshots.
+func TestSnapshotsCopiedToAnotherRegion(t *testing.T) {
+	sched := policy(t, "eu-central-1").Get("policyDetails").(map[string]any)["schedules"].([]any)[0].(map[string]any)
+	rules, _ := sched["crossRegionCopyRules"].([]any)
+	if len(rules) != 1 {
+		t.Fatalf("copy rules %v", sched["crossRegionCopyRules"])
+	}
+	r := rules[0].(map[string]any)
+	retain, _ := r["retainRule"].(map[string]any)
+	if r["target"] != "eu-central-1" || r["encrypted"] != true || r["copyTags"] != true || retain["interval"] != float64(7) || retain["intervalUnit"] != "DAYS" {
+		t.Errorf("copy rule %v", r)
 	}
 }

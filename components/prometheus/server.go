@@ -31,6 +31,10 @@ type ServerArgs struct {
 	AvailabilityZone string
 	SecurityGroupIDs pulumi.StringArrayInput
 	DataVolumeGiB    int
+	// RestoreSnapshot, when set, is the EBS snapshot the data volume is
+	// made from: a volume with another snapshot is replaced by one made
+	// from this one.
+	RestoreSnapshot string
 	// DiscoveryRegions are the regions the host's EC2 service discovery
 	// queries; none means the host gets no EC2 read permission at all.
 	DiscoveryRegions []string
@@ -118,14 +122,25 @@ func NewServer(ctx *pulumi.Context, name string, args *ServerArgs, opts ...pulum
 	for k, v := range tags {
 		volTags[k] = v
 	}
+	volOpts := []pulumi.ResourceOption{parent, pulumi.Protect(args.Protect)}
+	var snapshot pulumi.StringPtrInput
+	if args.RestoreSnapshot != "" {
+		snapshot = pulumi.String(args.RestoreSnapshot)
+	} else {
+		// Without a restore the snapshot is left as it is: removing a
+		// restore entry must never replace the restored volume with a
+		// blank one.
+		volOpts = append(volOpts, pulumi.IgnoreChanges([]string{"snapshotId"}))
+	}
 	vol, err := ebs.NewVolume(ctx, name+"-data", &ebs.VolumeArgs{
 		AvailabilityZone: pulumi.String(args.AvailabilityZone),
 		Size:             pulumi.Int(args.DataVolumeGiB),
 		Type:             pulumi.String("gp3"),
 		Encrypted:        pulumi.Bool(true),
+		SnapshotId:       snapshot,
 		FinalSnapshot:    pulumi.Bool(args.Protect),
 		Tags:             tagging.Named(volTags, name+"-data"),
-	}, parent, pulumi.Protect(args.Protect))
+	}, volOpts...)
 	if err != nil {
 		return nil, err
 	}

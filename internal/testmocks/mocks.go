@@ -33,6 +33,10 @@ type Resource struct {
 type Mocks struct {
 	// Zones and LocalZones shape the region's zone lookup (see zones).
 	Zones, LocalZones []string
+	// Prior, when set, is the previous run's record, standing in for the
+	// engine's state: an input listed in ignoreChanges keeps its prior
+	// value, as the engine keeps it (edit tests run an edit after a base).
+	Prior *Mocks
 
 	mu        sync.Mutex
 	Resources []Resource
@@ -63,11 +67,32 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 			r.CreateTimeout = ct.GetCreate()
 		}
 	}
+	if m.Prior != nil && len(r.IgnoreChanges) > 0 {
+		for _, old := range m.Prior.OfType(args.TypeToken) {
+			if old.Name != args.Name {
+				continue
+			}
+			r.Inputs = r.Inputs.Copy()
+			for _, p := range r.IgnoreChanges {
+				k := resource.PropertyKey(p)
+				if v, ok := old.Inputs[k]; ok {
+					r.Inputs[k] = v
+				} else {
+					delete(r.Inputs, k)
+				}
+			}
+			args.Inputs = r.Inputs
+		}
+	}
 	m.mu.Lock()
 	m.Resources = append(m.Resources, r)
 	m.mu.Unlock()
 
 	id := args.Name + "-id"
+	if snap := args.Inputs["snapshotId"]; args.TypeToken == "aws:ebs/volume:Volume" && snap.IsString() && snap.StringValue() != "" {
+		// A volume made from a snapshot is a new volume, with a new id.
+		id = args.Name + "-" + snap.StringValue() + "-id"
+	}
 	out := args.Inputs.Copy()
 	short := args.TypeToken[strings.LastIndex(args.TypeToken, ":")+1:]
 	out["arn"] = resource.NewProperty(fmt.Sprintf("arn:aws:mock:eu-west-1:123456789012:%s/%s", strings.ToLower(short), args.Name))
