@@ -516,7 +516,8 @@ func Load(project, stack, region string, src Source) (*Config, error) {
 	}
 	c.Hosts = hosts(c)
 	// Host names exist only once the rest is valid.
-	if l.applyRestores(c, restores); len(l.problems) > 0 {
+	l.applyRestores(c, restores)
+	if len(l.problems) > 0 {
 		return nil, &Error{Problems: l.problems}
 	}
 	return c, nil
