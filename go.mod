@@ -3,6 +3,7 @@ module github.com/promfed/promfed
 go 1.26.6
 
 require (
+	github.com/grafana/grafana-foundation-sdk/go v0.0.22
 	github.com/pulumi/pulumi-aws/sdk/v6 v6.83.4
 	github.com/pulumi/pulumi-cloudflare/sdk/v5 v5.49.1
 	github.com/pulumi/pulumi-command/sdk v1.2.1
