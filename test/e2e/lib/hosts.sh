@@ -133,7 +133,8 @@ STUB
 # boot as /dev/sdf (one of the paths the data_volume role tries; the NVMe by-id name
 # needs udev). The same device node is also bound under its own name: with no udev in
 # a container, libblkid finds a filesystem by UUID only by scanning /proc/partitions'
-# names. A second call (a replaced host) keeps the existing volume.
+# names. A second call (a replaced host) keeps the existing volume; after
+# data_volume_destroy it makes a new one, from the file if one is there (a restore).
 #
 # In a container (read-only /sys) systemd's fstab generator skips block-device entries,
 # so a unit does at boot what systemd does on an instance: mount the fstab's ext4
@@ -144,7 +145,8 @@ data_volume_prepare() {
     gib=$(jq -er .data_volume_size_gib "$OUTDIR/$(manifest_host "$name" vars)")
     mkdir -p "$WORK/volumes"
     img="$WORK/volumes/$name.img"
-    truncate -s "${gib}G" "$img"
+    # An existing file is a volume restored from a snapshot: used as it is.
+    [[ -e $img ]] || truncate -s "${gib}G" "$img"
     HOST_LOOP[$name]=$(losetup --find --show "$img")
     E2E_LOOPS+=("${HOST_LOOP[$name]}")
   fi
@@ -179,6 +181,19 @@ data_volume_attach() {
   minor=$((16#$(stat -c %T "$loop")))
   nsenter -t "$leader" -m -- sh -c "mknod -m 0660 /dev/sdf b $major $minor && mknod -m 0660 $loop b $major $minor"
   HOST_ATTACHED[$name]=1
+}
+
+# data_volume_destroy NAME: the volume is gone (its host stopped first): the loop device
+# and its file are removed; the next data_volume_prepare makes a new one.
+data_volume_destroy() {
+  local name=$1 loop=${HOST_LOOP[$1]:-} l
+  local -a kept=()
+  [[ -n $loop ]] || return 0
+  losetup -d "$loop"
+  for l in "${E2E_LOOPS[@]}"; do [[ $l == "$loop" ]] || kept+=("$l"); done
+  E2E_LOOPS=("${kept[@]}")
+  HOST_LOOP[$name]=
+  rm -f "$WORK/volumes/$name.img"
 }
 
 # container_leader NAME: the pid of the container's init (the nspawn process's child).

@@ -27,6 +27,8 @@ source "$E2E_DIR/lib/verify_ready.sh"
 source "$E2E_DIR/lib/verify_ha.sh"
 # shellcheck source=test/e2e/lib/verify_volume.sh
 source "$E2E_DIR/lib/verify_volume.sh"
+# shellcheck source=test/e2e/lib/verify_dashboards.sh
+source "$E2E_DIR/lib/verify_dashboards.sh"
 # shellcheck source=test/e2e/lib/aws.sh
 source "$E2E_DIR/lib/aws.sh"
 # shellcheck source=test/e2e/lib/workloads.sh

@@ -146,3 +146,101 @@ check_volume_replace() {
     changed_tasks "$name" replace-again >&2
   fi
 }
+
+# lost_window_samples NAME FROM TO: samples of `up` the host holds between two times.
+lost_window_samples() {
+  acurl "$1" "$PROM_PORT" /api/v1/query --get \
+    --data-urlencode "query=sum(count_over_time(up[$(($3 - $2))s])) or vector(0)" \
+    --data-urlencode "time=$3" 2>/dev/null | jq -r '.data.result[0].value[1] // "none"'
+}
+
+# The restore drill: a consistent copy of a running secondary's volume (fsfreeze holds
+# writes while the file is copied: the local stand-in for an EBS snapshot), more data
+# afterwards, then the host and its volume destroyed; a new volume from the copy (a new
+# id, as restoreSnapshots makes one) and a new instance converge through the same
+# playbook. Series from before the copy must be there, those written after it gone, and
+# the primary must federate the host again.
+check_restore() {
+  local name t0 before t_snap t_lost lost_before lost_after rc=0 t_restore dur id vols
+  name=$(volume_host)
+  vols="$WORK/volumes"
+  t0=$(($(date +%s) - 30))
+  before=$(past_samples "$name" "$t0")
+  if [[ $before == none || $before == 0 ]]; then
+    fail "restore-$name" "no samples of up on $name before $t0 to compare with"
+    return
+  fi
+  log "$name: snapshot of its volume, then the host and the volume destroyed"
+  if on "$name" 'sudo fsfreeze -f /var/lib/prometheus' </dev/null; then
+    cp --sparse=always "$vols/$name.img" "$vols/$name.snapshot"
+    on "$name" 'sudo fsfreeze -u /var/lib/prometheus' </dev/null || true
+    pass "restore-snapshot-taken-$name (fsfreeze, copy, thaw)"
+  else
+    fail "restore-snapshot-taken-$name" "fsfreeze failed"
+    return
+  fi
+  t_snap=$(date +%s)
+  # Data the snapshot does not hold: written after it, lost with the volume.
+  sleep 45
+  t_lost=$(date +%s)
+  lost_before=$(lost_window_samples "$name" "$((t_snap + 5))" "$t_lost")
+
+  host_stop "$name" TERM
+  data_volume_destroy "$name"
+
+  log "$name: restoring a new volume from the snapshot onto a new instance"
+  t_restore=$SECONDS
+  cp --sparse=always "$vols/$name.snapshot" "$vols/$name.img"
+  # The restored volume's id, as the program passes it (restoreSnapshots makes a new one).
+  id="vol-0e2e$(printf '%s' "$name" | sha256sum | cut -c1-13)"
+  jq --arg id "$id" '.data_volume_id = $id
+    | .data_volume_devices[0] = "/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_" + ($id | sub("-"; ""))' \
+    "$WORK/vars/$name.json" > "$WORK/vars/$name.json.new"
+  mv "$WORK/vars/$name.json.new" "$WORK/vars/$name.json"
+  chmod 0600 "$WORK/vars/$name.json"
+  root_replace "$name"
+  host_boot "$name"
+  stack_changed
+  if ! host_wait "$name"; then
+    fail "restore-boots-$name" "the new instance did not boot"
+    return
+  fi
+  check "restore-ready-$name" ready "$name"
+  check "restore-tree-copy-$name" tree_copy "$name"
+  provision "$name" restore || rc=$?
+  if ((rc == 0)) && recap "$name" restore | grep -q 'failed=0'; then
+    pass "restore-converges-$name"
+  else
+    fail "restore-converges-$name" "exit $rc; see logs/converge-$name-restore.log"
+    converge_result "$name" restore "$rc"
+    return
+  fi
+  if ! retry_until 120 2 prom_ready "$name"; then
+    fail "restore-serves-$name" "Prometheus not ready within 120 s of the converge"
+    return
+  fi
+  if retry_until 120 5 primary_has_series_from "$name" "$E2E_PRIMARY"; then
+    dur=$((SECONDS - t_restore))
+    pass "restore-federates-$name"
+    printf 'FIGURE volume restore on %s: %ds from the new volume to the primary federating it again (new instance boot, ready step, copy, converge, WAL replay)\n' "$name" "$dur"
+  else
+    fail "restore-federates-$name" "$E2E_PRIMARY has no fresh series from $name"
+  fi
+  check "data-volume-mounted-after-restore-$name" volume_mount_ok "$name"
+  local after
+  after=$(past_samples "$name" "$t0")
+  if [[ $after == "$before" ]]; then
+    pass "restore-data-before-snapshot-$name ($before samples of up before $t0)"
+  else
+    fail "restore-data-before-snapshot-$name" "$before samples of up before $t0 before the drill, $after after the restore"
+  fi
+  lost_after=$(lost_window_samples "$name" "$((t_snap + 5))" "$t_lost")
+  printf 'FIGURE volume restore on %s: samples of up written after the snapshot: %s before the loss, %s after the restore\n' \
+    "$name" "$lost_before" "$lost_after"
+  if [[ $lost_before =~ ^[0-9]+$ ]] && ((lost_before > 0)) && [[ $lost_after == 0 ]]; then
+    pass "restore-lost-since-snapshot-$name"
+  else
+    fail "restore-lost-since-snapshot-$name" "expected samples after the snapshot before the loss and none after the restore: $lost_before, $lost_after"
+  fi
+  rm -f "$vols/$name.snapshot"
+}
