@@ -660,3 +660,29 @@ func TestRestoreSnapshot(t *testing.T) {
 		t.Errorf("attachment of %q", att.Str("volumeId"))
 	}
 }
+
+// faultInjection adds the game-day templates, stopped by the endpoint's
+// no-healthy-target alarm and cutting off the second zone's private subnet;
+// without it there are none.
+func TestFaultInjectionTemplates(t *testing.T) {
+	if n := len(mustRun(t, "prod").OfType("aws:fis/experimentTemplate:ExperimentTemplate")); n != 0 {
+		t.Errorf("%d templates without faultInjection", n)
+	}
+	m, err := runStack(t, "prod", func(c map[string]string) { c["promfed:faultInjection"] = "true" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	templates := m.OfType("aws:fis/experimentTemplate:ExperimentTemplate")
+	if len(templates) != 3 {
+		t.Fatalf("%d templates, want 3", len(templates))
+	}
+	for _, tpl := range templates {
+		if got := jsonOf(tpl.Get("stopConditions")); !strings.Contains(got, `metricalarm/promfed-prod-endpoint-healthy-targets"`) {
+			t.Errorf("%s stops on %s", tpl.Name, got)
+		}
+	}
+	cut := m.Named(t, "aws:fis/experimentTemplate:ExperimentTemplate", "promfed-prod-faults-cut-private-subnet")
+	if got := jsonOf(cut.Get("targets")); !strings.Contains(got, `"resourceArns":["arn:aws:ec2:eu-west-1:123456789012:subnet/promfed-private-2-id"]`) {
+		t.Errorf("subnet target %s", got)
+	}
+}

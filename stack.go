@@ -12,6 +12,7 @@ import (
 	"github.com/promfed/promfed/components/backup"
 	"github.com/promfed/promfed/components/bastion"
 	"github.com/promfed/promfed/components/certificate"
+	"github.com/promfed/promfed/components/chaos"
 	"github.com/promfed/promfed/components/dns"
 	"github.com/promfed/promfed/components/edge"
 	"github.com/promfed/promfed/components/firewall"
@@ -53,6 +54,7 @@ type stack struct {
 	fw      *firewall.Firewall
 	bastion *bastion.Bastion
 	alerts  *alerting.Topic
+	faults  *chaos.Experiments // nil without faultInjection
 	zone    *dns.PrivateZone
 	hosts   []*host // in config order: the primary, then each shard's secondaries
 	alb     *loadbalancer.Alb
@@ -406,9 +408,23 @@ func (st *stack) alarms(ctx *pulumi.Context) error {
 	for _, h := range st.hosts {
 		instances = append(instances, alarms.Instance{Name: h.Name, ID: h.server.InstanceID.ToStringOutput()})
 	}
-	_, err := alarms.NewAlarms(ctx, contract.IAMName(cfg.NamePrefix, cfg.Stack, "alarms"), &alarms.Args{
+	a, err := alarms.NewAlarms(ctx, contract.IAMName(cfg.NamePrefix, cfg.Stack, "alarms"), &alarms.Args{
 		NamePrefix: cfg.NamePrefix, Stack: cfg.Stack, Partition: st.partition, Region: cfg.Region, Instances: instances,
 		LoadBalancer: st.alb.ArnSuffix, TargetGroup: st.alb.TargetGroupArnSuffix, TopicArn: st.alerts.TopicArn, Tags: cfg.Tags(),
+	})
+	if err != nil || !cfg.FaultInjection {
+		return err
+	}
+	// The game days' faults (docs/dr.md): the subnet experiment cuts off
+	// the second zone's private subnet, where primary-b and every other
+	// secondary run.
+	arn := func(kind string, id pulumi.StringOutput) pulumi.StringOutput {
+		return pulumi.Sprintf("arn:%s:ec2:%s:%s:%s/%s", st.partition, cfg.Region, st.account, kind, id)
+	}
+	st.faults, err = chaos.NewExperiments(ctx, contract.IAMName(cfg.NamePrefix, cfg.Stack, "faults"), &chaos.ExperimentsArgs{
+		Stack: cfg.Stack, StopAlarmArn: a.EndpointArn,
+		SubnetArn: arn("subnet", st.net.PrivateSubnetIDs.Index(pulumi.Int(1))), VpcArn: arn("vpc", st.net.VpcID),
+		IAM: st.iam, Tags: cfg.Tags(),
 	})
 	return err
 }
@@ -436,6 +452,9 @@ func (st *stack) export(ctx *pulumi.Context) {
 	ctx.Export("alertTopicArn", st.alerts.TopicArn)
 	ctx.Export("sessionDocument", st.sessionDocument)
 	ctx.Export("vpcId", st.net.VpcID)
+	if st.faults != nil {
+		ctx.Export("faultTemplates", st.faults.TemplateIDs)
+	}
 	hosts := pulumi.Map{}
 	for _, h := range st.hosts {
 		hosts[h.Name] = pulumi.Map{

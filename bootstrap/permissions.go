@@ -344,6 +344,7 @@ var passRoleActions = []string{
 var passRoleServices = []string{
 	"dlm.amazonaws.com",
 	"ec2.amazonaws.com",
+	"fis.amazonaws.com",
 	"vpc-flow-logs.amazonaws.com",
 }
 
@@ -455,6 +456,18 @@ var dlmActions = []string{
 	"dlm:TagResource",
 	"dlm:UntagResource",
 	"dlm:UpdateLifecyclePolicy",
+}
+
+// fisActions: the game-day experiment templates (setting faultInjection).
+// Starting an experiment is an operator's act, not the deploy role's.
+var fisActions = []string{
+	"fis:CreateExperimentTemplate",
+	"fis:DeleteExperimentTemplate",
+	"fis:GetExperimentTemplate",
+	"fis:ListTagsForResource",
+	"fis:TagResource",
+	"fis:UntagResource",
+	"fis:UpdateExperimentTemplate",
 }
 
 // snsActions: the alert topic and its email/HTTPS subscriptions.
@@ -627,6 +640,26 @@ var boundaryLogsActions = []string{
 	"logs:PutLogEvents",
 }
 
+// boundaryFISActions: what the fault experiments' role does (components/
+// chaos): stop and start the stack's instances, and swap a subnet's network
+// ACL for a temporary deny-all one. Only that role's own policy grants them,
+// scoped to the stack's tag and VPC.
+var boundaryFISActions = []string{
+	"ec2:CreateNetworkAcl",
+	"ec2:CreateNetworkAclEntry",
+	"ec2:CreateTags",
+	"ec2:DeleteNetworkAcl",
+	"ec2:DescribeInstances",
+	"ec2:DescribeManagedPrefixLists",
+	"ec2:DescribeNetworkAcls",
+	"ec2:DescribeSubnets",
+	"ec2:DescribeVpcs",
+	"ec2:GetManagedPrefixListEntries",
+	"ec2:ReplaceNetworkAclAssociation",
+	"ec2:StartInstances",
+	"ec2:StopInstances",
+}
+
 // boundaryDLMActions: AWSDataLifecycleManagerServiceRole (EBS snapshots
 // and their EventBridge rules).
 var boundaryDLMActions = []string{
@@ -666,10 +699,10 @@ func allActionLists() map[string][]string {
 		"iamProfile": iamProfileActions, "boundaryRemoval": boundaryRemovalActions,
 		"passRole": passRoleActions, "serviceLinkedRole": serviceLinkedRoleActions,
 		"ciRoleGuard": ciRoleGuardActions, "s3App": s3AppActions, "logs": logsActions,
-		"logsDescribe": logsDescribeActions, "dlm": dlmActions,
+		"logsDescribe": logsDescribeActions, "dlm": dlmActions, "fis": fisActions,
 		"sns": snsActions, "kmsCreate": kmsCreateActions, "kmsList": kmsListActions, "kmsStackKey": kmsStackKeyActions,
 		"kmsAlias": kmsAliasActions, "ssmParameter": ssmParameterActions, "cloudwatchAlarm": cloudwatchAlarmActions, "ssmDocument": ssmDocumentActions, "ssmDescribe": ssmDescribeActions, "kmsViaSsm": kmsViaSsmActions, "stateKeyGuard": stateKeyGuardActions, "inspector": inspectorActions,
 		"boundarySSM": boundarySSMActions, "boundaryDiscovery": boundaryDiscoveryActions,
-		"boundaryAlert": boundaryAlertActions, "boundaryLogs": boundaryLogsActions, "boundaryDLM": boundaryDLMActions,
+		"boundaryAlert": boundaryAlertActions, "boundaryLogs": boundaryLogsActions, "boundaryDLM": boundaryDLMActions, "boundaryFIS": boundaryFISActions,
 	}
 }

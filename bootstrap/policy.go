@@ -219,6 +219,8 @@ func deployEdgePolicy(s *settings, id ids) policyDocument {
 			Resource: []string{"*"}},
 		statement{Sid: "SnapshotLifecycle", Effect: "Allow", Action: sorted(dlmActions),
 			Resource: []string{"*"}, Condition: regionCondition(s.Region)},
+		statement{Sid: "FaultExperimentTemplates", Effect: "Allow", Action: sorted(fisActions),
+			Resource: []string{id.regional(s, "fis", "experiment-template/*")}},
 	)
 }
 
@@ -312,5 +314,8 @@ func boundaryPolicy() policyDocument {
 		statement{Sid: "AlertDelivery", Effect: "Allow", Action: sorted(boundaryAlertActions), Resource: []string{"*"}},
 		statement{Sid: "LogDelivery", Effect: "Allow", Action: sorted(boundaryLogsActions), Resource: []string{"*"}},
 		statement{Sid: "SnapshotLifecycle", Effect: "Allow", Action: sorted(boundaryDLMActions), Resource: []string{"*"}},
+		// A cap shared by every stack: the FIS role's own policy scopes these
+		// to its stack's tag and VPC (components/chaos).
+		statement{Sid: "FaultExperiments", Effect: "Allow", Action: sorted(boundaryFISActions), Resource: []string{"*"}},
 	)
 }

@@ -72,6 +72,7 @@ var Keys = []Key{
 	{"slackChannel", KindString, "", false, "Slack channel for alerts, for example #alerts; empty uses the webhook's default channel."},
 	{"pagerDutyRoutingKey", KindString, "", true, "PagerDuty Events API v2 integration key; critical alerts page. Empty means none. Secret."},
 	{"accessLogRetentionDays", KindInteger, "90", false, "Days ALB access logs are kept in S3 (1-3650)."},
+	{"faultInjection", KindBoolean, "false", false, "Create AWS Fault Injection Service experiment templates for game days (docs/dr.md): stop one secondary, stop one primary replica, cut the second zone's private subnet off; each stops when the endpoint has no healthy target, and runs as a role limited to the stack's tagged instances and VPC. Nothing runs until an operator starts one."},
 	{"inspector", KindBoolean, "false", false, "Turn on Amazon Inspector EC2 vulnerability scanning for the account and region (account-wide: leave off where the account already scans)."},
 	{"protect", KindBoolean, "false", false, "Production safety: ALB deletion protection, protected data volumes and log bucket, final snapshots. Needs an alert receiver (alertEmails, alertHttpsEndpoints, alertWebhookUrl, slackWebhookUrl, pagerDutyRoutingKey or a shard's alertEmails)."},
 	{"provisionGeneration", KindInteger, "0", false, "Bump to re-run provisioning on every host without other changes."},

@@ -38,6 +38,10 @@ type Args struct {
 // Alarms are the stack's CloudWatch alarms.
 type Alarms struct {
 	pulumi.ResourceState
+
+	// EndpointArn is the alarm on the endpoint having no healthy target
+	// (the fault experiments' stop condition).
+	EndpointArn pulumi.StringOutput
 }
 
 // NewAlarms creates, per instance, a system-check alarm that recovers it and
@@ -53,13 +57,17 @@ func NewAlarms(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Reso
 	parent := pulumi.Parent(a)
 	notify := pulumi.Array{args.TopicArn}
 	recovery := pulumi.String(fmt.Sprintf("arn:%s:automate:%s:ec2:recover", args.Partition, args.Region))
+	var endpointAlarm *cloudwatch.MetricAlarm
 	alarm := func(what string, a *cloudwatch.MetricAlarmArgs) error {
 		n := contract.IAMName(args.NamePrefix, args.Stack, what)
 		a.Name, a.Tags, a.OkActions = pulumi.String(n), tagging.Named(args.Tags, n), notify
 		if a.AlarmActions == nil {
 			a.AlarmActions = notify
 		}
-		_, err := cloudwatch.NewMetricAlarm(ctx, n, a, parent)
+		m, err := cloudwatch.NewMetricAlarm(ctx, n, a, parent)
+		if what == "endpoint-healthy-targets" {
+			endpointAlarm = m
+		}
 		return err
 	}
 	for _, in := range args.Instances {
@@ -106,5 +114,6 @@ func NewAlarms(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Reso
 	}); err != nil {
 		return nil, err
 	}
-	return a, ctx.RegisterResourceOutputs(a, pulumi.Map{})
+	a.EndpointArn = endpointAlarm.Arn
+	return a, ctx.RegisterResourceOutputs(a, pulumi.Map{"endpointAlarmArn": a.EndpointArn})
 }
