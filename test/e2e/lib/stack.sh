@@ -29,6 +29,8 @@ source "$E2E_DIR/lib/verify_ha.sh"
 source "$E2E_DIR/lib/verify_volume.sh"
 # shellcheck source=test/e2e/lib/verify_dashboards.sh
 source "$E2E_DIR/lib/verify_dashboards.sh"
+# shellcheck source=test/e2e/lib/verify_chaos.sh
+source "$E2E_DIR/lib/verify_chaos.sh"
 # shellcheck source=test/e2e/lib/aws.sh
 source "$E2E_DIR/lib/aws.sh"
 # shellcheck source=test/e2e/lib/workloads.sh

@@ -445,7 +445,7 @@ check_demo_queries() {
 # and starts the primary's Prometheus (and waits until it is ready again).
 E2E_STAGES=(host-keys endpoints promtool hardening patching workloads federation honor-labels discovery
   probes shards demo-queries dashboards user-rules stale-user-rules rules alertmanager-cluster outage reboots
-  failover heartbeat-gap readiness data-volume volume-replace restore)
+  failover heartbeat-gap readiness data-volume volume-replace restore chaos)
 declare -A E2E_STAGE_FNS=(
   [host-keys]=check_host_keys [endpoints]=check_endpoints [promtool]=check_promtool [hardening]=check_hardening
   [patching]=check_patching [workloads]=check_workloads
@@ -456,7 +456,7 @@ declare -A E2E_STAGE_FNS=(
   [alertmanager-cluster]=check_alertmanager_cluster
   [outage]="check_outage_and_delivery check_outage_notified_once" [reboots]=check_reboots
   [failover]=check_failover [heartbeat-gap]=check_heartbeat_gap [readiness]=check_readiness
-  [data-volume]=check_data_volume [volume-replace]=check_volume_replace [restore]=check_restore
+  [data-volume]=check_data_volume [volume-replace]=check_volume_replace [restore]=check_restore [chaos]=check_chaos
 )
 declare -A E2E_STAGE_NEEDS=([reboots]=outage)
 declare -A E2E_STAGE_RAN=()
