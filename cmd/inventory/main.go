@@ -14,21 +14,9 @@ import (
 	"os"
 	"sort"
 	"strings"
-)
 
-type outputs struct {
-	BastionIP      string `json:"bastionIp"`
-	BastionHostKey string `json:"bastionHostKey"`
-	SSHUser        string `json:"sshUser"`
-	Hosts          map[string]struct {
-		Fqdn       string `json:"fqdn"`
-		PrivateIP  string `json:"privateIp"`
-		InstanceID string `json:"instanceId"`
-		Role       string `json:"role"`
-		Shard      string `json:"shard"`
-		HostKey    string `json:"hostKey"`
-	} `json:"hosts"`
-}
+	"github.com/promfed/promfed/internal/stackoutput"
+)
 
 func main() {
 	knownHosts := flag.String("known-hosts", "", "write the pinned host keys to this known_hosts file")
@@ -40,9 +28,9 @@ func main() {
 }
 
 func run(in io.Reader, out io.Writer, knownHostsPath string) error {
-	var o outputs
-	if err := json.NewDecoder(in).Decode(&o); err != nil {
-		return fmt.Errorf("reading stack outputs (pipe `pulumi stack output --json`): %w", err)
+	o, err := stackoutput.Read(in)
+	if err != nil {
+		return err
 	}
 	if o.BastionIP == "" || len(o.Hosts) == 0 || o.SSHUser == "" {
 		return fmt.Errorf("stack outputs lack bastionIp, sshUser or hosts: is this a promfed stack after `pulumi up`?")

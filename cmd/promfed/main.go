@@ -33,36 +33,19 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/promfed/promfed/internal/stackoutput"
 )
 
-// outputs is what the commands read of `pulumi stack output --json`.
-type outputs struct {
-	URL            string          `json:"url"`
-	BastionIP      string          `json:"bastionIp"`
-	BastionHostKey string          `json:"bastionHostKey"`
-	SSHUser        string          `json:"sshUser"`
-	CACertificate  string          `json:"caCertificate"`
-	Hosts          map[string]host `json:"hosts"`
-}
-
-type host struct {
-	Fqdn       string `json:"fqdn"`
-	PrivateIP  string `json:"privateIp"`
-	InstanceID string `json:"instanceId"`
-	Role       string `json:"role"`
-	Shard      string `json:"shard"`
-	HostKey    string `json:"hostKey"`
-}
-
-func readOutputs(in io.Reader) (*outputs, error) {
-	var o outputs
-	if err := json.NewDecoder(in).Decode(&o); err != nil {
-		return nil, fmt.Errorf("reading stack outputs (pipe `pulumi stack output --json --show-secrets=false`): %w", err)
+func readOutputs(in io.Reader) (*stackoutput.Outputs, error) {
+	o, err := stackoutput.Read(in)
+	if err != nil {
+		return nil, err
 	}
 	if len(o.Hosts) == 0 || o.URL == "" {
 		return nil, errors.New("stack outputs lack url or hosts: is this a promfed stack after `pulumi up`?")
 	}
-	return &o, nil
+	return o, nil
 }
 
 func main() {
@@ -145,7 +128,7 @@ func trimDashes(a []string) []string {
 
 // sshCommand is the ssh command line that reaches host through the
 // bastion, with a known_hosts file (written to knownHosts) that pins both.
-func sshCommand(o *outputs, name, knownHosts string, command []string) ([]string, error) {
+func sshCommand(o *stackoutput.Outputs, name, knownHosts string, command []string) ([]string, error) {
 	h, ok := o.Hosts[name]
 	if !ok {
 		names := make([]string, 0, len(o.Hosts))
@@ -291,7 +274,7 @@ type Alert struct {
 	Labels   string `json:"labels"`
 }
 
-func status(ctx context.Context, o *outputs, c *client) (*Status, error) {
+func status(ctx context.Context, o *stackoutput.Outputs, c *client) (*Status, error) {
 	up, err := c.query(ctx, `sum by (shard) (federate:up:sum)`)
 	if err != nil {
 		return nil, err

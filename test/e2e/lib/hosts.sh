@@ -128,6 +128,17 @@ STUB
   chmod 0755 "$root/usr/local/bin/cloud-init"
 }
 
+# root_replace NAME: a new instance: the old root is gone, a fresh one is unpacked and
+# prepared as cloud-init would (same host key from SSM, same name, same address).
+root_replace() {
+  local name=$1 root=${HOST_ROOT[$1]} m
+  umount "$root" || umount -l "$root"
+  local -a kept=()
+  for m in "${E2E_MOUNTS[@]}"; do [[ $m == "$root" ]] || kept+=("$m"); done
+  E2E_MOUNTS=("${kept[@]}")
+  root_prepare "$name"
+}
+
 # data_volume_prepare NAME ROOT: the host's EBS data volume: a sparse file of the size
 # the generated variables give (data_volume_size_gib) behind a loop device, attached at
 # boot as /dev/sdf (one of the paths the data_volume role tries; the NVMe by-id name

@@ -42,15 +42,44 @@ past_samples() {
     --data-urlencode "time=$2" 2>/dev/null | jq -r '.data.result[0].value[1] // "none"'
 }
 
-# root_replace NAME: a new instance: the old root is gone, a fresh one is unpacked and
-# prepared as cloud-init would (same host key from SSM, same name, same address).
-root_replace() {
-  local name=$1 root=${HOST_ROOT[$1]} m
-  umount "$root" || umount -l "$root"
-  local -a kept=()
-  for m in "${E2E_MOUNTS[@]}"; do [[ $m == "$root" ]] || kept+=("$m"); done
-  E2E_MOUNTS=("${kept[@]}")
-  root_prepare "$name"
+# vars_patch NAME JQ_FILTER [JQ ARGS...]: edit a host's variables in place, as a config
+# change would make the program render them.
+vars_patch() {
+  local name=$1 filter=$2
+  shift 2
+  jq "$@" "$filter" "$WORK/vars/$name.json" > "$WORK/vars/$name.json.new"
+  mv "$WORK/vars/$name.json.new" "$WORK/vars/$name.json"
+  chmod 0600 "$WORK/vars/$name.json"
+}
+
+# new_instance NAME LABEL ATTACHED: the host replaced by a new instance booted with its
+# volume attached (1) or not yet (0), then the ready step and the tree copy, as the
+# program runs them. Fails LABEL-boots-NAME when the instance does not come up.
+new_instance() {
+  local name=$1 label=$2
+  root_replace "$name"
+  # shellcheck disable=SC2034,SC2004 # hosts.sh's associative array, read by host_boot
+  HOST_ATTACHED[$name]=$3
+  host_boot "$name"
+  stack_changed
+  if ! host_wait "$name"; then
+    fail "$label-boots-$name" "the new instance did not boot"
+    return 1
+  fi
+  check "$label-ready-$name" ready "$name"
+  check "$label-tree-copy-$name" tree_copy "$name"
+}
+
+# converged NAME RUN LABEL RC: the playbook run RUN succeeded (LABEL-converges-NAME);
+# on failure its last lines are shown.
+converged() {
+  if (($4 == 0)) && recap "$1" "$2" | grep -q 'failed=0'; then
+    pass "$3-converges-$1"
+  else
+    fail "$3-converges-$1" "exit $4; see logs/converge-$1-$2.log"
+    converge_result "$1" "$2" "$4"
+    return 1
+  fi
 }
 
 check_volume_replace() {
@@ -71,21 +100,9 @@ check_volume_replace() {
   gib=$(($(jq -er .data_volume_size_gib "$WORK/vars/$name.json") + 2))
   truncate -s "${gib}G" "$WORK/volumes/$name.img"
   losetup -c "${HOST_LOOP[$name]}"
-  jq --argjson g "$gib" '.data_volume_size_gib = $g' "$WORK/vars/$name.json" > "$WORK/vars/$name.json.new"
-  mv "$WORK/vars/$name.json.new" "$WORK/vars/$name.json"
-  chmod 0600 "$WORK/vars/$name.json"
-
-  root_replace "$name"
-  # shellcheck disable=SC2034,SC2004 # hosts.sh's associative array, read by host_boot
-  HOST_ATTACHED[$name]=0
-  host_boot "$name"
-  stack_changed
-  if ! host_wait "$name"; then
-    fail "volume-replace-$name" "the new instance did not boot"
-    return
-  fi
-  check "volume-replace-ready-$name" ready "$name"
-  check "volume-replace-tree-copy-$name" tree_copy "$name"
+  # shellcheck disable=SC2016 # a jq filter
+  vars_patch "$name" '.data_volume_size_gib = $g' --argjson g "$gib"
+  new_instance "$name" volume-replace 0 || return
 
   # The playbook starts before the volume is there: the role waits for it.
   provision "$name" replace &
@@ -99,13 +116,7 @@ check_volume_replace() {
   fi
   wait "$play_pid" || rc=$?
   waited=$(grep -c 'RETRYING.*Wait for the data volume' "$WORK/logs/converge-$name-replace.log" || true)
-  if ((rc == 0)) && recap "$name" replace | grep -q 'failed=0'; then
-    pass "volume-replace-converges-$name"
-  else
-    fail "volume-replace-converges-$name" "exit $rc; see logs/converge-$name-replace.log"
-    converge_result "$name" replace "$rc"
-    return
-  fi
+  converged "$name" replace volume-replace "$rc" || return
   printf 'FIGURE volume late attach on %s: the role polled %d times (5 s apart) until the device appeared; the run ended %ds after the attach\n' \
     "$name" "$waited" $((SECONDS - t_attach))
   if ((waited >= 2)); then pass "volume-wait-bounded-$name"; else fail "volume-wait-bounded-$name" "the role did not wait for the device (polled $waited times)"; fi
@@ -193,28 +204,12 @@ check_restore() {
   cp --sparse=always "$vols/$name.snapshot" "$vols/$name.img"
   # The restored volume's id, as the program passes it (restoreSnapshots makes a new one).
   id="vol-0e2e$(printf '%s' "$name" | sha256sum | cut -c1-13)"
-  jq --arg id "$id" '.data_volume_id = $id
-    | .data_volume_devices[0] = "/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_" + ($id | sub("-"; ""))' \
-    "$WORK/vars/$name.json" > "$WORK/vars/$name.json.new"
-  mv "$WORK/vars/$name.json.new" "$WORK/vars/$name.json"
-  chmod 0600 "$WORK/vars/$name.json"
-  root_replace "$name"
-  host_boot "$name"
-  stack_changed
-  if ! host_wait "$name"; then
-    fail "restore-boots-$name" "the new instance did not boot"
-    return
-  fi
-  check "restore-ready-$name" ready "$name"
-  check "restore-tree-copy-$name" tree_copy "$name"
+  # shellcheck disable=SC2016 # a jq filter
+  vars_patch "$name" '.data_volume_id = $id
+    | .data_volume_devices[0] = "/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_" + ($id | sub("-"; ""))' --arg id "$id"
+  new_instance "$name" restore 1 || return
   provision "$name" restore || rc=$?
-  if ((rc == 0)) && recap "$name" restore | grep -q 'failed=0'; then
-    pass "restore-converges-$name"
-  else
-    fail "restore-converges-$name" "exit $rc; see logs/converge-$name-restore.log"
-    converge_result "$name" restore "$rc"
-    return
-  fi
+  converged "$name" restore restore "$rc" || return
   if ! retry_until 120 2 prom_ready "$name"; then
     fail "restore-serves-$name" "Prometheus not ready within 120 s of the converge"
     return
