@@ -442,6 +442,7 @@ func (st *stack) scanning(ctx *pulumi.Context) error {
 func (st *stack) export(ctx *pulumi.Context) {
 	ca, _ := st.keys.CA() // derived in build already; deterministic
 	ctx.Export("url", pulumi.String("https://"+st.cfg.Domain))
+	ctx.Export("region", pulumi.String(st.cfg.Region))
 	ctx.Export("albDnsName", st.alb.DNSName)
 	ctx.Export("bastionIp", st.bastion.PublicIP)
 	ctx.Export("bastionHostKey", pulumi.String(st.keys.HostKey("bastion").PublicKey))
@@ -460,6 +461,7 @@ func (st *stack) export(ctx *pulumi.Context) {
 		hosts[h.Name] = pulumi.Map{
 			"fqdn": pulumi.String(st.zone.Fqdns[h.Name]), "privateIp": h.server.PrivateIP, "instanceId": h.server.InstanceID,
 			"role": pulumi.String(string(h.Role)), "shard": pulumi.String(h.Shard), "hostKey": pulumi.String(st.keys.HostKey(h.Name).PublicKey),
+			"dataVolumeId": h.server.VolumeID,
 		}
 	}
 	ctx.Export("hosts", hosts)

@@ -13,6 +13,10 @@ import (
 // "Resource IDs").
 var snapshotRe = regexp.MustCompile(`^snap-[0-9a-f]{8}([0-9a-f]{9})?$`)
 
+// ValidSnapshotID says whether s has the form of an EBS snapshot id, the
+// rule restoreSnapshots applies.
+func ValidSnapshotID(s string) bool { return snapshotRe.MatchString(s) }
+
 // restores reads restoreSnapshots, [{host, snapshot}]: the hosts whose data
 // volume is to be made from a snapshot. Host names are checked against the
 // layout once it is known (applyRestores).

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strings"
 
 	"github.com/promfed/promfed/internal/stackoutput"
@@ -32,31 +31,23 @@ func run(in io.Reader, out io.Writer, knownHostsPath string) error {
 	if err != nil {
 		return err
 	}
-	if o.BastionIP == "" || len(o.Hosts) == 0 || o.SSHUser == "" {
+	if len(o.Hosts) == 0 {
 		return fmt.Errorf("stack outputs lack bastionIp, sshUser or hosts: is this a promfed stack after `pulumi up`?")
 	}
-	names := make([]string, 0, len(o.Hosts))
-	for n := range o.Hosts {
-		names = append(names, n)
+	known, err := o.KnownHosts()
+	if err != nil {
+		return err
 	}
-	sort.Strings(names)
-	khArg := ""
-	if knownHostsPath != "" {
-		khArg = " -o UserKnownHostsFile=" + knownHostsPath
-	}
+	sshArgs := shellJoin(o.SSHOptions(knownHostsPath))
 	groups, shards := map[string]map[string]any{}, map[string]map[string]any{}
-	known := []string{o.BastionIP + " " + o.BastionHostKey}
-	for _, n := range names {
+	for _, n := range o.HostNames() {
 		h := o.Hosts[n]
-		if h.PrivateIP == "" || h.HostKey == "" {
-			return fmt.Errorf("host %s has no privateIp or hostKey in the outputs", n)
-		}
 		if groups[h.Role] == nil {
 			groups[h.Role] = map[string]any{}
 		}
 		groups[h.Role][n] = map[string]any{
 			"ansible_host": h.PrivateIP, "ansible_user": o.SSHUser, "promfed_fqdn": h.Fqdn, "promfed_instance_id": h.InstanceID,
-			"ansible_ssh_common_args": fmt.Sprintf("-o StrictHostKeyChecking=yes%s -o ProxyCommand=\"ssh -o StrictHostKeyChecking=yes%s -W %%h:%%p %s@%s\"", khArg, khArg, o.SSHUser, o.BastionIP),
+			"ansible_ssh_common_args": sshArgs,
 		}
 		if h.Shard != "" {
 			// Ansible group names allow letters, digits and underscores.
@@ -66,7 +57,6 @@ func run(in io.Reader, out io.Writer, knownHostsPath string) error {
 			}
 			shards[g][n] = map[string]any{}
 		}
-		known = append(known, h.PrivateIP+" "+h.HostKey)
 	}
 	// The YAML inventory layout (JSON is YAML), read by Ansible's default
 	// yaml inventory plugin: all > prometheus > primary | secondary, and a
@@ -80,11 +70,24 @@ func run(in io.Reader, out io.Writer, knownHostsPath string) error {
 	}
 	inv := map[string]any{"all": map[string]any{"children": map[string]any{"prometheus": map[string]any{"children": children}}}}
 	if knownHostsPath != "" {
-		if err := os.WriteFile(knownHostsPath, []byte(strings.Join(known, "\n")+"\n"), 0o600); err != nil {
+		if err := os.WriteFile(knownHostsPath, []byte(known), 0o600); err != nil {
 			return err
 		}
 	}
 	enc := json.NewEncoder(out)
 	enc.SetIndent("", "  ")
 	return enc.Encode(inv)
+}
+
+// shellJoin quotes the arguments that hold spaces the way Ansible's shlex
+// split of ansible_ssh_common_args undoes.
+func shellJoin(args []string) string {
+	quoted := make([]string, len(args))
+	for i, a := range args {
+		quoted[i] = a
+		if strings.ContainsAny(a, " '") {
+			quoted[i] = "'" + strings.ReplaceAll(a, "'", `'"'"'`) + "'"
+		}
+	}
+	return strings.Join(quoted, " ")
 }

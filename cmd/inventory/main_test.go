@@ -36,7 +36,10 @@ func TestInventoryFromOutputs(t *testing.T) {
 		t.Fatal(err)
 	}
 	hv := parsed["_meta"].(map[string]any)["hostvars"].(map[string]any)["secondary-1"].(map[string]any)
-	if hv["ansible_host"] != "10.40.3.11" || !strings.Contains(hv["ansible_ssh_common_args"].(string), "-W %h:%p promfed@198.51.100.7") {
+	// The bastion hop checks the bastion's key against the same pinned file.
+	wantArgs := "-o StrictHostKeyChecking=yes -o UserKnownHostsFile=" + kh +
+		" -o 'ProxyCommand=ssh -o StrictHostKeyChecking=yes -o UserKnownHostsFile=" + kh + " -W %h:%p promfed@198.51.100.7'"
+	if hv["ansible_host"] != "10.40.3.11" || hv["ansible_ssh_common_args"] != wantArgs {
 		t.Errorf("hostvars %v", hv)
 	}
 	if hosts := parsed["secondary"].(map[string]any)["hosts"].([]any); len(hosts) != 1 || hosts[0] != "secondary-1" {

@@ -9,16 +9,17 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
 
 const stackOutputs = `{
-  "url": "%URL%",
+  "url": "%URL%", "region": "eu-west-1",
   "bastionIp": "203.0.113.7", "bastionHostKey": "ssh-ed25519 AAAAbastion", "sshUser": "promfed",
   "hosts": {
     "primary-a": {"privateIp": "10.40.10.11", "instanceId": "i-0a", "role": "primary", "shard": "", "hostKey": "ssh-ed25519 AAAAa"},
-    "secondary-apps-1": {"privateIp": "10.40.11.21", "instanceId": "i-1a", "role": "secondary", "shard": "apps", "hostKey": "ssh-ed25519 AAAAs1"},
+    "secondary-apps-1": {"privateIp": "10.40.11.21", "instanceId": "i-1a", "role": "secondary", "shard": "apps", "hostKey": "ssh-ed25519 AAAAs1", "dataVolumeId": "vol-0123456789abcdef0"},
     "secondary-apps-2": {"privateIp": "10.40.10.22", "instanceId": "i-2a", "role": "secondary", "shard": "apps", "hostKey": "ssh-ed25519 AAAAs2"},
     "secondary-data-1": {"privateIp": "10.40.11.23", "instanceId": "i-3a", "role": "secondary", "shard": "data", "hostKey": "ssh-ed25519 AAAAs3"}
   }
@@ -61,14 +62,19 @@ func caFile(t *testing.T, srv *httptest.Server) string {
 	return path
 }
 
-func env(vars map[string]string) func(string) string { return func(k string) string { return vars[k] } }
+// testEnv is an env with input as standard input and vars as the
+// environment; output is collected.
+func testEnv(input string, vars map[string]string) (*env, *bytes.Buffer, *bytes.Buffer) {
+	var out, errOut bytes.Buffer
+	return &env{in: strings.NewReader(input), out: &out, errOut: &errOut,
+		getenv: func(k string) string { return vars[k] }}, &out, &errOut
+}
 
 func runStatus(t *testing.T, srv *httptest.Server, password string, extra ...string) (string, error) {
 	t.Helper()
-	var out, errOut bytes.Buffer
 	args := append([]string{"status", "-ca", caFile(t, srv)}, extra...)
-	err := run(context.Background(), args, strings.NewReader(strings.ReplaceAll(stackOutputs, "%URL%", srv.URL)), &out, &errOut,
-		env(map[string]string{"PROMFED_WEB_PASSWORD": password}))
+	e, out, _ := testEnv(strings.ReplaceAll(stackOutputs, "%URL%", srv.URL), map[string]string{"PROMFED_WEB_PASSWORD": password})
+	err := run(context.Background(), args, e)
 	return out.String(), err
 }
 
@@ -125,9 +131,8 @@ func TestStatusErrorsSayWhatToDo(t *testing.T) {
 		t.Errorf("no password: %v", err)
 	}
 	// Without -ca the test server's certificate is not trusted.
-	var out bytes.Buffer
-	err := run(context.Background(), []string{"status"}, strings.NewReader(strings.ReplaceAll(stackOutputs, "%URL%", srv.URL)), &out, &out,
-		env(map[string]string{"PROMFED_WEB_PASSWORD": "a-long-web-password"})) //nolint:gosec // the test server's password
+	e, _, _ := testEnv(strings.ReplaceAll(stackOutputs, "%URL%", srv.URL), map[string]string{"PROMFED_WEB_PASSWORD": "a-long-web-password"}) //nolint:gosec // the test server's password
+	err := run(context.Background(), []string{"status"}, e)
 	if err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Errorf("untrusted certificate: %v", err)
 	}
@@ -137,13 +142,23 @@ func TestStatusErrorsSayWhatToDo(t *testing.T) {
 		want  string
 	}{
 		{nil, "", "usage: promfed status"},
-		{[]string{"scale"}, "", `unknown command "scale"`},
+		{[]string{"scales"}, "", `unknown command "scales"`},
 		{[]string{"status"}, "not json", "reading stack outputs"},
 		{[]string{"status"}, `{"hosts":{}}`, "stack outputs lack url or hosts"},
 		{[]string{"status", "-url", "http://prometheus.example.com"}, strings.ReplaceAll(stackOutputs, "%URL%", "https://x"), "is not an https URL"},
 		{[]string{"ssh"}, "", "ssh: name a host"},
+		{[]string{"ssh", "primary-a"}, `{"url":"https://x","hosts":{"primary-a":{"privateIp":"10.0.0.1","hostKey":"k"}}}`, "lack bastionIp, bastionHostKey or sshUser"},
+		{[]string{"snapshot"}, "", "snapshot: name one host"},
+		{[]string{"snapshot", "secondary-9"}, strings.ReplaceAll(stackOutputs, "%URL%", "https://x"), `snapshot: "secondary-9" is not a host of this stack`},
+		{[]string{"snapshot", "secondary-data-1"}, strings.ReplaceAll(stackOutputs, "%URL%", "https://x"), "no dataVolumeId for secondary-data-1"},
+		{[]string{"restore", "secondary-apps-1"}, "", "restore: name a host and a snapshot"},
+		{[]string{"restore", "secondary-apps-1", "snap-123"}, "", `"snap-123" is not an EBS snapshot id`},
+		{[]string{"scale", "apps"}, "", "scale: name a shard and a number"},
+		{[]string{"scale", "apps", "0"}, "", `"0" is not a number of secondaries`},
+		{[]string{"scale", "apps", "two"}, "", `"two" is not a number of secondaries`},
 	} {
-		err := run(context.Background(), tc.args, strings.NewReader(tc.input), &out, &out, env(nil))
+		e, _, _ := testEnv(tc.input, nil)
+		err := run(context.Background(), tc.args, e)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: got %v, want %q", tc.args, err, tc.want)
 		}
@@ -160,14 +175,33 @@ func TestSSHThroughTheBastionWithPinnedKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(argv, " "); got != "ssh -o UserKnownHostsFile="+kh+" -o StrictHostKeyChecking=yes -J promfed@203.0.113.7 promfed@10.40.11.21 df -h" {
-		t.Errorf("argv %s", got)
+	// The bastion hop is checked against the same pinned file: -J would
+	// check it against the user's default files.
+	want := []string{"ssh", "-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=" + kh,
+		"-o", "ProxyCommand=ssh -o StrictHostKeyChecking=yes -o UserKnownHostsFile=" + kh + " -W %h:%p promfed@203.0.113.7",
+		"promfed@10.40.11.21", "df", "-h"}
+	if !slices.Equal(argv, want) {
+		t.Errorf("argv %q", argv)
 	}
 	pins, err := os.ReadFile(kh)
-	if err != nil || string(pins) != "203.0.113.7 ssh-ed25519 AAAAbastion\n10.40.11.21 ssh-ed25519 AAAAs1\n" {
+	if err != nil || string(pins) != "203.0.113.7 ssh-ed25519 AAAAbastion\n10.40.10.11 ssh-ed25519 AAAAa\n10.40.11.21 ssh-ed25519 AAAAs1\n10.40.10.22 ssh-ed25519 AAAAs2\n10.40.11.23 ssh-ed25519 AAAAs3\n" {
 		t.Errorf("known_hosts %q (%v)", pins, err)
 	}
 	if _, err := sshCommand(o, "secondary-9", kh, nil); err == nil || !strings.Contains(err.Error(), `"secondary-9" is not a host of this stack: use one of primary-a, secondary-apps-1, secondary-apps-2, secondary-data-1`) {
 		t.Errorf("unknown host: %v", err)
+	}
+}
+
+// The stack's CA from the outputs is trusted without -ca: a primary asked
+// directly presents a certificate of that CA.
+func TestStatusTrustsTheStackCA(t *testing.T) {
+	srv := prometheus(t)
+	defer srv.Close()
+	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	caJSON, _ := json.Marshal(string(ca))
+	outputs := strings.Replace(strings.ReplaceAll(stackOutputs, "%URL%", srv.URL), `"region"`, `"caCertificate": `+string(caJSON)+`, "region"`, 1)
+	e, out, _ := testEnv(outputs, map[string]string{"PROMFED_WEB_PASSWORD": "a-long-web-password"}) //nolint:gosec // the test server's password
+	if err := run(context.Background(), []string{"status", "-json"}, e); err != nil || !strings.Contains(out.String(), `"targetsUp": 5`) {
+		t.Errorf("status with the stack CA: %v\n%s", err, out)
 	}
 }

@@ -97,6 +97,22 @@ def put_secure_parameters(args):
     print(f"{len(params)} SecureString parameters: {' '.join(sorted(params))}")
 
 
+def volume(args):
+    """An EBS volume in moto: the data volume promfed snapshot is pointed at."""
+    ec2 = client(args, "ec2")
+    zone = ec2.describe_availability_zones()["AvailabilityZones"][0]["ZoneName"]
+    vol = ec2.create_volume(AvailabilityZone=zone, Size=args.size, VolumeType="gp3")
+    print(vol["VolumeId"])
+
+
+def snapshots(args):
+    """The snapshots of a volume, as JSON: id, state and tags."""
+    ec2 = client(args, "ec2")
+    got = ec2.describe_snapshots(Filters=[{"Name": "volume-id", "Values": [args.volume]}])["Snapshots"]
+    print(json.dumps([{"id": s["SnapshotId"], "state": s["State"],
+                       "tags": {t["Key"]: t["Value"] for t in s.get("Tags", [])}} for s in got]))
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--endpoint", required=True)
@@ -110,9 +126,13 @@ def main():
     p = sub.add_parser("read-queue")
     p.add_argument("--queue-url", required=True)
     sub.add_parser("put-secure-parameters")
+    p = sub.add_parser("volume")
+    p.add_argument("--size", type=int, default=8)
+    p = sub.add_parser("snapshots")
+    p.add_argument("--volume", required=True)
     args = parser.parse_args()
-    {"seed": seed, "read-queue": read_queue,
-     "put-secure-parameters": put_secure_parameters}[args.cmd](args)
+    {"seed": seed, "read-queue": read_queue, "put-secure-parameters": put_secure_parameters,
+     "volume": volume, "snapshots": snapshots}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,8 @@ source "$E2E_DIR/lib/verify_volume.sh"
 source "$E2E_DIR/lib/verify_dashboards.sh"
 # shellcheck source=test/e2e/lib/verify_chaos.sh
 source "$E2E_DIR/lib/verify_chaos.sh"
+# shellcheck source=test/e2e/lib/verify_cli.sh
+source "$E2E_DIR/lib/verify_cli.sh"
 # shellcheck source=test/e2e/lib/aws.sh
 source "$E2E_DIR/lib/aws.sh"
 # shellcheck source=test/e2e/lib/workloads.sh
@@ -67,7 +69,7 @@ prerequisites() {
   local missing=() cmd
   [[ $(id -u) == 0 ]] || die "run as root (network namespaces, tmpfs mounts, systemd-nspawn)"
   for cmd in mmdebstrap systemd-nspawn ip ssh curl jq dpkg-scanpackages dpkg-deb go python3 \
-    tar flock setsid sha256sum od chroot nsenter "${E2E_EXTRA_CMDS[@]}"; do
+    tar flock setsid sha256sum od chroot nsenter unshare ssh-agent ssh-add "${E2E_EXTRA_CMDS[@]}"; do
     command -v "$cmd" >/dev/null || missing+=("$cmd")
   done
   if ((${#missing[@]})); then
