@@ -15,10 +15,14 @@ import (
 )
 
 func main() {
-	// `go run . plan -stack dev` prints the offline plan (plan.go); Pulumi
-	// runs the program without arguments.
+	// `go run . plan -stack dev` prints the offline plan (plan.go), `go run
+	// . cost -stack dev` its monthly cost (cost.go); Pulumi runs the program
+	// without arguments.
 	if len(os.Args) > 1 && os.Args[1] == "plan" {
 		os.Exit(planMain(os.Args[2:]))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "cost" {
+		os.Exit(costMain(os.Args[2:]))
 	}
 	pulumi.Run(program)
 }

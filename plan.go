@@ -60,22 +60,28 @@ func placeholders(values map[string]string) ([]string, error) {
 	return secrets, nil
 }
 
-func plan(w io.Writer, dir, stack string) error {
+// offline runs the program for a stack file under the mocks: the
+// resources `pulumi up` would create, or the validation error it would
+// stop with (the same message).
+func offline(dir, stack string) (*testmocks.Mocks, error) {
 	values, encrypted, err := testmocks.StackFile(dir, stack)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, k := range encrypted {
 		values[k] = planPlaceholder
 	}
 	secrets, err := placeholders(values)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	secrets = append(secrets, encrypted...)
-	m, err := testmocks.Run("promfed", stack, values, secrets, program)
+	return testmocks.Run("promfed", stack, values, secrets, program)
+}
+
+func plan(w io.Writer, dir, stack string) error {
+	m, err := offline(dir, stack)
 	if err != nil {
-		// The same validation `pulumi up` runs, with the same message.
 		return err
 	}
 	fmt.Fprintf(w, "promfed plan for stack %q, computed OFFLINE from Pulumi.%s.yaml\n", stack, stack)

@@ -5,6 +5,7 @@
 //	promfed snapshot [-stack S] [-json] [-no-wait] HOST
 //	promfed restore [-stack S] [-no-preview] [-json] HOST SNAPSHOT
 //	promfed scale [-stack S] [-no-preview] [-json] SHARD N
+//	promfed cost [-stack S] [-json]
 //
 // The first three read the stack outputs from `pulumi stack output --json`,
 // run for -stack, or piped on standard input.
@@ -20,6 +21,9 @@
 //
 // snapshot takes an EBS snapshot of a host's data volume (AWS credentials
 // from the usual chain) and waits for it to complete.
+//
+// cost prices the deployed stack's resources (`pulumi stack export`) a
+// month, from the price table of internal/cost.
 //
 // restore and scale change the stack's configuration with the Pulumi CLI
 // (restoreSnapshots, a shard's secondaries) and run `pulumi preview`; when
@@ -43,6 +47,7 @@ const usage = `usage: promfed status [-stack S] [-url URL] [-ca FILE] [-json]
        promfed snapshot [-stack S] [-json] [-no-wait] HOST
        promfed restore [-stack S] [-no-preview] [-json] HOST SNAPSHOT
        promfed scale [-stack S] [-no-preview] [-json] SHARD N
+       promfed cost [-stack S] [-json]
 status, ssh and snapshot read "pulumi stack output --json" from standard input
 when it is piped, else run it; restore and scale run the pulumi CLI
 (PROMFED_PULUMI names another binary)`
@@ -78,6 +83,8 @@ func run(ctx context.Context, args []string, e *env) error {
 		return cmdRestore(ctx, args[1:], e)
 	case "scale":
 		return cmdScale(ctx, args[1:], e)
+	case "cost":
+		return cmdCost(ctx, args[1:], e)
 	}
 	return fmt.Errorf("unknown command %q\n%s", args[0], usage)
 }

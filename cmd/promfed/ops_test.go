@@ -227,3 +227,36 @@ func TestScale(t *testing.T) {
 		t.Errorf("no undo after the failed preview:\n%s", got)
 	}
 }
+
+func TestCostOfAnExport(t *testing.T) {
+	export := `{"version":3,"deployment":{"resources":[
+ {"urn":"urn:pulumi:prod::promfed::pulumi:pulumi:Stack::promfed-prod","type":"pulumi:pulumi:Stack","custom":false},
+ {"urn":"urn:pulumi:prod::promfed::pulumi:providers:aws::default_6_83_0","type":"pulumi:providers:aws","custom":true,"inputs":{"region":"us-east-1"}},
+ {"urn":"urn:pulumi:prod::promfed::promfed:prometheus:Server$aws:ec2/instance:Instance::primary-a","type":"aws:ec2/instance:Instance","custom":true,
+  "inputs":{"instanceType":"m6i.large","rootBlockDevice":{"volumeSize":16}}},
+ {"urn":"urn:pulumi:prod::promfed::promfed:network:Network$aws:ec2/natGateway:NatGateway::promfed-nat-1","type":"aws:ec2/natGateway:NatGateway","custom":true,"inputs":{}}
+]}}`
+	e, out, _ := testEnv(export, nil)
+	if err := run(context.Background(), []string{"cost", "-json"}, e); err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Region     string
+		TotalUSD   float64
+		Components []struct {
+			Component  string
+			MonthlyUSD float64
+		}
+	}
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Region != "us-east-1" || len(r.Components) != 3 || r.Components[0].Component != "ebs volumes" ||
+		r.Components[1].Component != "instances" || r.Components[2].Component != "nat gateways" || r.TotalUSD < 100 {
+		t.Errorf("report %+v", r)
+	}
+	e, _, _ = testEnv(`{"deployment":{"resources":[]}}`, nil)
+	if err := run(context.Background(), []string{"cost"}, e); err == nil || !strings.Contains(err.Error(), "holds no resources") {
+		t.Errorf("empty export: %v", err)
+	}
+}

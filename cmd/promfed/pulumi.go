@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -85,20 +86,28 @@ func (p pulumiCLI) setPath(ctx context.Context, path, value string) error {
 	return err
 }
 
-// loadOutputs reads the stack outputs from standard input when it is a
-// pipe or a file, else asks pulumi (so that ssh keeps the terminal). piped
-// says which.
-func loadOutputs(ctx context.Context, e *env, stack string) (o *stackoutput.Outputs, piped bool, err error) {
+// document is standard input when it is a pipe or a file, else what
+// pulumi prints for args (so that an interactive ssh keeps the terminal).
+// piped says which.
+func document(ctx context.Context, e *env, stack string, args ...string) (in io.Reader, piped bool, err error) {
 	if f, ok := e.in.(*os.File); ok {
 		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-			out, err := pulumiCLI{e: e, stack: stack}.output(ctx, "stack", "output", "--json")
+			out, err := pulumiCLI{e: e, stack: stack}.output(ctx, args...)
 			if err != nil {
 				return nil, false, err
 			}
-			o, err := readOutputs(bytes.NewReader(out))
-			return o, false, err
+			return bytes.NewReader(out), false, nil
 		}
 	}
-	o, err = readOutputs(e.in)
-	return o, true, err
+	return e.in, true, nil
+}
+
+// loadOutputs reads the stack outputs (`pulumi stack output --json`).
+func loadOutputs(ctx context.Context, e *env, stack string) (*stackoutput.Outputs, bool, error) {
+	in, piped, err := document(ctx, e, stack, "stack", "output", "--json")
+	if err != nil {
+		return nil, false, err
+	}
+	o, err := readOutputs(in)
+	return o, piped, err
 }
