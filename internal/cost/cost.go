@@ -79,6 +79,8 @@ type Line struct {
 	Unit       string  `json:"unit"`
 	UnitUSD    float64 `json:"unitUsd"`
 	MonthlyUSD float64 `json:"monthlyUsd"`
+	// Unchecked: the table's price has no source yet.
+	Unchecked bool `json:"unchecked,omitempty"`
 }
 
 // Report is the estimate.
@@ -112,7 +114,8 @@ func (e *estimator) add(component, item string, qty float64, unit, key string, f
 		return
 	}
 	unitUSD := p.USD * factor
-	e.r.Lines = append(e.r.Lines, Line{Component: component, Item: item, Quantity: qty, Unit: unit, UnitUSD: unitUSD, MonthlyUSD: qty * unitUSD})
+	e.r.Lines = append(e.r.Lines, Line{Component: component, Item: item, Quantity: qty, Unit: unit, UnitUSD: unitUSD,
+		MonthlyUSD: qty * unitUSD, Unchecked: !p.Verified})
 }
 
 // Estimate prices the resources in region with the usage assumptions.
@@ -181,7 +184,13 @@ func Estimate(region string, resources []Resource, u Usage) (*Report, error) {
 			e.add("waf", res.Name+" requests", u.WAFRequestsMillions, "million requests", "waf:requests-million", 1)
 		case "aws:amp/workspace:Workspace":
 			samples := u.AMPSamplesPerSecond * HoursPerMonth * 3600
-			e.add("amp", res.Name+" ingestion", samples/1e7, "10M samples", "amp:samples-10m-tier1", 1)
+			// Ingestion is tiered: the first tier's samples, then the rest.
+			first := samples
+			if limit, ok := e.t.Prices["amp:tier1-samples-limit"]; ok && samples > limit.USD {
+				first = limit.USD
+				e.add("amp", res.Name+" ingestion beyond the first tier", (samples-first)/1e7, "10M samples", "amp:samples-10m-tier2", 1)
+			}
+			e.add("amp", res.Name+" ingestion", first/1e7, "10M samples", "amp:samples-10m-tier1", 1)
 			// Steady state after the retention AMP keeps (150 days by default).
 			e.add("amp", res.Name+" storage", samples*u.AMPBytesPerSample*5/1e9, "GB-month", "amp:storage-gb-month", 1)
 		default:

@@ -4,7 +4,6 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 )
@@ -49,20 +48,15 @@ func TableFor(region string) (*Table, error) {
 		sort.Strings(have)
 		return nil, fmt.Errorf("no price table for region %s in internal/cost/prices.json (it has %s): add one, with each price's source and date", region, strings.Join(have, ", "))
 	}
-	var dates []string
 	unverified := 0
 	for _, p := range prices {
-		if !slices.Contains(dates, p.Date) {
-			dates = append(dates, p.Date)
-		}
 		if !p.Verified {
 			unverified++
 		}
 	}
-	sort.Strings(dates)
-	src := fmt.Sprintf("internal/cost/prices.json, %s: %d list prices in USD (dated %s)", region, len(prices), strings.Join(dates, ", "))
+	src := fmt.Sprintf("internal/cost/prices.json, %s: %d list prices in USD, each with its source and date", region, len(prices))
 	if unverified > 0 {
-		src += fmt.Sprintf("; %d of them not checked against a source", unverified)
+		src += fmt.Sprintf("; %d not checked against a source (marked *)", unverified)
 	}
 	return &Table{Source: src, Prices: prices}, nil
 }

@@ -18,7 +18,11 @@ func (r *Report) Print(w io.Writer) error {
 	fmt.Fprintf(tw, "total\t%9.2f\t\n\n", r.TotalUSD)
 	fmt.Fprintln(tw, "COMPONENT\tITEM\tQUANTITY\tUNIT\tUSD/UNIT\tUSD/MONTH\t")
 	for _, l := range r.Lines {
-		fmt.Fprintf(tw, "%s\t%s\t%8.1f\t%s\t%8.4f\t%9.2f\t\n", l.Component, l.Item, l.Quantity, l.Unit, l.UnitUSD, l.MonthlyUSD)
+		mark := ""
+		if l.Unchecked {
+			mark = "*"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%8.1f\t%s\t%8.4f%s\t%9.2f\t\n", l.Component, l.Item, l.Quantity, l.Unit, l.UnitUSD, mark, l.MonthlyUSD)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
