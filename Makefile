@@ -53,6 +53,13 @@ e2e:
 	E2E_SUITE=bookworm E2E_ONLY='$(E2E_SMOKE_STAGES)' E2E_SKIP= bash test/e2e/run.sh || rc=1; \
 	exit $$rc
 
+## bench: measurements on the local test hosts, not part of check (bench-converge: provisioning time of 3 and 8 hosts, docs/performance.md)
+.PHONY: bench bench-converge
+bench: bench-converge
+
+bench-converge:
+	bash test/bench/converge.sh
+
 ## demo: the federation on local hosts, left running: two shards, their workloads, the primary at https://localhost:19090 (docs/demo.md); installs what it needs
 demo: deps-apt
 	bash test/e2e/demo.sh up
