@@ -58,7 +58,8 @@ var invariants = []invariant{
 }
 
 // invariantConfigs are the stack files and edits of them: Cloudflare on
-// and off, one and several shards, with and without peering.
+// and off, one and several shards, with and without peering, and the AMP
+// workspace in both modes.
 func invariantConfigs() map[string]struct {
 	stack string
 	edit  func(map[string]string)
@@ -73,10 +74,12 @@ func invariantConfigs() map[string]struct {
 			c["promfed:shards"] = `[{"name":"a","secondaries":2,"static":[{"job":"x","targets":["10.9.0.1:8080"]}]},` +
 				`{"name":"b","secondaries":1,"dns":[{"job":"y","names":["b.example.internal"],"port":9100}],"probes":[{"url":"db.example.com:5432","module":"tcp_connect"}]},` +
 				`{"name":"c","secondaries":1,"peer":{"vpcId":"vpc-0123456789abcdef1","cidr":"10.70.0.0/16","routeTableIds":["rtb-0123456789abcdef1"]},"static":[{"job":"z","targets":["10.70.0.5:9187"]}]}]`
+			c["promfed:ampRemoteWrite"] = "raw"
 		}},
 		"prod-route53": {"prod", func(c map[string]string) {
 			c["promfed:dnsProvider"], c["promfed:route53ZoneId"] = "route53", "Z0123456789EXAMPLE"
 			c["promfed:shards"] = `[{"name":"main","secondaries":1}]`
+			c["promfed:ampRemoteWrite"] = "aggregates"
 		}},
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/promfed/promfed/components/alarms"
 	"github.com/promfed/promfed/components/alerting"
+	"github.com/promfed/promfed/components/amp"
 	"github.com/promfed/promfed/components/backup"
 	"github.com/promfed/promfed/components/bastion"
 	"github.com/promfed/promfed/components/certificate"
@@ -55,6 +56,7 @@ type stack struct {
 	bastion *bastion.Bastion
 	alerts  *alerting.Topic
 	faults  *chaos.Experiments // nil without faultInjection
+	amp     *amp.Workspace     // nil without ampRemoteWrite
 	zone    *dns.PrivateZone
 	hosts   []*host // in config order: the primary, then each shard's secondaries
 	alb     *loadbalancer.Alb
@@ -96,6 +98,16 @@ func build(ctx *pulumi.Context, cfg *config.Config) (*stack, error) {
 			SlackChannel: cfg.SlackChannel, PagerDutyKey: cfg.PagerDutyRoutingKey.Reveal(),
 		},
 	}
+	if cfg.AMP != nil {
+		recorded, err := playbook.RecordedNames(ansibleDir, st.rules)
+		if err != nil {
+			return nil, err
+		}
+		if err := playbook.CheckAMPMatch(cfg.AMP, recorded); err != nil {
+			return nil, err
+		}
+		st.fleet.RemoteWrite = &playbook.RemoteWrite{AMP: cfg.AMP, Region: cfg.Region}
+	}
 	for _, dir := range st.rules.Ignored {
 		// Shown by preview and up: a typo in a folder name is seen here.
 		_ = ctx.Log.Warn(fmt.Sprintf("%s: stack %s has no shard of that name; its rules are not deployed", dir, cfg.Stack), nil)
@@ -124,7 +136,7 @@ func build(ctx *pulumi.Context, cfg *config.Config) (*stack, error) {
 	st.iam = iamrole.Scope{NamePrefix: cfg.NamePrefix, Stack: cfg.Stack,
 		Boundary: pulumi.String(contract.BoundaryPolicyARN(partition.Partition, caller.AccountId, cfg.NamePrefix))}
 	st.account, st.partition = caller.AccountId, partition.Partition
-	for _, step := range []func(*pulumi.Context) error{st.networkAndFirewall, st.buildHosts, st.endpoint, st.alarms, st.provisioning, st.scanning} {
+	for _, step := range []func(*pulumi.Context) error{st.networkAndFirewall, st.buildHosts, st.longTermStore, st.endpoint, st.alarms, st.provisioning, st.scanning} {
 		if err := step(ctx); err != nil {
 			return nil, err
 		}
@@ -358,17 +370,25 @@ func (st *stack) provisioning(ctx *pulumi.Context) error {
 		if _, err := check.VarsJSON(name); err != nil {
 			return err
 		}
-		// The host's variables wait for its volume's id, and the primaries'
-		// for the alert topic's ARN.
-		inputs := []any{h.server.VolumeID}
+		// The host's variables wait for its volume's id, the primaries' for
+		// the alert topic's ARN, and a writer's for the workspace's URL.
+		inputs := []any{h.server.VolumeID, pulumi.String(""), pulumi.String("")}
 		if h.Role == contract.RolePrimary {
-			inputs = append(inputs, st.alerts.TopicArn)
+			inputs[1] = st.alerts.TopicArn
+		}
+		if st.amp != nil && cfg.AMP.Writes(h.Host) {
+			inputs[2] = st.amp.RemoteWriteURL
 		}
 		vars := pulumi.All(inputs...).ApplyT(func(v []any) (string, error) {
 			f := *fleet
 			f.DataVolumes = map[string]string{name: string(v[0].(pulumi.ID))}
-			if len(v) > 1 {
-				f.Alerting.SNSTopicArn = v[1].(string)
+			if arn := v[1].(string); arn != "" {
+				f.Alerting.SNSTopicArn = arn
+			}
+			if url := v[2].(string); url != "" {
+				rw := *f.RemoteWrite
+				rw.URL = url
+				f.RemoteWrite = &rw
 			}
 			return f.VarsJSON(name)
 		}).(pulumi.StringOutput)
@@ -399,6 +419,26 @@ func (st *stack) provisioning(ctx *pulumi.Context) error {
 		}
 	}
 	return nil
+}
+
+// longTermStore: with ampRemoteWrite, the AMP workspace the writing hosts
+// (config.AMP.Writes) send to, each allowed to write there and nowhere else.
+func (st *stack) longTermStore(ctx *pulumi.Context) error {
+	cfg := st.cfg
+	if cfg.AMP == nil {
+		return nil
+	}
+	writers := map[string]pulumi.StringInput{}
+	for _, h := range st.hosts {
+		if cfg.AMP.Writes(h.Host) {
+			writers[h.Name] = h.server.RoleName
+		}
+	}
+	var err error
+	st.amp, err = amp.NewWorkspace(ctx, cfg.NamePrefix+"-amp", &amp.WorkspaceArgs{
+		Alias: cfg.NamePrefix + "-" + cfg.Stack, Writers: writers, LogRetentionDays: cfg.FlowLogRetentionDays, Tags: cfg.Tags(),
+	})
+	return err
 }
 
 // alarms: CloudWatch watches what Prometheus cannot see of itself.
@@ -455,6 +495,10 @@ func (st *stack) export(ctx *pulumi.Context) {
 	ctx.Export("vpcId", st.net.VpcID)
 	if st.faults != nil {
 		ctx.Export("faultTemplates", st.faults.TemplateIDs)
+	}
+	if st.amp != nil {
+		ctx.Export("ampRemoteWriteUrl", st.amp.RemoteWriteURL)
+		ctx.Export("ampQueryUrl", st.amp.QueryURL)
 	}
 	hosts := pulumi.Map{}
 	for _, h := range st.hosts {

@@ -470,6 +470,42 @@ var fisActions = []string{
 	"fis:UpdateExperimentTemplate",
 }
 
+// ampActions: the AMP workspace (setting ampRemoteWrite) and its logging
+// configuration.
+var ampActions = []string{
+	"aps:CreateLoggingConfiguration",
+	"aps:CreateWorkspace",
+	"aps:DeleteLoggingConfiguration",
+	"aps:DeleteWorkspace",
+	"aps:DescribeLoggingConfiguration",
+	"aps:DescribeWorkspace",
+	"aps:ListTagsForResource",
+	"aps:TagResource",
+	"aps:UntagResource",
+	"aps:UpdateLoggingConfiguration",
+	"aps:UpdateWorkspaceAlias",
+}
+
+// ampLogDeliveryActions: AMP delivers its logs as CloudWatch vended logs;
+// the delivery calls support no resource scoping (region-pinned).
+var ampLogDeliveryActions = []string{
+	"logs:CreateLogDelivery",
+	"logs:DeleteLogDelivery",
+	"logs:DescribeResourcePolicies",
+	"logs:GetLogDelivery",
+	"logs:ListLogDeliveries",
+	"logs:PutResourcePolicy",
+	"logs:UpdateLogDelivery",
+}
+
+// kmsViaApsActions: AMP encrypts the workspace with its stack key through
+// grants the creating role makes.
+var kmsViaApsActions = []string{
+	"kms:CreateGrant",
+	"kms:Decrypt",
+	"kms:GenerateDataKey",
+}
+
 // snsActions: the alert topic and its email/HTTPS subscriptions.
 var snsActions = []string{
 	"sns:CreateTopic",
@@ -660,6 +696,13 @@ var boundaryFISActions = []string{
 	"ec2:StopInstances",
 }
 
+// boundaryAMPActions: what a writer host's instance role does with the AMP
+// workspace; only the workspace component's policy grants it, on that
+// workspace.
+var boundaryAMPActions = []string{
+	"aps:RemoteWrite",
+}
+
 // boundaryDLMActions: AWSDataLifecycleManagerServiceRole (EBS snapshots
 // and their EventBridge rules).
 var boundaryDLMActions = []string{
@@ -700,6 +743,7 @@ func allActionLists() map[string][]string {
 		"passRole": passRoleActions, "serviceLinkedRole": serviceLinkedRoleActions,
 		"ciRoleGuard": ciRoleGuardActions, "s3App": s3AppActions, "logs": logsActions,
 		"logsDescribe": logsDescribeActions, "dlm": dlmActions, "fis": fisActions,
+		"amp": ampActions, "ampLogDelivery": ampLogDeliveryActions, "kmsViaAps": kmsViaApsActions, "boundaryAMP": boundaryAMPActions,
 		"sns": snsActions, "kmsCreate": kmsCreateActions, "kmsList": kmsListActions, "kmsStackKey": kmsStackKeyActions,
 		"kmsAlias": kmsAliasActions, "ssmParameter": ssmParameterActions, "cloudwatchAlarm": cloudwatchAlarmActions, "ssmDocument": ssmDocumentActions, "ssmDescribe": ssmDescribeActions, "kmsViaSsm": kmsViaSsmActions, "stateKeyGuard": stateKeyGuardActions, "inspector": inspectorActions,
 		"boundarySSM": boundarySSMActions, "boundaryDiscovery": boundaryDiscoveryActions,

@@ -221,6 +221,10 @@ func deployEdgePolicy(s *settings, id ids) policyDocument {
 			Resource: []string{"*"}, Condition: regionCondition(s.Region)},
 		statement{Sid: "FaultExperimentTemplates", Effect: "Allow", Action: sorted(fisActions),
 			Resource: []string{id.regional(s, "fis", "experiment-template/*")}},
+		statement{Sid: "LongTermStore", Effect: "Allow", Action: sorted(ampActions),
+			Resource: []string{id.regional(s, "aps", "workspace/*")}},
+		statement{Sid: "LongTermStoreLogs", Effect: "Allow", Action: sorted(ampLogDeliveryActions),
+			Resource: []string{"*"}, Condition: regionCondition(s.Region)},
 	)
 }
 
@@ -256,6 +260,11 @@ func deployAlertsPolicy(s *settings, id ids, stack string) policyDocument {
 			Resource: []string{id.regional(s, "kms", "key/*")}, Condition: map[string]map[string]any{
 				"StringEquals": {"aws:ResourceTag/promfed:project": stackProject, "aws:ResourceTag/promfed:stack": stack,
 					"kms:ViaService": fmt.Sprintf("ssm.%s.amazonaws.com", s.Region)},
+			}},
+		statement{Sid: "StackKeysViaAps", Effect: "Allow", Action: sorted(kmsViaApsActions),
+			Resource: []string{id.regional(s, "kms", "key/*")}, Condition: map[string]map[string]any{
+				"StringEquals": {"aws:ResourceTag/promfed:project": stackProject, "aws:ResourceTag/promfed:stack": stack,
+					"kms:ViaService": fmt.Sprintf("aps.%s.amazonaws.com", s.Region)},
 			}},
 		statement{Sid: "VulnerabilityScanning", Effect: "Allow", Action: sorted(inspectorActions),
 			Resource: []string{"*"}, Condition: regionCondition(s.Region)},
@@ -314,6 +323,8 @@ func boundaryPolicy() policyDocument {
 		statement{Sid: "AlertDelivery", Effect: "Allow", Action: sorted(boundaryAlertActions), Resource: []string{"*"}},
 		statement{Sid: "LogDelivery", Effect: "Allow", Action: sorted(boundaryLogsActions), Resource: []string{"*"}},
 		statement{Sid: "SnapshotLifecycle", Effect: "Allow", Action: sorted(boundaryDLMActions), Resource: []string{"*"}},
+		// The workspace component's policy scopes it to the stack's workspace.
+		statement{Sid: "LongTermStoreWrite", Effect: "Allow", Action: sorted(boundaryAMPActions), Resource: []string{"*"}},
 		// A cap shared by every stack: the FIS role's own policy scopes these
 		// to its stack's tag and VPC (components/chaos).
 		statement{Sid: "FaultExperiments", Effect: "Allow", Action: sorted(boundaryFISActions), Resource: []string{"*"}},

@@ -66,6 +66,9 @@ type Config struct {
 	RetentionSize       string
 	SnapshotRetainCount int
 	SnapshotCopyRegion  string
+	// AMP is the remote_write to Amazon Managed Service for Prometheus;
+	// nil when ampRemoteWrite is empty.
+	AMP *AMP
 
 	AdminCidrs   []netip.Prefix
 	AllowedCidrs []netip.Prefix
@@ -414,6 +417,7 @@ func Load(project, stack, region string, src Source) (*Config, error) {
 	}
 	c.SnapshotRetainCount = l.integer("snapshotRetainCount", 1, 1000)
 	restores := l.restores()
+	c.AMP = l.amp(region)
 	c.SnapshotCopyRegion = l.str("snapshotCopyRegion")
 	if r := c.SnapshotCopyRegion; r != "" && (!slices.Contains(Regions, r) || r == region) {
 		l.failf("snapshotCopyRegion %q must be an AWS region other than the stack's own (%s), such as eu-central-1 or us-east-2: the copies are for the loss of the home region", r, region)

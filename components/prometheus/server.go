@@ -74,6 +74,9 @@ type Server struct {
 	PrivateIP  pulumi.StringOutput
 	VolumeID   pulumi.IDOutput
 	RoleArn    pulumi.StringOutput
+	// RoleName is the instance role's name, for policies added elsewhere
+	// (the AMP workspace's write permission).
+	RoleName pulumi.StringOutput
 	// SecretResources are the host's SSM parameters and their grant:
 	// provisioning reads them, so it must come after.
 	SecretResources []pulumi.Resource
@@ -196,7 +199,7 @@ func NewServer(ctx *pulumi.Context, name string, args *ServerArgs, opts ...pulum
 		return nil, err
 	}
 
-	s.InstanceID, s.PrivateIP, s.VolumeID, s.RoleArn = inst.ID(), inst.PrivateIp, vol.ID(), role.Arn
+	s.InstanceID, s.PrivateIP, s.VolumeID, s.RoleArn, s.RoleName = inst.ID(), inst.PrivateIp, vol.ID(), role.Arn, role.Name
 	return s, ctx.RegisterResourceOutputs(s, pulumi.Map{
 		"instanceId": s.InstanceID, "privateIp": s.PrivateIP, "volumeId": s.VolumeID,
 	})

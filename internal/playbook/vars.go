@@ -46,6 +46,9 @@ type Fleet struct {
 
 	Alerting Alerting
 
+	// RemoteWrite is the long-term store; nil when there is none.
+	RemoteWrite *RemoteWrite
+
 	Keys *pki.Deriver
 }
 
@@ -119,6 +122,8 @@ func (f *Fleet) Vars(name string) (map[string]any, error) {
 		"data_volume_devices":     cloudinit.DataDevices(volume),
 		"data_volume_size_gib":    f.DataVolumeGiB,
 		"data_volume_mount_point": cloudinit.DataMountPoint,
+
+		"prometheus_remote_write": f.remoteWrite(h),
 	}
 	if h.Role == contract.RolePrimary {
 		labels["replica"] = h.Replica

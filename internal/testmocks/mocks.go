@@ -107,6 +107,8 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 			"resourceRecordType":  resource.NewProperty("CNAME"),
 			"resourceRecordValue": resource.NewProperty("_xyz.acm-validations.aws."),
 		})})
+	case "aws:amp/workspace:Workspace":
+		out["prometheusEndpoint"] = resource.NewProperty("https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-" + args.Name + "/")
 	case "aws:ec2/instance:Instance":
 		out["privateIp"] = resource.NewProperty("10.40.2.10")
 	case "aws:ec2/eip:Eip":

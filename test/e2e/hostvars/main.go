@@ -63,8 +63,10 @@ func main() {
 	heartbeat := flag.String("heartbeat-url", "", "dead-man's-switch URL the Watchdog alert goes to (the e2e sink)")
 	probe := flag.String("endpoint-probe", "", "URL the first secondary probes as the public endpoint")
 	replicas := flag.String("primary-replicas", "2", "primary replicas (the primaryReplicas setting)")
+	ampMode := flag.String("amp", "", "the ampRemoteWrite setting")
+	rwURL := flag.String("remote-write-url", "", "where the writers send (the suite's stand-in for the AMP workspace)")
 	flag.Parse()
-	a := args{*seedFile, *stack, *zone, *shards, *out, *tree, *monitoring, *topic, *webhook, *heartbeat, *probe, *replicas}
+	a := args{*seedFile, *stack, *zone, *shards, *out, *tree, *monitoring, *topic, *webhook, *heartbeat, *probe, *replicas, *ampMode, *rwURL}
 	if err := run(a); err != nil {
 		fmt.Fprintln(os.Stderr, "hostvars:", err)
 		os.Exit(1)
@@ -72,7 +74,7 @@ func main() {
 }
 
 type args struct {
-	seedFile, stack, zone, shards, out, tree, monitoring, topic, webhook, heartbeat, probe, replicas string
+	seedFile, stack, zone, shards, out, tree, monitoring, topic, webhook, heartbeat, probe, replicas, amp, remoteWriteURL string
 }
 
 // region is the stack region of the e2e fleet; moto answers for any.
@@ -98,6 +100,7 @@ func run(a args) error {
 			"shards": string(shards), "internalZone": a.zone, "domain": "prometheus.e2e.example.com",
 			"route53ZoneId": "ZE2E", "adminCidrs": `["192.0.2.1/32"]`, "allowedCidrs": `["192.0.2.0/24"]`,
 			"webPassword": password, "hostKeySeed": strings.TrimSpace(string(seed)), "primaryReplicas": a.replicas,
+			"ampRemoteWrite": a.amp,
 		},
 		Secrets: map[string]bool{"webPassword": true, "hostKeySeed": true},
 	})
@@ -128,6 +131,17 @@ func run(a args) error {
 		WebUsername: cfg.WebUsername, WebPassword: password, RetentionTime: "1d",
 		EndpointProbe: a.probe, Rules: rules, Keys: keys,
 		Alerting: playbook.Alerting{SNSTopicArn: a.topic, SNSRegion: region, WebhookURL: a.webhook, HeartbeatURL: a.heartbeat},
+	}
+	if cfg.AMP != nil {
+		// The program's checks and rendering; only the URL is the suite's.
+		recorded, err := playbook.RecordedNames(a.tree, rules)
+		if err != nil {
+			return err
+		}
+		if err := playbook.CheckAMPMatch(cfg.AMP, recorded); err != nil {
+			return err
+		}
+		fleet.RemoteWrite = &playbook.RemoteWrite{AMP: cfg.AMP, URL: a.remoteWriteURL, Region: region}
 	}
 	ca, err := keys.CA()
 	if err != nil {

@@ -133,6 +133,7 @@ aws_up() {
   mkdir -p "$WORK/sink"
   svc_start sink "$CTL_NS" python3 "$E2E_DIR/lib/webhook_sink.py" "$CTL_IP" "$SINK_PORT" \
     "$WORK/sink/notifications.jsonl"
+  rw_up
 }
 
 moto_ready() { in_ctl curl -sf -o /dev/null --max-time 3 "http://$AWS_IP:$MOTO_PORT/moto-api/"; }

@@ -82,6 +82,7 @@ root_prepare() {
   E2E_MOUNTS+=("$root")
   HOST_ROOT[$name]=$root
   tar --xattrs --xattrs-include='*' --numeric-owner -xpf "$IMAGE_DIR/rootfs.tar" -C "$root"
+  rw_credentials "$root"
 
   printf '%s\n' "$name" > "$root/etc/hostname"
   hosts_file > "$root/etc/hosts"

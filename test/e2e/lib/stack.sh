@@ -33,6 +33,8 @@ source "$E2E_DIR/lib/verify_dashboards.sh"
 source "$E2E_DIR/lib/verify_chaos.sh"
 # shellcheck source=test/e2e/lib/verify_cli.sh
 source "$E2E_DIR/lib/verify_cli.sh"
+# shellcheck source=test/e2e/lib/verify_remote_write.sh
+source "$E2E_DIR/lib/verify_remote_write.sh"
 # shellcheck source=test/e2e/lib/aws.sh
 source "$E2E_DIR/lib/aws.sh"
 # shellcheck source=test/e2e/lib/workloads.sh
@@ -69,7 +71,7 @@ prerequisites() {
   local missing=() cmd
   [[ $(id -u) == 0 ]] || die "run as root (network namespaces, tmpfs mounts, systemd-nspawn)"
   for cmd in mmdebstrap systemd-nspawn ip ssh curl jq dpkg-scanpackages dpkg-deb go python3 \
-    tar flock setsid sha256sum od chroot nsenter unshare ssh-agent ssh-add "${E2E_EXTRA_CMDS[@]}"; do
+    tar flock setsid sha256sum od chroot nsenter unshare ssh-agent ssh-add prometheus "${E2E_EXTRA_CMDS[@]}"; do
     command -v "$cmd" >/dev/null || missing+=("$cmd")
   done
   if ((${#missing[@]})); then
@@ -98,7 +100,8 @@ generate() {
     -monitoring "$REPO_ROOT/monitoring" \
     -sns-topic-arn "arn:aws:sns:$E2E_AWS_REGION:123456789012:$E2E_SNS_TOPIC" \
     -webhook-url "http://$CTL_IP:$SINK_PORT/alerts" \
-    -heartbeat-url "http://$CTL_IP:$SINK_PORT$E2E_HEARTBEAT_PATH") > "$WORK/logs/hostvars.log" 2>&1 || {
+    -heartbeat-url "http://$CTL_IP:$SINK_PORT$E2E_HEARTBEAT_PATH" \
+    -amp aggregates -remote-write-url "$(rw_url)") > "$WORK/logs/hostvars.log" 2>&1 || {
     cat "$WORK/logs/hostvars.log" >&2
     die "host material generator failed"
   }

@@ -444,14 +444,14 @@ check_demo_queries() {
 # hosts that reboots starts again, so reboots needs outage. readiness comes last: it stops
 # and starts the primary's Prometheus (and waits until it is ready again).
 E2E_STAGES=(host-keys endpoints promtool hardening patching workloads federation honor-labels discovery
-  probes shards demo-queries dashboards cli user-rules stale-user-rules rules alertmanager-cluster outage reboots
+  probes shards demo-queries dashboards cli remote-write user-rules stale-user-rules rules alertmanager-cluster outage reboots
   failover heartbeat-gap readiness data-volume volume-replace restore chaos)
 declare -A E2E_STAGE_FNS=(
   [host-keys]=check_host_keys [endpoints]=check_endpoints [promtool]=check_promtool [hardening]=check_hardening
   [patching]=check_patching [workloads]=check_workloads
   [federation]=check_federation [honor-labels]=check_honor_labels [discovery]=check_discovery
   [probes]="check_probe check_probes_edge" [shards]=check_shards_on_primary
-  [demo-queries]=check_demo_queries [dashboards]=check_dashboards [cli]=check_cli [user-rules]=check_user_rules
+  [demo-queries]=check_demo_queries [dashboards]=check_dashboards [cli]=check_cli [remote-write]=check_remote_write [user-rules]=check_user_rules
   [stale-user-rules]=check_stale_user_rules [rules]="check_rules check_alertmanager_scraped check_heartbeat"
   [alertmanager-cluster]=check_alertmanager_cluster
   [outage]="check_outage_and_delivery check_outage_notified_once" [reboots]=check_reboots
