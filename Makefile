@@ -13,7 +13,7 @@ APT_PACKAGES := ansible ansible-lint python3-passlib python3-cryptography promet
 	mmdebstrap systemd-container openssh-client iproute2 curl jq dpkg-dev \
 	shellcheck yamllint ca-certificates debian-archive-keyring e2fsprogs util-linux mount socat
 
-.PHONY: help deps deps-apt check test unit rules mutants plan e2e demo demo-down dashboards cli lint lint-go lint-ansible up preview stack-select
+.PHONY: help deps deps-apt check test unit rules mutants plan e2e demo demo-down dashboards cli cost lint lint-go lint-ansible up preview stack-select
 
 help:
 	@sed -n 's/^## //p' $(MAKEFILE_LIST)
@@ -72,9 +72,13 @@ demo-down:
 plan:
 	go run . plan -stack $(STACK)
 
-## cli: build the operator CLI into bin/promfed (status, ssh; see README "Operator CLI")
+## cli: build the operator CLI into bin/promfed (status, ssh, snapshot, restore, scale, cost; see README "Operator CLI")
 cli:
 	go build -o bin/promfed ./cmd/promfed
+
+## cost: the monthly cost of STACK as planned from Pulumi.$(STACK).yaml, per component (no AWS needed; README "Cost")
+cost:
+	go run . cost -stack $(STACK)
 
 ## dashboards: write the Grafana dashboards defined in internal/dashboards to dashboards/*.json (commit them)
 dashboards:
