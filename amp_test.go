@@ -119,3 +119,24 @@ func TestAMPSelectionThatSendsNothingIsRefused(t *testing.T) {
 		t.Errorf("got %v (%d resources)", err, len(m.Resources))
 	}
 }
+
+// grafanaWorkspace: the Grafana workspace's role may query the stack's AMP
+// workspace, and only that.
+func TestGrafanaWorkspaceReadsTheStacksAMP(t *testing.T) {
+	m, err := runStack(t, "dev", func(c map[string]string) {
+		c["promfed:ampRemoteWrite"], c["promfed:grafanaWorkspace"] = "aggregates", "true"
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := m.Named(t, "aws:grafana/workspace:Workspace", "promfed-grafana")
+	if ws.Str("name") != "promfed-dev-grafana" || ws.Str("permissionType") != "CUSTOMER_MANAGED" {
+		t.Errorf("workspace %v", ws.Inputs)
+	}
+	if p := m.Named(t, "aws:iam/rolePolicy:RolePolicy", "promfed-grafana-amp-query").Str("policy"); !strings.Contains(p, `"Resource":"arn:aws:mock:eu-west-1:123456789012:workspace/promfed-amp"`) {
+		t.Errorf("query policy %s", p)
+	}
+	if n := len(mustRun(t, "dev").OfType("aws:grafana/workspace:Workspace")); n != 0 {
+		t.Errorf("%d Grafana workspaces without the setting", n)
+	}
+}

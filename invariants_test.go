@@ -59,7 +59,7 @@ var invariants = []invariant{
 
 // invariantConfigs are the stack files and edits of them: Cloudflare on
 // and off, one and several shards, with and without peering, and the AMP
-// workspace in both modes.
+// workspace in both modes (with the Grafana workspace reading it).
 func invariantConfigs() map[string]struct {
 	stack string
 	edit  func(map[string]string)
@@ -80,6 +80,7 @@ func invariantConfigs() map[string]struct {
 			c["promfed:dnsProvider"], c["promfed:route53ZoneId"] = "route53", "Z0123456789EXAMPLE"
 			c["promfed:shards"] = `[{"name":"main","secondaries":1}]`
 			c["promfed:ampRemoteWrite"] = "aggregates"
+			c["promfed:grafanaWorkspace"] = "true"
 		}},
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/promfed/promfed/components/dns"
 	"github.com/promfed/promfed/components/edge"
 	"github.com/promfed/promfed/components/firewall"
+	"github.com/promfed/promfed/components/grafana"
 	"github.com/promfed/promfed/components/hostsecrets"
 	"github.com/promfed/promfed/components/loadbalancer"
 	"github.com/promfed/promfed/components/network"
@@ -57,6 +58,7 @@ type stack struct {
 	alerts  *alerting.Topic
 	faults  *chaos.Experiments // nil without faultInjection
 	amp     *amp.Workspace     // nil without ampRemoteWrite
+	grafana *grafana.Workspace // nil without grafanaWorkspace
 	zone    *dns.PrivateZone
 	hosts   []*host // in config order: the primary, then each shard's secondaries
 	alb     *loadbalancer.Alb
@@ -136,7 +138,7 @@ func build(ctx *pulumi.Context, cfg *config.Config) (*stack, error) {
 	st.iam = iamrole.Scope{NamePrefix: cfg.NamePrefix, Stack: cfg.Stack,
 		Boundary: pulumi.String(contract.BoundaryPolicyARN(partition.Partition, caller.AccountId, cfg.NamePrefix))}
 	st.account, st.partition = caller.AccountId, partition.Partition
-	for _, step := range []func(*pulumi.Context) error{st.networkAndFirewall, st.buildHosts, st.longTermStore, st.endpoint, st.alarms, st.provisioning, st.scanning} {
+	for _, step := range []func(*pulumi.Context) error{st.networkAndFirewall, st.buildHosts, st.longTermStore, st.dashboards, st.endpoint, st.alarms, st.provisioning, st.scanning} {
 		if err := step(ctx); err != nil {
 			return nil, err
 		}
@@ -441,6 +443,22 @@ func (st *stack) longTermStore(ctx *pulumi.Context) error {
 	return err
 }
 
+// dashboards: with grafanaWorkspace, an Amazon Managed Grafana workspace
+// that may query the AMP workspace, if any.
+func (st *stack) dashboards(ctx *pulumi.Context) error {
+	cfg := st.cfg
+	if !cfg.GrafanaWorkspace {
+		return nil
+	}
+	args := &grafana.WorkspaceArgs{IAM: st.iam, Tags: cfg.Tags()}
+	if st.amp != nil {
+		args.AMPWorkspaceArn = st.amp.Arn
+	}
+	var err error
+	st.grafana, err = grafana.NewWorkspace(ctx, cfg.NamePrefix+"-grafana", args)
+	return err
+}
+
 // alarms: CloudWatch watches what Prometheus cannot see of itself.
 func (st *stack) alarms(ctx *pulumi.Context) error {
 	cfg := st.cfg
@@ -499,6 +517,9 @@ func (st *stack) export(ctx *pulumi.Context) {
 	if st.amp != nil {
 		ctx.Export("ampRemoteWriteUrl", st.amp.RemoteWriteURL)
 		ctx.Export("ampQueryUrl", st.amp.QueryURL)
+	}
+	if st.grafana != nil {
+		ctx.Export("grafanaUrl", pulumi.Sprintf("https://%s", st.grafana.Endpoint))
 	}
 	hosts := pulumi.Map{}
 	for _, h := range st.hosts {

@@ -345,6 +345,7 @@ var passRoleServices = []string{
 	"dlm.amazonaws.com",
 	"ec2.amazonaws.com",
 	"fis.amazonaws.com",
+	"grafana.amazonaws.com",
 	"vpc-flow-logs.amazonaws.com",
 }
 
@@ -496,6 +497,33 @@ var ampLogDeliveryActions = []string{
 	"logs:ListLogDeliveries",
 	"logs:PutResourcePolicy",
 	"logs:UpdateLogDelivery",
+}
+
+// grafanaActions: the Amazon Managed Grafana workspace (setting
+// grafanaWorkspace).
+var grafanaActions = []string{
+	"grafana:CreateWorkspace",
+	"grafana:DeleteWorkspace",
+	"grafana:DescribeWorkspace",
+	"grafana:DescribeWorkspaceAuthentication",
+	"grafana:DescribeWorkspaceConfiguration",
+	"grafana:ListTagsForResource",
+	"grafana:TagResource",
+	"grafana:UntagResource",
+	"grafana:UpdateWorkspace",
+	"grafana:UpdateWorkspaceAuthentication",
+	"grafana:UpdateWorkspaceConfiguration",
+}
+
+// grafanaSSOActions: a workspace signed in through IAM Identity Center is
+// an Identity Center application, which AMG creates with the caller's
+// rights; these calls take no resource (region-pinned).
+var grafanaSSOActions = []string{
+	"sso:CreateManagedApplicationInstance",
+	"sso:DeleteManagedApplicationInstance",
+	"sso:DescribeRegisteredRegions",
+	"sso:GetManagedApplicationInstance",
+	"sso:GetSharedSsoConfiguration",
 }
 
 // kmsViaApsActions: AMP encrypts the workspace with its stack key through
@@ -703,6 +731,15 @@ var boundaryAMPActions = []string{
 	"aps:RemoteWrite",
 }
 
+// boundaryGrafanaActions: what the Grafana workspace's role does: query
+// the AMP workspace (its own policy names the stack's).
+var boundaryGrafanaActions = []string{
+	"aps:GetLabels",
+	"aps:GetMetricMetadata",
+	"aps:GetSeries",
+	"aps:QueryMetrics",
+}
+
 // boundaryDLMActions: AWSDataLifecycleManagerServiceRole (EBS snapshots
 // and their EventBridge rules).
 var boundaryDLMActions = []string{
@@ -744,6 +781,7 @@ func allActionLists() map[string][]string {
 		"ciRoleGuard": ciRoleGuardActions, "s3App": s3AppActions, "logs": logsActions,
 		"logsDescribe": logsDescribeActions, "dlm": dlmActions, "fis": fisActions,
 		"amp": ampActions, "ampLogDelivery": ampLogDeliveryActions, "kmsViaAps": kmsViaApsActions, "boundaryAMP": boundaryAMPActions,
+		"grafana": grafanaActions, "grafanaSSO": grafanaSSOActions, "boundaryGrafana": boundaryGrafanaActions,
 		"sns": snsActions, "kmsCreate": kmsCreateActions, "kmsList": kmsListActions, "kmsStackKey": kmsStackKeyActions,
 		"kmsAlias": kmsAliasActions, "ssmParameter": ssmParameterActions, "cloudwatchAlarm": cloudwatchAlarmActions, "ssmDocument": ssmDocumentActions, "ssmDescribe": ssmDescribeActions, "kmsViaSsm": kmsViaSsmActions, "stateKeyGuard": stateKeyGuardActions, "inspector": inspectorActions,
 		"boundarySSM": boundarySSMActions, "boundaryDiscovery": boundaryDiscoveryActions,

@@ -225,6 +225,10 @@ func deployEdgePolicy(s *settings, id ids) policyDocument {
 			Resource: []string{id.regional(s, "aps", "workspace/*")}},
 		statement{Sid: "LongTermStoreLogs", Effect: "Allow", Action: sorted(ampLogDeliveryActions),
 			Resource: []string{"*"}, Condition: regionCondition(s.Region)},
+		statement{Sid: "GrafanaWorkspace", Effect: "Allow", Action: sorted(grafanaActions),
+			Resource: []string{id.regional(s, "grafana", "/workspaces*")}},
+		statement{Sid: "GrafanaSignIn", Effect: "Allow", Action: sorted(grafanaSSOActions),
+			Resource: []string{"*"}, Condition: regionCondition(s.Region)},
 	)
 }
 
@@ -325,6 +329,8 @@ func boundaryPolicy() policyDocument {
 		statement{Sid: "SnapshotLifecycle", Effect: "Allow", Action: sorted(boundaryDLMActions), Resource: []string{"*"}},
 		// The workspace component's policy scopes it to the stack's workspace.
 		statement{Sid: "LongTermStoreWrite", Effect: "Allow", Action: sorted(boundaryAMPActions), Resource: []string{"*"}},
+		// The Grafana role's policy scopes these to the stack's workspace.
+		statement{Sid: "LongTermStoreQuery", Effect: "Allow", Action: sorted(boundaryGrafanaActions), Resource: []string{"*"}},
 		// A cap shared by every stack: the FIS role's own policy scopes these
 		// to its stack's tag and VPC (components/chaos).
 		statement{Sid: "FaultExperiments", Effect: "Allow", Action: sorted(boundaryFISActions), Resource: []string{"*"}},

@@ -25,9 +25,10 @@ func TestEveryStatementIsScoped(t *testing.T) {
 			readOnlyStar[a] = true
 		}
 	}
-	// CloudWatch vended-log delivery (AMP's logs) takes no resource.
+	// CloudWatch vended-log delivery (AMP's logs) and the Identity Center
+	// application of a Grafana workspace take no resource.
 	deliveryStar := map[string]bool{}
-	for _, a := range ampLogDeliveryActions {
+	for _, a := range append(append([]string{}, ampLogDeliveryActions...), grafanaSSOActions...) {
 		deliveryStar[a] = true
 	}
 	regionPinnedServices := map[string]bool{"ec2": true, "elasticloadbalancing": true, "acm": true, "dlm": true, "inspector2": true, "wafv2": true, "ssm": true}

@@ -104,8 +104,10 @@ type Config struct {
 	AccessLogRetentionDays int
 	Inspector              bool
 	FaultInjection         bool
-	Protect                bool
-	ProvisionGeneration    int
+	// GrafanaWorkspace: an Amazon Managed Grafana workspace (grafanaWorkspace).
+	GrafanaWorkspace    bool
+	Protect             bool
+	ProvisionGeneration int
 }
 
 // Source supplies raw values: Get returns the value of a project key and
@@ -510,6 +512,7 @@ func Load(project, stack, region string, src Source) (*Config, error) {
 	c.AccessLogRetentionDays = l.integer("accessLogRetentionDays", 1, 3650)
 	c.Inspector = l.boolean("inspector")
 	c.FaultInjection = l.boolean("faultInjection")
+	c.GrafanaWorkspace = l.boolean("grafanaWorkspace")
 	c.Protect = l.boolean("protect")
 	if c.Protect && !c.HasReceiver() {
 		l.failf("protect is true but no alert receiver is set: a protected stack must tell someone when it breaks; set alertEmails, alertHttpsEndpoints, alertWebhookUrl, slackWebhookUrl, pagerDutyRoutingKey or a shard's alertEmails")

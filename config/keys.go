@@ -75,6 +75,7 @@ var Keys = []Key{
 	{"pagerDutyRoutingKey", KindString, "", true, "PagerDuty Events API v2 integration key; critical alerts page. Empty means none. Secret."},
 	{"accessLogRetentionDays", KindInteger, "90", false, "Days ALB access logs are kept in S3 (1-3650)."},
 	{"faultInjection", KindBoolean, "false", false, "Create AWS Fault Injection Service experiment templates for game days (docs/dr.md): stop one secondary, stop one primary replica, cut the second zone's private subnet off; each stops when the endpoint has no healthy target, and runs as a role limited to the stack's tagged instances and VPC. Nothing runs until an operator starts one."},
+	{"grafanaWorkspace", KindBoolean, "false", false, "Create an Amazon Managed Grafana workspace for the dashboards (docs/amp.md, Grafana): sign-in through IAM Identity Center (enabled in the account), a role of its own that may query the stack's AMP workspace (ampRemoteWrite) and nothing else. Load dashboards/*.json into it."},
 	{"inspector", KindBoolean, "false", false, "Turn on Amazon Inspector EC2 vulnerability scanning for the account and region (account-wide: leave off where the account already scans)."},
 	{"protect", KindBoolean, "false", false, "Production safety: ALB deletion protection, protected data volumes and log bucket, final snapshots. Needs an alert receiver (alertEmails, alertHttpsEndpoints, alertWebhookUrl, slackWebhookUrl, pagerDutyRoutingKey or a shard's alertEmails)."},
 	{"provisionGeneration", KindInteger, "0", false, "Bump to re-run provisioning on every host without other changes."},

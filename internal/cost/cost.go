@@ -193,6 +193,9 @@ func Estimate(region string, resources []Resource, u Usage) (*Report, error) {
 			e.add("amp", res.Name+" ingestion", first/1e7, "10M samples", "amp:samples-10m-tier1", 1)
 			// Steady state after the retention AMP keeps (150 days by default).
 			e.add("amp", res.Name+" storage", samples*u.AMPBytesPerSample*5/1e9, "GB-month", "amp:storage-gb-month", 1)
+		case "aws:grafana/workspace:Workspace":
+			// AMG bills every workspace at least one editor license.
+			e.add("grafana", res.Name+" (1 editor)", 1, "editor-month", "grafana:editor-month", 1)
 		default:
 			if strings.HasPrefix(res.Type, "cloudflare:") {
 				cloudflare++

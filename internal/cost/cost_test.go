@@ -42,6 +42,7 @@ func TestEstimatePricesEachKind(t *testing.T) {
 		{Type: "aws:lb/loadBalancer:LoadBalancer", Name: "alb", Inputs: map[string]any{"internal": false, "subnets": []any{"s1", "s2"}}},
 		{Type: "aws:wafv2/webAcl:WebAcl", Name: "waf", Inputs: map[string]any{"ruleJson": `[{"Name":"a"},{"Name":"b"},{"Name":"c"}]`}},
 		{Type: "cloudflare:index/record:Record", Name: "edge"},
+		{Type: "aws:grafana/workspace:Workspace", Name: "g"},
 	}
 	u := DefaultUsage()
 	r, err := Estimate("eu-west-1", rs, u)
