@@ -21,7 +21,10 @@ options:
         C(path) is one) or C(src) (a file on the host whose content must be
         the same), when the content matters; C(owner), C(group) and C(mode)
         (octal string) when given.
-        For C(link), C(src) is the target.
+        For C(link), C(src) is the target. A C(directory) with C(recurse)
+        also checks everything below it: owner and group, directories
+        C(mode), files C(mode) without its execute bits unless they have one
+        (the file module's C(X)).
     type: list
     elements: dict
     default: []
@@ -45,6 +48,11 @@ options:
     type: list
     elements: str
     default: []
+  statoverrides:
+    description: Paths whose dpkg-statoverride entry is returned.
+    type: list
+    elements: path
+    default: []
   dirs:
     description: Directories whose entries are listed (an absent one lists nothing).
     type: list
@@ -60,6 +68,7 @@ packages: {description: Packages not installed, type: list}
 units: {description: Units not both enabled and active, type: list}
 dirs: {description: Entry names of each directory of I(dirs), type: dict}
 owners: {description: The owner of each path of I(files) that exists, type: dict}
+statoverrides: {description: "The entry of each path of I(statoverrides) (user group mode path, or empty)", type: dict}
 """
 
 import grp
@@ -93,6 +102,30 @@ def group_name(gid):
         return None
 
 
+def attrs_differ(st, want, mode):
+    if want.get("owner") is not None and owner_name(st.st_uid) != want["owner"]:
+        return True
+    if want.get("group") is not None and group_name(st.st_gid) != want["group"]:
+        return True
+    return mode is not None and stat.S_IMODE(st.st_mode) != mode
+
+
+def tree_differs(top, want):
+    mode = int(str(want["mode"]), 8) if want.get("mode") is not None else None
+    for root, dirs, files in os.walk(top):
+        for name in dirs + files:
+            st = os.lstat(os.path.join(root, name))
+            if stat.S_ISDIR(st.st_mode):
+                wanted = mode
+            elif stat.S_ISREG(st.st_mode):
+                wanted = None if mode is None else mode & ~0o111 | (mode & 0o111 if st.st_mode & 0o111 else 0)
+            else:
+                return True
+            if attrs_differ(st, want, wanted):
+                return True
+    return False
+
+
 def file_differs(path, want, checksum):
     state = want.get("state") or "file"
     try:
@@ -106,12 +139,10 @@ def file_differs(path, want, checksum):
     kind = stat.S_ISDIR if state == "directory" else stat.S_ISREG
     if not kind(st.st_mode):
         return True
-    if want.get("owner") is not None and owner_name(st.st_uid) != want["owner"]:
+    if attrs_differ(st, want, int(str(want["mode"]), 8) if want.get("mode") is not None else None):
         return True
-    if want.get("group") is not None and group_name(st.st_gid) != want["group"]:
-        return True
-    if want.get("mode") is not None and stat.S_IMODE(st.st_mode) != int(str(want["mode"]), 8):
-        return True
+    if state == "directory" and want.get("recurse"):
+        return tree_differs(path, want)
     if state == "file" and want.get("src") is not None:
         if not os.path.isfile(want["src"]):
             return True
@@ -193,6 +224,17 @@ def units_todo(module, names):
     return todo
 
 
+def statoverrides(module, paths):
+    found = {}
+    for path in paths:
+        # 1: no entry.
+        rc, out, err = module.run_command(["dpkg-statoverride", "--list", path])
+        if rc not in (0, 1):
+            module.fail_json(msg="dpkg-statoverride --list %s: %s" % (path, err.strip()))
+        found[path] = out.strip()
+    return found
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -201,6 +243,7 @@ def main():
             groups=dict(type="list", elements="str", default=[]),
             packages=dict(type="list", elements="str", default=[]),
             units=dict(type="list", elements="str", default=[]),
+            statoverrides=dict(type="list", elements="path", default=[]),
             dirs=dict(type="list", elements="path", default=[]),
         ),
         supports_check_mode=True,
@@ -215,6 +258,7 @@ def main():
         groups=groups_todo(p["groups"]),
         packages=packages_todo(module, p["packages"]),
         units=units_todo(module, p["units"]),
+        statoverrides=statoverrides(module, p["statoverrides"]),
         dirs={d: sorted(os.listdir(d)) if os.path.isdir(d) else [] for d in p["dirs"]},
     )
 
