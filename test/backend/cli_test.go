@@ -19,15 +19,7 @@ import (
 // previews itself, up to the missing language host.
 func TestOperatorCLIEditsTheRealStackFile(t *testing.T) {
 	e := newEnv(t)
-	for _, name := range []string{"Pulumi.yaml", "Pulumi.prod.yaml"} {
-		body, err := os.ReadFile(filepath.Join("..", "..", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(e.project, name), body, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	e.useProjectFiles("prod")
 	e.mustPulumi("login", e.url)
 	e.mustPulumi("stack", "init", "organization/prod")
 	e.mustPulumi("config", "set", "--stack", "prod", "--secret", "hostKeySeed", "0123456789abcdef0123456789abcdef")

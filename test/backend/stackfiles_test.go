@@ -17,15 +17,7 @@ func TestStackFilesPassTheCLIsConfigValidation(t *testing.T) {
 	for _, stack := range []string{"dev", "prod"} {
 		t.Run(stack, func(t *testing.T) {
 			e := newEnv(t)
-			for _, name := range []string{"Pulumi.yaml", "Pulumi." + stack + ".yaml"} {
-				body, err := os.ReadFile(filepath.Join("..", "..", name))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(filepath.Join(e.project, name), body, 0o600); err != nil {
-					t.Fatal(err)
-				}
-			}
+			e.useProjectFiles(stack)
 			e.mustPulumi("login", e.url)
 			e.mustPulumi("stack", "init", "organization/"+stack)
 
@@ -46,5 +38,20 @@ func TestStackFilesPassTheCLIsConfigValidation(t *testing.T) {
 				t.Fatalf("want config validation to pass and the run to stop at the missing Go language host, got %v", err)
 			}
 		})
+	}
+}
+
+// useProjectFiles puts the repository's Pulumi.yaml and stack file into
+// the test's project folder, in place of the test project.
+func (e *env) useProjectFiles(stack string) {
+	e.t.Helper()
+	for _, name := range []string{"Pulumi.yaml", "Pulumi." + stack + ".yaml"} {
+		body, err := os.ReadFile(filepath.Join("..", "..", name))
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(e.project, name), body, 0o600); err != nil {
+			e.t.Fatal(err)
+		}
 	}
 }
