@@ -53,12 +53,15 @@ e2e:
 	E2E_SUITE=bookworm E2E_ONLY='$(E2E_SMOKE_STAGES)' E2E_SKIP= bash test/e2e/run.sh || rc=1; \
 	exit $$rc
 
-## bench: measurements on the local test hosts, not part of check (bench-converge: provisioning time of 3 and 8 hosts, docs/performance.md)
-.PHONY: bench bench-converge
-bench: bench-converge
+## bench: measurements on the local test hosts, not part of check (bench-converge: provisioning time of 3 and 8 hosts; bench-scale: one shard at 10k, 100k and 1M series; docs/performance.md)
+.PHONY: bench bench-converge bench-scale
+bench: bench-converge bench-scale
 
 bench-converge:
 	bash test/bench/converge.sh
+
+bench-scale:
+	bash test/bench/scale.sh
 
 ## demo: the federation on local hosts, left running: two shards, their workloads, the primary at https://localhost:19090 (docs/demo.md); installs what it needs
 demo: deps-apt
