@@ -54,7 +54,7 @@ federate_bytes() {
 }
 
 # iec BYTES and fixed DIGITS NUMBER: table cells; n/a for a figure that could not be read.
-iec() { if [[ $1 =~ ^[0-9] ]]; then numfmt --to=iec --suffix=B "${1%.*}"; else printf 'n/a'; fi; }
+iec() { if [[ $1 =~ ^[0-9] ]]; then numfmt --to=iec-i --suffix=B "${1%.*}"; else printf 'n/a'; fi; }
 fixed() { if [[ $2 =~ ^[0-9] ]]; then printf "%.${1}f" "$2"; else printf 'n/a'; fi; }
 
 # measure N: serve N series, wait for the secondary to scrape them all, settle, read the
