@@ -103,7 +103,7 @@ func build(n int) families {
 // rateOf gives a label set a stable request rate between 0.1 and 20 per second.
 func rateOf(labels string) float64 {
 	h := fnv.New32a()
-	io.WriteString(h, labels)
+	_, _ = h.Write([]byte(labels)) // a hash never fails to write
 	return 0.1 + float64(h.Sum32()%200)/10
 }
 
@@ -122,18 +122,23 @@ func (s series) value(t float64) float64 {
 	}
 }
 
-func writeFamily(w *bufio.Writer, name, typ, help string, ss []series, t float64) {
+// writeFamily writes one family at t seconds; an error (the scraper gone) ends it early.
+func writeFamily(w *bufio.Writer, name, typ, help string, ss []series, t float64) error {
 	if len(ss) == 0 {
-		return
+		return nil
 	}
 	fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, typ)
-	buf := make([]byte, 0, 32)
+	line := make([]byte, 0, 256)
 	for _, s := range ss {
-		w.WriteString(s.text)
-		w.WriteByte(' ')
-		w.Write(strconv.AppendFloat(buf[:0], s.value(t), 'g', -1, 64))
-		w.WriteByte('\n')
+		line = append(line[:0], s.text...)
+		line = append(line, ' ')
+		line = strconv.AppendFloat(line, s.value(t), 'g', -1, 64)
+		line = append(line, '\n')
+		if _, err := w.Write(line); err != nil {
+			return err
+		}
 	}
+	return nil
 }
 
 func main() {
@@ -162,9 +167,17 @@ func main() {
 		}
 		w := bufio.NewWriterSize(out, 1<<16)
 		defer w.Flush()
-		writeFamily(w, "http_requests_total", "counter", "Requests served.", f.requests, t)
-		writeFamily(w, "http_request_duration_seconds", "histogram", "Request latency.", f.duration, t)
-		writeFamily(w, "http_requests_in_flight", "gauge", "Requests being served.", f.inflight, t)
+		if err := writeFamily(w, "http_requests_total", "counter", "Requests served.", f.requests, t); err != nil {
+			return
+		}
+		if err := writeFamily(w, "http_request_duration_seconds", "histogram", "Request latency.", f.duration, t); err != nil {
+			return
+		}
+		if err := writeFamily(w, "http_requests_in_flight", "gauge", "Requests being served.", f.inflight, t); err != nil {
+			return
+		}
 	})
-	log.Fatal(http.ListenAndServe(*listen, nil))
+	// No write timeout: a large exposition may take longer than any fixed bound.
+	srv := &http.Server{Addr: *listen, ReadHeaderTimeout: 10 * time.Second}
+	log.Fatal(srv.ListenAndServe())
 }
