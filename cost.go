@@ -28,11 +28,7 @@ func costMain(args []string) int {
 }
 
 func costReport(w io.Writer, dir, stack string, asJSON bool) error {
-	m, err := offline(dir, stack)
-	if err != nil {
-		return err
-	}
-	values, _, err := testmocks.StackFile(dir, stack)
+	m, values, err := offline(dir, stack)
 	if err != nil {
 		return err
 	}

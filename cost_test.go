@@ -75,9 +75,8 @@ func TestCostReportOfBothStacks(t *testing.T) {
 	}
 }
 
-// A stack file the program refuses is refused by the report too, with the
-// program's message.
-func TestCostReportRefusesWhatThePlanRefuses(t *testing.T) {
+// A stack without a stack file is refused, naming the file it looked for.
+func TestCostReportNeedsTheStackFile(t *testing.T) {
 	if err := costReport(&bytes.Buffer{}, ".", "nosuchstack", false); err == nil || !strings.Contains(err.Error(), "Pulumi.nosuchstack.yaml") {
 		t.Errorf("got %v", err)
 	}

@@ -61,26 +61,27 @@ func placeholders(values map[string]string) ([]string, error) {
 }
 
 // offline runs the program for a stack file under the mocks: the
-// resources `pulumi up` would create, or the validation error it would
-// stop with (the same message).
-func offline(dir, stack string) (*testmocks.Mocks, error) {
+// resources `pulumi up` would create (and the file's values), or the
+// validation error it would stop with (the same message).
+func offline(dir, stack string) (*testmocks.Mocks, map[string]string, error) {
 	values, encrypted, err := testmocks.StackFile(dir, stack)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, k := range encrypted {
 		values[k] = planPlaceholder
 	}
 	secrets, err := placeholders(values)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	secrets = append(secrets, encrypted...)
-	return testmocks.Run("promfed", stack, values, secrets, program)
+	m, err := testmocks.Run("promfed", stack, values, secrets, program)
+	return m, values, err
 }
 
 func plan(w io.Writer, dir, stack string) error {
-	m, err := offline(dir, stack)
+	m, _, err := offline(dir, stack)
 	if err != nil {
 		return err
 	}

@@ -104,9 +104,10 @@ func snapshot(ctx context.Context, api ec2API, host, volumeID string, wait bool,
 		return nil, fmt.Errorf("snapshot: creating a snapshot of %s (%s): %w", volumeID, host, err)
 	}
 	res := &SnapshotResult{Host: host, VolumeID: volumeID, SnapshotID: aws.ToString(out.SnapshotId), State: string(out.State)}
+	msg := aws.ToString(out.StateMessage)
 	for wait && res.State != string(types.SnapshotStateCompleted) {
 		if res.State == string(types.SnapshotStateError) {
-			return res, fmt.Errorf("snapshot: %s failed: %s", res.SnapshotID, aws.ToString(out.StateMessage))
+			return res, fmt.Errorf("snapshot: %s failed: %s", res.SnapshotID, msg)
 		}
 		select {
 		case <-ctx.Done():
@@ -121,8 +122,7 @@ func snapshot(ctx context.Context, api ec2API, host, volumeID string, wait bool,
 			return res, fmt.Errorf("snapshot: %s is gone", res.SnapshotID)
 		}
 		s := d.Snapshots[0]
-		res.State = string(s.State)
-		out.StateMessage = s.StateMessage
+		res.State, msg = string(s.State), aws.ToString(s.StateMessage)
 		p.update(fmt.Sprintf("%s %s %s", res.SnapshotID, res.State, aws.ToString(s.Progress)))
 	}
 	return res, nil

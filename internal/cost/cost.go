@@ -104,7 +104,7 @@ type estimator struct {
 	missing map[string]bool
 }
 
-func (e *estimator) add(component, item string, qty float64, unit, key string, factor float64) {
+func (e *estimator) add(component, item string, qty float64, unit, key string) {
 	p, ok := e.t.Prices[key]
 	if !ok {
 		if !e.missing[key] {
@@ -113,9 +113,8 @@ func (e *estimator) add(component, item string, qty float64, unit, key string, f
 		}
 		return
 	}
-	unitUSD := p.USD * factor
-	e.r.Lines = append(e.r.Lines, Line{Component: component, Item: item, Quantity: qty, Unit: unit, UnitUSD: unitUSD,
-		MonthlyUSD: qty * unitUSD, Unchecked: !p.Verified})
+	e.r.Lines = append(e.r.Lines, Line{Component: component, Item: item, Quantity: qty, Unit: unit, UnitUSD: p.USD,
+		MonthlyUSD: qty * p.USD, Unchecked: !p.Verified})
 }
 
 // Estimate prices the resources in region with the usage assumptions.
@@ -134,68 +133,68 @@ func Estimate(region string, resources []Resource, u Usage) (*Report, error) {
 		switch res.Type {
 		case "aws:ec2/instance:Instance":
 			typ := str(res.Inputs, "instanceType")
-			e.add("instances", res.Name+" ("+typ+")", HoursPerMonth, "hours", "ec2:"+typ, 1)
+			e.add("instances", res.Name+" ("+typ+")", HoursPerMonth, "hours", "ec2:"+typ)
 			if gib := num(obj(res.Inputs, "rootBlockDevice"), "volumeSize"); gib > 0 {
-				e.add("ebs volumes", res.Name+" root", gib, "GB-month", "ebs:gp3:gb-month", 1)
+				e.add("ebs volumes", res.Name+" root", gib, "GB-month", "ebs:gp3:gb-month")
 			}
 		case "aws:ebs/volume:Volume":
 			gib := num(res.Inputs, "size")
-			e.add("ebs volumes", res.Name, gib, "GB-month", "ebs:"+strOr(res.Inputs, "type", "gp3")+":gb-month", 1)
+			e.add("ebs volumes", res.Name, gib, "GB-month", "ebs:"+strOr(res.Inputs, "type", "gp3")+":gb-month")
 			if retain > 0 && backedUp(res) {
 				// The first snapshot holds the used blocks; each later one
 				// the blocks changed since.
 				stored := gib * u.VolumeFill * (1 + u.DailyChange*float64(retain-1))
-				e.add("snapshots", res.Name+fmt.Sprintf(" (%d kept)", retain), stored, "GB-month", "ebs:snapshot:gb-month", 1)
+				e.add("snapshots", res.Name+fmt.Sprintf(" (%d kept)", retain), stored, "GB-month", "ebs:snapshot:gb-month")
 				for _, to := range copies {
-					e.add("snapshots", res.Name+" copy in "+to, stored, "GB-month", "ebs:snapshot:gb-month", 1)
-					e.add("data transfer", res.Name+" daily copy to "+to, gib*u.VolumeFill*u.DailyChange*30, "GB", "transfer:inter-region-gb", 1)
+					e.add("snapshots", res.Name+" copy in "+to, stored, "GB-month", "ebs:snapshot:gb-month")
+					e.add("data transfer", res.Name+" daily copy to "+to, gib*u.VolumeFill*u.DailyChange*30, "GB", "transfer:inter-region-gb")
 				}
 			}
 		case "aws:ec2/natGateway:NatGateway":
-			e.add("nat gateways", res.Name, HoursPerMonth, "hours", "nat:hour", 1)
-			e.add("nat gateways", res.Name+" data", u.NATGBPerGateway, "GB", "nat:gb", 1)
+			e.add("nat gateways", res.Name, HoursPerMonth, "hours", "nat:hour")
+			e.add("nat gateways", res.Name+" data", u.NATGBPerGateway, "GB", "nat:gb")
 		case "aws:ec2/eip:Eip":
-			e.add("public ipv4", res.Name, HoursPerMonth, "hours", "ipv4:hour", 1)
+			e.add("public ipv4", res.Name, HoursPerMonth, "hours", "ipv4:hour")
 		case "aws:lb/loadBalancer:LoadBalancer":
-			e.add("load balancer", res.Name, HoursPerMonth, "hours", "alb:hour", 1)
-			e.add("load balancer", res.Name+" LCUs", u.ALBLCU*HoursPerMonth, "LCU-hours", "alb:lcu-hour", 1)
+			e.add("load balancer", res.Name, HoursPerMonth, "hours", "alb:hour")
+			e.add("load balancer", res.Name+" LCUs", u.ALBLCU*HoursPerMonth, "LCU-hours", "alb:lcu-hour")
 			if b, _ := res.Inputs["internal"].(bool); !b {
 				// An internet-facing ALB holds a public IPv4 address per zone.
 				n := float64(len(list(res.Inputs, "subnets")))
-				e.add("public ipv4", res.Name+fmt.Sprintf(" (%0.f zones)", n), n*HoursPerMonth, "hours", "ipv4:hour", 1)
-				e.add("data transfer", res.Name+" out to the internet", u.EgressGB, "GB", "transfer:internet-gb", 1)
+				e.add("public ipv4", res.Name+fmt.Sprintf(" (%0.f zones)", n), n*HoursPerMonth, "hours", "ipv4:hour")
+				e.add("data transfer", res.Name+" out to the internet", u.EgressGB, "GB", "transfer:internet-gb")
 			}
 		case "aws:route53/zone:Zone":
-			e.add("dns", res.Name, 1, "zone-month", "route53:zone-month", 1)
+			e.add("dns", res.Name, 1, "zone-month", "route53:zone-month")
 		case "aws:route53/healthCheck:HealthCheck":
-			e.add("dns", res.Name, 1, "check-month", "route53:healthcheck-month", 1)
+			e.add("dns", res.Name, 1, "check-month", "route53:healthcheck-month")
 		case "aws:cloudwatch/logGroup:LogGroup":
 			days := num(res.Inputs, "retentionInDays")
-			e.add("cloudwatch", res.Name+" ingestion", u.LogGBPerGroup, "GB", "logs:ingest-gb", 1)
+			e.add("cloudwatch", res.Name+" ingestion", u.LogGBPerGroup, "GB", "logs:ingest-gb")
 			// Steady state: the days kept, in months, of a month's intake.
-			e.add("cloudwatch", res.Name+fmt.Sprintf(" storage (%0.f days)", days), u.LogGBPerGroup*days/30, "GB-month", "logs:storage-gb-month", 1)
+			e.add("cloudwatch", res.Name+fmt.Sprintf(" storage (%0.f days)", days), u.LogGBPerGroup*days/30, "GB-month", "logs:storage-gb-month")
 		case "aws:cloudwatch/metricAlarm:MetricAlarm":
-			e.add("cloudwatch", "alarms", 1, "alarm-month", "cloudwatch:alarm-month", 1)
+			e.add("cloudwatch", "alarms", 1, "alarm-month", "cloudwatch:alarm-month")
 		case "aws:kms/key:Key":
-			e.add("kms", res.Name, 1, "key-month", "kms:key-month", 1)
+			e.add("kms", res.Name, 1, "key-month", "kms:key-month")
 		case "aws:wafv2/webAcl:WebAcl":
-			e.add("waf", res.Name, 1, "acl-month", "waf:acl-month", 1)
-			e.add("waf", res.Name+" rules", float64(wafRules(res)), "rule-month", "waf:rule-month", 1)
-			e.add("waf", res.Name+" requests", u.WAFRequestsMillions, "million requests", "waf:requests-million", 1)
+			e.add("waf", res.Name, 1, "acl-month", "waf:acl-month")
+			e.add("waf", res.Name+" rules", float64(wafRules(res)), "rule-month", "waf:rule-month")
+			e.add("waf", res.Name+" requests", u.WAFRequestsMillions, "million requests", "waf:requests-million")
 		case "aws:amp/workspace:Workspace":
 			samples := u.AMPSamplesPerSecond * HoursPerMonth * 3600
 			// Ingestion is tiered: the first tier's samples, then the rest.
 			first := samples
 			if limit, ok := e.t.Prices["amp:tier1-samples-limit"]; ok && samples > limit.USD {
 				first = limit.USD
-				e.add("amp", res.Name+" ingestion beyond the first tier", (samples-first)/1e7, "10M samples", "amp:samples-10m-tier2", 1)
+				e.add("amp", res.Name+" ingestion beyond the first tier", (samples-first)/1e7, "10M samples", "amp:samples-10m-tier2")
 			}
-			e.add("amp", res.Name+" ingestion", first/1e7, "10M samples", "amp:samples-10m-tier1", 1)
+			e.add("amp", res.Name+" ingestion", first/1e7, "10M samples", "amp:samples-10m-tier1")
 			// Steady state after the retention AMP keeps (150 days by default).
-			e.add("amp", res.Name+" storage", samples*u.AMPBytesPerSample*5/1e9, "GB-month", "amp:storage-gb-month", 1)
+			e.add("amp", res.Name+" storage", samples*u.AMPBytesPerSample*5/1e9, "GB-month", "amp:storage-gb-month")
 		case "aws:grafana/workspace:Workspace":
 			// AMG bills every workspace at least one editor license.
-			e.add("grafana", res.Name+" (1 editor)", 1, "editor-month", "grafana:editor-month", 1)
+			e.add("grafana", res.Name+" (1 editor)", 1, "editor-month", "grafana:editor-month")
 		default:
 			if strings.HasPrefix(res.Type, "cloudflare:") {
 				cloudflare++

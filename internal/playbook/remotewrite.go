@@ -34,26 +34,24 @@ func (f *Fleet) remoteWrite(h config.Host) []map[string]any {
 	if rw == nil || !rw.AMP.Writes(h) {
 		return []map[string]any{}
 	}
-	keep := rw.AMP.Match
-	var relabel []map[string]any
+	var keep, cluster string
+	var drop []map[string]any
 	if rw.AMP.Mode == config.AMPRaw {
 		// up always goes: AMP-side queries can tell a silent target from a
 		// filtered one.
-		keep = "up|(?:" + keep + ")"
-	}
-	relabel = append(relabel, map[string]any{"source_labels": []string{"__name__"}, "regex": keep, "action": "keep"})
-	cluster := f.Stack + "-primaries"
-	if rw.AMP.Mode == config.AMPRaw {
-		cluster = f.Stack + "-" + h.Shard
-		relabel = append(relabel, map[string]any{"regex": "prometheus", "action": "labeldrop"})
+		keep, cluster = "up|(?:"+rw.AMP.Match+")", f.Stack+"-"+h.Shard
+		drop = []map[string]any{{"regex": "prometheus", "action": "labeldrop"}}
 	} else {
 		// A federated aggregate keeps the secondary that made it in
 		// "prometheus"; only a primary's own name goes.
-		relabel = append(relabel,
-			map[string]any{"source_labels": []string{"prometheus"}, "regex": strings.Join(config.Names(config.OfRole(f.Hosts, contract.RolePrimary)), "|"),
+		keep, cluster = rw.AMP.Match, f.Stack+"-primaries"
+		drop = []map[string]any{
+			{"source_labels": []string{"prometheus"}, "regex": strings.Join(config.Names(config.OfRole(f.Hosts, contract.RolePrimary)), "|"),
 				"target_label": "prometheus", "replacement": "", "action": "replace"},
-			map[string]any{"regex": "replica", "action": "labeldrop"})
+			{"regex": "replica", "action": "labeldrop"},
+		}
 	}
+	relabel := append([]map[string]any{{"source_labels": []string{"__name__"}, "regex": keep, "action": "keep"}}, drop...)
 	relabel = append(relabel,
 		map[string]any{"target_label": "cluster", "replacement": cluster, "action": "replace"},
 		map[string]any{"target_label": "__replica__", "replacement": h.Name, "action": "replace"})

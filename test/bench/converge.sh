@@ -16,7 +16,6 @@ E2E_DIR=$REPO_ROOT/test/e2e
 # shellcheck source=test/e2e/lib/stack.sh
 source "$E2E_DIR/lib/stack.sh"
 
-E2E_CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/promfed/e2e
 # The edit: node_exporter's own default is 40.
 BENCH_EDIT_ARGS='["--web.max-requests=41"]'
 

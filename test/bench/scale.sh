@@ -19,7 +19,6 @@ E2E_DIR=$REPO_ROOT/test/e2e
 # shellcheck source=test/e2e/lib/stack.sh
 source "$E2E_DIR/lib/stack.sh"
 
-E2E_CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/promfed/e2e
 E2E_PREFIX="pfscale$$"
 E2E_SHARDS_FILE=$BENCH_DIR/shards-scale.json
 SCALE_HOST="secondary-synth-1"

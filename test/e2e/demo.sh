@@ -19,7 +19,6 @@ REPO_ROOT=$(cd "$E2E_DIR/../.." && pwd)
 # shellcheck source=test/e2e/lib/stack.sh
 source "$E2E_DIR/lib/stack.sh"
 
-E2E_CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/promfed/e2e
 E2E_PREFIX=pfdemo
 E2E_EXTRA_CMDS=(socat)
 E2E_EXTRA_PACKAGES=(socat)

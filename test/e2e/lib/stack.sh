@@ -40,6 +40,8 @@ source "$E2E_DIR/lib/aws.sh"
 # shellcheck source=test/e2e/lib/workloads.sh
 source "$E2E_DIR/lib/workloads.sh"
 
+# Built images and roots, kept between runs (outside the repository).
+E2E_CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/promfed/e2e
 E2E_STACK=e2e
 E2E_ZONE=e2e.promfed.internal
 # The stack's hosts: two primary replicas and one secondary per shard of
