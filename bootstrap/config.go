@@ -19,7 +19,13 @@ const projectName = "promfed-bootstrap"
 
 // settings is the validated configuration of the bootstrap stack.
 type settings struct {
+	// Region is the home region (aws:region): the state bucket, the keys
+	// and everything the main stacks create outside shards in other regions.
 	Region string
+	// ShardRegions are the other regions the stacks may put shards of
+	// secondaries in; the deploy roles' region-pinned grants cover them as
+	// well as Region. Unique, none equal to Region, same partition.
+	ShardRegions []string
 	// GitHubRepo is "owner/repo"; only workflows of this repository may
 	// assume the CI roles.
 	GitHubRepo string
@@ -111,7 +117,8 @@ func loadSettings(ctx *pulumi.Context) (*settings, error) {
 		return nil, invalid("noncurrentVersionDays", days, "must be a whole number of days from 1 to 3650")
 	}
 	s.NoncurrentDays = n
-	for key, dst := range map[string]*[]string{"stacks": &s.Stacks, "keyAdministrators": &s.KeyAdministrators} {
+	for key, dst := range map[string]*[]string{"stacks": &s.Stacks, "keyAdministrators": &s.KeyAdministrators,
+		"shardRegions": &s.ShardRegions} {
 		raw := get(key, "")
 		if raw == "" {
 			continue
@@ -167,6 +174,9 @@ func (s *settings) validate() error {
 		return invalid("stackBucketPrefix", s.StackBucketPrefix,
 			"must be empty or up to 40 lowercase letters, digits and hyphens, starting with a letter or digit")
 	}
+	if err := s.validateShardRegions(); err != nil {
+		return err
+	}
 	seen := map[string]bool{}
 	for _, st := range s.Stacks {
 		if !stackRe.MatchString(st) || seen[st] {
@@ -192,5 +202,52 @@ func (s *settings) validate() error {
 			return invalid("stateBucket", s.StateBucket, "must not start with the reserved prefix "+p)
 		}
 	}
+	if len(s.ShardRegions) > 0 {
+		// Each shard region lengthens every region-pinned grant: refuse a
+		// list whose policies IAM would reject halfway through `pulumi up`.
+		if name, n := largestPolicy(s); n > managedPolicyMaxLen {
+			raw, _ := json.Marshal(s.ShardRegions)
+			return invalid("shardRegions", string(raw), fmt.Sprintf(
+				"makes policy %s %d characters: IAM allows %d; list fewer regions", name, n, managedPolicyMaxLen))
+		}
+	}
 	return nil
+}
+
+// validateShardRegions checks shardRegions (aws:region is already valid).
+func (s *settings) validateShardRegions() error {
+	seen := map[string]bool{}
+	for _, r := range s.ShardRegions {
+		switch {
+		case !regionRe.MatchString(r):
+			return invalid("shardRegions", r, "each must be an AWS region such as eu-central-1")
+		case r == s.Region:
+			return invalid("shardRegions", r, "must not repeat the home region aws:region: it is always granted")
+		case seen[r]:
+			return invalid("shardRegions", r, "each region must be listed once")
+		case partitionOf(r) != partitionOf(s.Region):
+			return invalid("shardRegions", r, fmt.Sprintf("must be in the partition of aws:region %s (%s), not %s",
+				s.Region, partitionOf(s.Region), partitionOf(r)))
+		}
+		seen[r] = true
+	}
+	return nil
+}
+
+// partitionOf is the AWS partition of a region that matches regionRe.
+func partitionOf(region string) string {
+	switch {
+	case strings.HasPrefix(region, "cn-"):
+		return "aws-cn"
+	case strings.Contains(region, "-gov-"):
+		return "aws-us-gov"
+	}
+	return "aws"
+}
+
+// regions are the regions the stacks deploy to: the home region first,
+// then the shard regions in name order (so reordering the setting changes
+// no policy).
+func (s *settings) regions() []string {
+	return append([]string{s.Region}, sorted(s.ShardRegions)...)
 }

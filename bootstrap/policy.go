@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -51,6 +52,10 @@ type ids struct {
 
 const githubOIDCHost = "token.actions.githubusercontent.com"
 
+// managedPolicyMaxLen is IAM's limit on a customer managed policy document
+// (characters, whitespace excluded; the documents here have none).
+const managedPolicyMaxLen = 6144
+
 // stackProject is the main program's Pulumi project name: its stacks'
 // state lives under .pulumi/stacks/<stackProject>/ and it writes it into
 // the promfed:project tag of everything it creates.
@@ -66,8 +71,14 @@ func (id ids) acct(svc, res string) string {
 	return fmt.Sprintf("arn:%s:%s::%s:%s", id.Partition, svc, id.Account, res)
 }
 
-func (id ids) regional(s *settings, svc, res string) string {
-	return fmt.Sprintf("arn:%s:%s:%s:%s:%s", id.Partition, svc, s.Region, id.Account, res)
+// regional is res of svc in the account, one ARN per region the stacks
+// deploy to (the home region, then the shard regions).
+func (id ids) regional(s *settings, svc, res string) []string {
+	var out []string
+	for _, r := range s.regions() {
+		out = append(out, fmt.Sprintf("arn:%s:%s:%s:%s:%s", id.Partition, svc, r, id.Account, res))
+	}
+	return out
 }
 
 // boundaryARN is the permissions boundary every stack role must carry.
@@ -149,8 +160,31 @@ func deploySubjects(s *settings, stack string) []string {
 
 func roleName(s *settings, kind, stack string) string { return s.RolePrefix + "-" + kind + "-" + stack }
 
-func regionCondition(region string) map[string]map[string]any {
-	return map[string]map[string]any{"StringEquals": {"aws:RequestedRegion": region}}
+// oneOrList is a condition value: the single string when there is one (so a
+// stack without shard regions keeps its policies byte for byte), else the
+// list.
+func oneOrList(v []string) any {
+	if len(v) == 1 {
+		return v[0]
+	}
+	return v
+}
+
+// requestedRegions is the aws:RequestedRegion value: the home region and
+// the shard regions.
+func requestedRegions(s *settings) any { return oneOrList(s.regions()) }
+
+// viaService is the kms:ViaService value for svc in every region.
+func viaService(s *settings, svc string) any {
+	var out []string
+	for _, r := range s.regions() {
+		out = append(out, fmt.Sprintf("%s.%s.amazonaws.com", svc, r))
+	}
+	return oneOrList(out)
+}
+
+func regionCondition(s *settings) map[string]map[string]any {
+	return map[string]map[string]any{"StringEquals": {"aws:RequestedRegion": requestedRegions(s)}}
 }
 
 // previewPolicy: read the stack's own state (no lock: previews take none)
@@ -166,15 +200,52 @@ func previewPolicy(stack string) func(*settings, ids) policyDocument {
 }
 
 // deployPolicies are a deploy role's managed policies, split by area so
-// each stays under the 6,144-character managed policy limit.
-func deployPolicies(stack string) map[string]func(*settings, ids) policyDocument {
-	return map[string]func(*settings, ids) policyDocument{
+// each stays under the 6,144-character managed policy limit. With shard
+// regions every region-pinned grant lists each region, so the two largest
+// policies are split further (shardSplits); without, a stack has the
+// policies of a single-region stack.
+func deployPolicies(s *settings, stack string) map[string]func(*settings, ids) policyDocument {
+	docs := map[string]func(*settings, ids) policyDocument{
 		"state":   func(s *settings, id ids) policyDocument { return deployStatePolicy(s, id, stack) },
 		"network": func(s *settings, _ ids) policyDocument { return deployNetworkPolicy(s) },
 		"edge":    deployEdgePolicy,
 		"alerts":  func(s *settings, id ids) policyDocument { return deployAlertsPolicy(s, id, stack) },
 		"iam-s3":  func(s *settings, id ids) policyDocument { return deployIAMPolicy(s, id, stack) },
 	}
+	if len(s.ShardRegions) > 0 {
+		for name, split := range shardSplits {
+			whole := docs[split.from]
+			docs[split.from] = func(s *settings, id ids) policyDocument { return pick(whole(s, id), split.sids, false) }
+			docs[name] = func(s *settings, id ids) policyDocument { return pick(whole(s, id), split.sids, true) }
+		}
+	}
+	return docs
+}
+
+// shardSplits: with shard regions, these statements (by Sid) leave the
+// policy "from" for a policy of their own, named by the key.
+var shardSplits = map[string]struct {
+	from string
+	sids []string
+}{
+	// Log groups, the snapshot lifecycle, fault experiments, AMP, Grafana.
+	"ops": {"edge", []string{"FlowLogGroup", "DescribeLogGroups", "SnapshotLifecycle", "FaultExperimentTemplates",
+		"LongTermStore", "LongTermStoreLogs", "GrafanaWorkspace", "GrafanaSignIn"}},
+	// The stack's KMS keys and aliases, its SSM parameters and documents.
+	"keys": {"alerts", []string{"CreateStackKeys", "ListKeyAliases", "ManageStackKeys", "StackKeyAliases",
+		"HostSecrets", "SessionDocument", "DescribeParameters", "StackKeysViaSsm", "StackKeysViaAps"}},
+}
+
+// pick keeps the statements of doc whose Sid is (in = true) or is not in
+// sids, in their order.
+func pick(doc policyDocument, sids []string, in bool) policyDocument {
+	var out []statement
+	for _, st := range doc.Statement {
+		if slices.Contains(sids, st.Sid) == in {
+			out = append(out, st)
+		}
+	}
+	return newPolicy(out...)
 }
 
 func deployStatePolicy(s *settings, id ids, stack string) policyDocument {
@@ -194,18 +265,18 @@ func deployStatePolicy(s *settings, id ids, stack string) policyDocument {
 func deployNetworkPolicy(s *settings) policyDocument {
 	return newPolicy(
 		statement{Sid: "Ec2Vpc", Effect: "Allow", Action: sorted(ec2Actions),
-			Resource: []string{"*"}, Condition: regionCondition(s.Region)},
+			Resource: []string{"*"}, Condition: regionCondition(s)},
 	)
 }
 
 func deployEdgePolicy(s *settings, id ids) policyDocument {
 	return newPolicy(
 		statement{Sid: "LoadBalancer", Effect: "Allow", Action: sorted(elbActions),
-			Resource: []string{"*"}, Condition: regionCondition(s.Region)},
+			Resource: []string{"*"}, Condition: regionCondition(s)},
 		statement{Sid: "WebAcl", Effect: "Allow", Action: sorted(wafActions),
-			Resource: []string{"*"}, Condition: regionCondition(s.Region)},
+			Resource: []string{"*"}, Condition: regionCondition(s)},
 		statement{Sid: "Certificates", Effect: "Allow", Action: sorted(acmActions),
-			Resource: []string{"*"}, Condition: regionCondition(s.Region)},
+			Resource: []string{"*"}, Condition: regionCondition(s)},
 		statement{Sid: "DnsRecords", Effect: "Allow", Action: sorted(route53Actions),
 			Resource: []string{
 				fmt.Sprintf("arn:%s:route53:::hostedzone/*", id.Partition),
@@ -214,21 +285,21 @@ func deployEdgePolicy(s *settings, id ids) policyDocument {
 		statement{Sid: "DnsZone", Effect: "Allow", Action: sorted(route53CreateZoneActions),
 			Resource: []string{"*"}},
 		statement{Sid: "FlowLogGroup", Effect: "Allow", Action: sorted(logsActions),
-			Resource: []string{id.regional(s, "logs", "log-group:*")}},
+			Resource: id.regional(s, "logs", "log-group:*")},
 		statement{Sid: "DescribeLogGroups", Effect: "Allow", Action: sorted(logsDescribeActions),
 			Resource: []string{"*"}},
 		statement{Sid: "SnapshotLifecycle", Effect: "Allow", Action: sorted(dlmActions),
-			Resource: []string{"*"}, Condition: regionCondition(s.Region)},
+			Resource: []string{"*"}, Condition: regionCondition(s)},
 		statement{Sid: "FaultExperimentTemplates", Effect: "Allow", Action: sorted(fisActions),
-			Resource: []string{id.regional(s, "fis", "experiment-template/*")}},
+			Resource: id.regional(s, "fis", "experiment-template/*")},
 		statement{Sid: "LongTermStore", Effect: "Allow", Action: sorted(ampActions),
-			Resource: []string{id.regional(s, "aps", "workspace/*")}},
+			Resource: id.regional(s, "aps", "workspace/*")},
 		statement{Sid: "LongTermStoreLogs", Effect: "Allow", Action: sorted(ampLogDeliveryActions),
-			Resource: []string{"*"}, Condition: regionCondition(s.Region)},
+			Resource: []string{"*"}, Condition: regionCondition(s)},
 		statement{Sid: "GrafanaWorkspace", Effect: "Allow", Action: sorted(grafanaActions),
-			Resource: []string{id.regional(s, "grafana", "/workspaces*")}},
+			Resource: id.regional(s, "grafana", "/workspaces*")},
 		statement{Sid: "GrafanaSignIn", Effect: "Allow", Action: sorted(grafanaSSOActions),
-			Resource: []string{"*"}, Condition: regionCondition(s.Region)},
+			Resource: []string{"*"}, Condition: regionCondition(s)},
 	)
 }
 
@@ -238,40 +309,40 @@ func deployAlertsPolicy(s *settings, id ids, stack string) policyDocument {
 	own := s.StackNamePrefix + "-" + stack + "-"
 	return newPolicy(
 		statement{Sid: "AlertTopic", Effect: "Allow", Action: sorted(snsActions),
-			Resource: []string{id.regional(s, "sns", own+"*")}},
+			Resource: id.regional(s, "sns", own+"*")},
 		statement{Sid: "CreateStackKeys", Effect: "Allow", Action: sorted(kmsCreateActions),
 			Resource: []string{"*"}, Condition: map[string]map[string]any{
-				"StringEquals": {"aws:RequestedRegion": s.Region, "aws:RequestTag/promfed:project": stackProject,
+				"StringEquals": {"aws:RequestedRegion": requestedRegions(s), "aws:RequestTag/promfed:project": stackProject,
 					"aws:RequestTag/promfed:stack": stack},
 			}},
 		statement{Sid: "ListKeyAliases", Effect: "Allow", Action: sorted(kmsListActions),
-			Resource: []string{"*"}, Condition: regionCondition(s.Region)},
+			Resource: []string{"*"}, Condition: regionCondition(s)},
 		statement{Sid: "ManageStackKeys", Effect: "Allow", Action: sorted(kmsStackKeyActions),
-			Resource: []string{id.regional(s, "kms", "key/*")}, Condition: map[string]map[string]any{
+			Resource: id.regional(s, "kms", "key/*"), Condition: map[string]map[string]any{
 				"StringEquals": {"aws:ResourceTag/promfed:project": stackProject, "aws:ResourceTag/promfed:stack": stack},
 			}},
 		statement{Sid: "StackKeyAliases", Effect: "Allow", Action: sorted(kmsAliasActions),
-			Resource: []string{id.regional(s, "kms", "alias/"+own+"*")}},
+			Resource: id.regional(s, "kms", "alias/"+own+"*")},
 		statement{Sid: "HostSecrets", Effect: "Allow", Action: sorted(ssmParameterActions),
-			Resource: []string{id.regional(s, "ssm", "parameter/"+s.StackNamePrefix+"/"+stack+"/*")}},
+			Resource: id.regional(s, "ssm", "parameter/"+s.StackNamePrefix+"/"+stack+"/*")},
 		statement{Sid: "StackAlarms", Effect: "Allow", Action: sorted(cloudwatchAlarmActions),
-			Resource: []string{id.regional(s, "cloudwatch", "alarm:"+own+"*")}},
+			Resource: id.regional(s, "cloudwatch", "alarm:"+own+"*")},
 		statement{Sid: "SessionDocument", Effect: "Allow", Action: sorted(ssmDocumentActions),
-			Resource: []string{id.regional(s, "ssm", "document/"+own+"*")}},
+			Resource: id.regional(s, "ssm", "document/"+own+"*")},
 		statement{Sid: "DescribeParameters", Effect: "Allow", Action: sorted(ssmDescribeActions),
-			Resource: []string{"*"}, Condition: regionCondition(s.Region)},
+			Resource: []string{"*"}, Condition: regionCondition(s)},
 		statement{Sid: "StackKeysViaSsm", Effect: "Allow", Action: sorted(kmsViaSsmActions),
-			Resource: []string{id.regional(s, "kms", "key/*")}, Condition: map[string]map[string]any{
+			Resource: id.regional(s, "kms", "key/*"), Condition: map[string]map[string]any{
 				"StringEquals": {"aws:ResourceTag/promfed:project": stackProject, "aws:ResourceTag/promfed:stack": stack,
-					"kms:ViaService": fmt.Sprintf("ssm.%s.amazonaws.com", s.Region)},
+					"kms:ViaService": viaService(s, "ssm")},
 			}},
 		statement{Sid: "StackKeysViaAps", Effect: "Allow", Action: sorted(kmsViaApsActions),
-			Resource: []string{id.regional(s, "kms", "key/*")}, Condition: map[string]map[string]any{
+			Resource: id.regional(s, "kms", "key/*"), Condition: map[string]map[string]any{
 				"StringEquals": {"aws:ResourceTag/promfed:project": stackProject, "aws:ResourceTag/promfed:stack": stack,
-					"kms:ViaService": fmt.Sprintf("aps.%s.amazonaws.com", s.Region)},
+					"kms:ViaService": viaService(s, "aps")},
 			}},
 		statement{Sid: "VulnerabilityScanning", Effect: "Allow", Action: sorted(inspectorActions),
-			Resource: []string{"*"}, Condition: regionCondition(s.Region)},
+			Resource: []string{"*"}, Condition: regionCondition(s)},
 	)
 }
 
@@ -335,4 +406,47 @@ func boundaryPolicy() policyDocument {
 		// to its stack's tag and VPC (components/chaos).
 		statement{Sid: "FaultExperiments", Effect: "Allow", Action: sorted(boundaryFISActions), Resource: []string{"*"}},
 	)
+}
+
+// sizingIDs stand in for the account facts before they are known: the ARNs
+// have the lengths the real ones will have (12-digit account, KMS key IDs of
+// 36 characters), so a policy built from them is as long as the real one.
+func sizingIDs(s *settings) ids {
+	p := partitionOf(s.Region)
+	const account = "000000000000"
+	key := fmt.Sprintf("arn:%s:kms:%s:%s:key/%s", p, s.Region, account, strings.Repeat("0", 36))
+	id := ids{Partition: p, Account: account, BucketARN: fmt.Sprintf("arn:%s:s3:::%s", p, s.StateBucket),
+		StateKeyARN: key, SecretsKeyARNs: map[string]string{},
+		OIDCARN: fmt.Sprintf("arn:%s:iam::%s:oidc-provider/%s", p, account, githubOIDCHost)}
+	if s.OIDCProviderARN != "" {
+		id.OIDCARN = s.OIDCProviderARN
+	}
+	for _, st := range s.Stacks {
+		id.SecretsKeyARNs[st] = key
+	}
+	return id
+}
+
+// largestPolicy is the name and length of the longest managed policy the CI
+// roles would get with these settings.
+func largestPolicy(s *settings) (string, int) {
+	id := sizingIDs(s)
+	best, size := "", 0
+	for _, stack := range s.Stacks {
+		docs := map[string]func(*settings, ids) policyDocument{}
+		for name, f := range deployPolicies(s, stack) {
+			docs[roleName(s, "deploy", stack)+"-"+name] = f
+		}
+		docs[roleName(s, "preview", stack)+"-state"] = previewPolicy(stack)
+		for name, f := range docs {
+			doc, err := f(s, id).JSON()
+			if err != nil {
+				continue
+			}
+			if len(doc) > size || len(doc) == size && name < best {
+				best, size = name, len(doc)
+			}
+		}
+	}
+	return best, size
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -13,8 +14,22 @@ import (
 // The permissions boundary is a cap, not a grant: it is checked by
 // TestDeployRolesCannotEscalate.
 func TestEveryStatementIsScoped(t *testing.T) {
-	cfg := baseConfig()
-	cfg["promfed-bootstrap:stackBucketPrefix"] = "promfed"
+	t.Run("home region", func(t *testing.T) {
+		cfg := baseConfig()
+		cfg["promfed-bootstrap:stackBucketPrefix"] = "promfed"
+		checkEveryStatementIsScoped(t, cfg, []string{testRegion})
+	})
+	t.Run("shard regions", func(t *testing.T) {
+		cfg := shardConfig(testShardRegions...)
+		cfg["promfed-bootstrap:stackBucketPrefix"] = "promfed"
+		checkEveryStatementIsScoped(t, cfg, allRegions())
+	})
+}
+
+// checkEveryStatementIsScoped: the CI roles of cfg, whose region-pinned
+// statements must name exactly regions.
+func checkEveryStatementIsScoped(t *testing.T, cfg map[string]string, regions []string) {
+	t.Helper()
 	m, err := run(t, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -44,7 +59,7 @@ func TestEveryStatementIsScoped(t *testing.T) {
 				continue
 			}
 			where := name + "/" + st.Sid
-			region, _ := st.Condition["StringEquals"]["aws:RequestedRegion"].(string)
+			pinned := slices.Equal(stringOrList(st.Condition["StringEquals"]["aws:RequestedRegion"]), regions)
 			projTag, _ := st.Condition["StringEquals"]["aws:RequestTag/promfed:project"].(string)
 			stackTag, _ := st.Condition["StringEquals"]["aws:RequestTag/promfed:stack"].(string)
 			resTag, _ := st.Condition["StringEquals"]["aws:ResourceTag/promfed:project"].(string)
@@ -59,10 +74,10 @@ func TestEveryStatementIsScoped(t *testing.T) {
 						svc, _, _ := strings.Cut(a, ":")
 						switch {
 						case readOnlyStar[a]:
-						case regionPinnedServices[svc] && region == testRegion:
-						case deliveryStar[a] && region == testRegion:
-						case (a == "kms:CreateKey" || a == "kms:TagResource") && region == testRegion && projTag == "promfed" && stackTag == stack:
-						case a == "kms:ListAliases" && region == testRegion:
+						case regionPinnedServices[svc] && pinned:
+						case deliveryStar[a] && pinned:
+						case (a == "kms:CreateKey" || a == "kms:TagResource") && pinned && projTag == "promfed" && stackTag == stack:
+						case a == "kms:ListAliases" && pinned:
 						default:
 							t.Errorf("%s: %s on resource * without a reason AWS forces", where, a)
 						}
@@ -74,7 +89,10 @@ func TestEveryStatementIsScoped(t *testing.T) {
 					t.Errorf("%s: resource %q is not an ARN", where, res)
 					continue
 				}
-				svc, account, path := parts[2], parts[4], parts[5]
+				svc, region, account, path := parts[2], parts[3], parts[4], parts[5]
+				if region != "" && !slices.Contains(regions, region) {
+					t.Errorf("%s: resource %q is outside the regions %v", where, res, regions)
+				}
 				if account != testAccount && svc != "s3" && svc != "route53" {
 					t.Errorf("%s: resource %q is not in account %s", where, res, testAccount)
 				}
