@@ -41,7 +41,10 @@ type Config struct {
 
 	NamePrefix string
 	VpcCidr    netip.Prefix
-	AzCount    int
+	// RegionCidrs are the VPC CIDRs of the other regions shards run in
+	// (regionVpcCidrs), by region.
+	RegionCidrs map[string]netip.Prefix
+	AzCount     int
 	// StableLayout: subnets and placement by own index only (layout).
 	StableLayout         bool
 	SubnetPrefixLength   int
@@ -425,6 +428,8 @@ func Load(project, stack, region string, src Source) (*Config, error) {
 		l.failf("snapshotCopyRegion %q must be an AWS region other than the stack's own (%s), such as eu-central-1 or us-east-2: the copies are for the loss of the home region", r, region)
 	}
 
+	l.regionVpcCidrs(c)
+
 	c.AdminCidrs = l.cidrs("adminCidrs")
 	if len(c.AdminCidrs) == 0 {
 		l.failf("adminCidrs is empty: SSH to the bastion needs at least one source CIDR, for example [\"203.0.113.10/32\"]")
@@ -547,28 +552,35 @@ func (l *loader) instanceType(name string, forPrometheus bool) string {
 // vpcCidr checks the AWS VPC size rule and that one public and one private
 // subnet per AZ fit.
 func (l *loader) vpcCidr(azCount, subnetBits int) netip.Prefix {
-	s := l.str("vpcCidr")
+	p, _ := l.vpcPrefix("vpcCidr", l.str("vpcCidr"), azCount, subnetBits)
+	return p
+}
+
+// vpcPrefix checks one VPC's CIDR (the setting at path): ok is false after
+// a problem.
+func (l *loader) vpcPrefix(path, s string, azCount, subnetBits int) (netip.Prefix, bool) {
 	p, err := netip.ParsePrefix(s)
 	if err != nil || !p.Addr().Is4() {
-		l.failf("vpcCidr %q is not a valid IPv4 CIDR", s)
-		return netip.Prefix{}
+		l.failf("%s %q is not a valid IPv4 CIDR", path, s)
+		return netip.Prefix{}, false
 	}
 	if p != p.Masked() {
-		l.failf("vpcCidr %q has host bits set; write %s", s, p.Masked())
-		return netip.Prefix{}
+		l.failf("%s %q has host bits set; write %s", path, s, p.Masked())
+		return netip.Prefix{}, false
 	}
 	if p.Bits() < 16 || p.Bits() > 24 {
-		l.failf("vpcCidr %q has prefix /%d: a VPC must be between /16 and /24 here", s, p.Bits())
-		return p
+		l.failf("%s %q has prefix /%d: a VPC must be between /16 and /24 here", path, s, p.Bits())
+		return p, false
 	}
 	if subnetBits < p.Bits() {
-		l.failf("subnetPrefixLength %d is shorter than vpcCidr's /%d: subnets must lie inside the VPC", subnetBits, p.Bits())
-		return p
+		l.failf("subnetPrefixLength %d is shorter than %s's /%d: subnets must lie inside the VPC", subnetBits, path, p.Bits())
+		return p, false
 	}
 	if available, need := 1<<(subnetBits-p.Bits()), 2*azCount; available < need {
-		l.failf("vpcCidr %q holds %d subnets of /%d, but %d are needed (one public and one private per AZ, azCount %d)", s, available, subnetBits, need, azCount)
+		l.failf("%s %q holds %d subnets of /%d, but %d are needed (one public and one private per AZ, azCount %d)", path, s, available, subnetBits, need, azCount)
+		return p, false
 	}
-	return p
+	return p, true
 }
 
 // Architecture is the CPU architecture an instance type runs, from the

@@ -22,6 +22,8 @@ type Host struct {
 	// label; "" for secondaries.
 	Replica string
 	Shard   string // "" for a primary
+	// Region is where the host runs: the stack's region, or its shard's.
+	Region string
 	// Index counts the secondaries of a shard from 1.
 	Index int
 	// AZIndex is the position of the host's availability zone in the
@@ -39,7 +41,7 @@ func hosts(c *Config) []Host {
 	var out []Host
 	for i := range c.PrimaryReplicas {
 		r := string(rune('a' + i))
-		h := Host{Name: "primary-" + r, Role: contract.RolePrimary, Replica: r, AZIndex: i % c.AzCount, InstanceType: c.PrimaryInstanceType}
+		h := Host{Name: "primary-" + r, Role: contract.RolePrimary, Replica: r, Region: c.Region, AZIndex: i % c.AzCount, InstanceType: c.PrimaryInstanceType}
 		if i == 0 {
 			h.FormerName = "primary"
 		}
@@ -53,7 +55,7 @@ func hosts(c *Config) []Host {
 				zone = placed % c.AzCount
 			}
 			out = append(out, Host{
-				Name: fmt.Sprintf("secondary-%s-%d", s.Name, n), Role: contract.RoleSecondary, Shard: s.Name,
+				Name: fmt.Sprintf("secondary-%s-%d", s.Name, n), Role: contract.RoleSecondary, Shard: s.Name, Region: s.Region,
 				Index: n, AZIndex: zone, InstanceType: c.SecondaryInstanceType,
 			})
 			placed++

@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"maps"
 	"math"
 	"math/big"
 	"net/netip"
@@ -160,10 +161,9 @@ func checkInstanceType(key, value string, forPrometheus bool) string {
 // every key has been read. It returns no problem for a value its own check
 // already refused.
 func (l *loader) serviceLimits(c *Config) {
-	for _, r := range reservedVPCRanges {
-		if c.VpcCidr.IsValid() && c.VpcCidr.Overlaps(r.Prefix) {
-			l.failf("vpcCidr %q overlaps %s, which AWS refuses for a VPC (%s): use a private range such as 10.40.0.0/16", c.VpcCidr, r.Prefix, r.What)
-		}
+	l.reservedRanges("vpcCidr", c.VpcCidr)
+	for _, region := range slices.Sorted(maps.Keys(c.RegionCidrs)) {
+		l.reservedRanges("regionVpcCidrs "+region, c.RegionCidrs[region])
 	}
 	if c.SubnetPrefixLength > albMinSubnetBits {
 		l.failf("subnetPrefixLength %d makes subnets smaller than /%d, the smallest an ALB accepts (it needs 8 free addresses per subnet)", c.SubnetPrefixLength, albMinSubnetBits)
@@ -253,6 +253,15 @@ func (l *loader) names(c *Config) {
 	}
 	if c.InternalZone != "" && (c.Domain == c.InternalZone || strings.HasSuffix(c.Domain, "."+c.InternalZone)) {
 		l.failf("internalZone %q contains the public domain %q: inside the VPC the private zone would answer for it, and the endpoint probe and clients there would not reach the load balancer; choose an internalZone outside the public name", c.InternalZone, c.Domain)
+	}
+}
+
+// reservedRanges refuses a VPC CIDR in a range AWS keeps for itself.
+func (l *loader) reservedRanges(what string, p netip.Prefix) {
+	for _, r := range reservedVPCRanges {
+		if p.IsValid() && p.Overlaps(r.Prefix) {
+			l.failf("%s %q overlaps %s, which AWS refuses for a VPC (%s): use a private range such as 10.40.0.0/16", what, p, r.Prefix, r.What)
+		}
 	}
 }
 

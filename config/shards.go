@@ -19,7 +19,10 @@ import (
 // secondary of a shard carries shard="<name>" in its external labels, so
 // the primary's global view tells the shards apart.
 type Shard struct {
-	Name        string
+	Name string
+	// Region is where the shard's secondaries run: the stack's region
+	// unless the shard names another (Config.OtherRegions).
+	Region      string
 	Secondaries int
 	// Labels are extra external labels of the shard's secondaries.
 	Labels map[string]string
@@ -74,7 +77,7 @@ type Probe struct {
 	Module string
 }
 
-// Peer is an existing workload VPC in the stack's region.
+// Peer is an existing workload VPC in the shard's region.
 type Peer struct {
 	VpcID         string
 	Cidr          netip.Prefix
@@ -335,7 +338,7 @@ func (l *loader) shards(region string, vpc netip.Prefix) []Shard {
 	total := 0
 	for i, raw := range items {
 		path := fmt.Sprintf("shards[%d]", i)
-		o := l.object(path, raw, "name", "secondaries", "labels", "ec2", "dns", "static", "probes", "peer", "alertEmails")
+		o := l.object(path, raw, "name", "secondaries", "labels", "ec2", "dns", "static", "probes", "peer", "alertEmails", "region")
 		if o == nil {
 			continue
 		}
@@ -348,10 +351,13 @@ func (l *loader) shards(region string, vpc netip.Prefix) []Shard {
 			names[sh.Name] = i
 		}
 		total += sh.Secondaries
+		if sh.Region = o.str("region", region); !slices.Contains(Regions, sh.Region) {
+			l.failf("%s.region %q is not an AWS region this program knows (%s ...)", path, sh.Region, strings.Join(Regions[:4], ", "))
+		}
 		sh.Labels = l.labels(path+".labels", o.stringMap("labels"))
 		jobs := map[string]string{}
 		for j, r := range o.list("ec2") {
-			sh.EC2 = append(sh.EC2, l.ec2Job(fmt.Sprintf("%s.ec2[%d]", path, j), r, region, jobs))
+			sh.EC2 = append(sh.EC2, l.ec2Job(fmt.Sprintf("%s.ec2[%d]", path, j), r, sh.Region, jobs))
 		}
 		for j, r := range o.list("dns") {
 			sh.DNS = append(sh.DNS, l.dnsJob(fmt.Sprintf("%s.dns[%d]", path, j), r, jobs))

@@ -57,12 +57,12 @@ func TestHostModel(t *testing.T) {
 	v := withShards(`[{"name":"apps","secondaries":2},{"name":"data","secondaries":1}]`)
 	v["azCount"], v["primaryInstanceType"], v["secondaryInstanceType"] = "3", "m6i.large", "t3.small"
 	secondaries := []Host{
-		{Name: "secondary-apps-1", Role: contract.RoleSecondary, Shard: "apps", Index: 1, AZIndex: 1, InstanceType: "t3.small"},
-		{Name: "secondary-apps-2", Role: contract.RoleSecondary, Shard: "apps", Index: 2, AZIndex: 0, InstanceType: "t3.small"},
-		{Name: "secondary-data-1", Role: contract.RoleSecondary, Shard: "data", Index: 1, AZIndex: 1, InstanceType: "t3.small"},
+		{Name: "secondary-apps-1", Role: contract.RoleSecondary, Shard: "apps", Region: "eu-west-1", Index: 1, AZIndex: 1, InstanceType: "t3.small"},
+		{Name: "secondary-apps-2", Role: contract.RoleSecondary, Shard: "apps", Region: "eu-west-1", Index: 2, AZIndex: 0, InstanceType: "t3.small"},
+		{Name: "secondary-data-1", Role: contract.RoleSecondary, Shard: "data", Region: "eu-west-1", Index: 1, AZIndex: 1, InstanceType: "t3.small"},
 	}
-	a := Host{Name: "primary-a", FormerName: "primary", Role: contract.RolePrimary, Replica: "a", AZIndex: 0, InstanceType: "m6i.large"}
-	b := Host{Name: "primary-b", Role: contract.RolePrimary, Replica: "b", AZIndex: 1, InstanceType: "m6i.large"}
+	a := Host{Name: "primary-a", FormerName: "primary", Role: contract.RolePrimary, Replica: "a", Region: "eu-west-1", AZIndex: 0, InstanceType: "m6i.large"}
+	b := Host{Name: "primary-b", Role: contract.RolePrimary, Replica: "b", Region: "eu-west-1", AZIndex: 1, InstanceType: "m6i.large"}
 	// A second replica adds a host in the next zone and moves no secondary.
 	for replicas, primaries := range map[string][]Host{"1": {a}, "2": {a, b}} {
 		v["primaryReplicas"] = replicas
