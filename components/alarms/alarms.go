@@ -28,7 +28,9 @@ type Args struct {
 	Partition, Region string
 	Instances         []Instance
 	// LoadBalancer and TargetGroup are the ARN suffixes CloudWatch uses as
-	// dimensions of the endpoint's metrics.
+	// dimensions of the endpoint's metrics. Without them only the
+	// instances are watched (another region's hosts, whose alarms must
+	// live in their own region, with a topic of that region).
 	LoadBalancer, TargetGroup pulumi.StringInput
 	// TopicArn receives alarm and recovery notifications.
 	TopicArn pulumi.StringInput
@@ -40,7 +42,7 @@ type Alarms struct {
 	pulumi.ResourceState
 
 	// EndpointArn is the alarm on the endpoint having no healthy target
-	// (the fault experiments' stop condition).
+	// (the fault experiments' stop condition); unset without LoadBalancer.
 	EndpointArn pulumi.StringOutput
 }
 
@@ -72,13 +74,7 @@ func NewAlarms(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Reso
 	}
 	for _, in := range args.Instances {
 		dims := pulumi.StringMap{"InstanceId": in.ID}
-		if err := alarm(in.Name+"-system-check", &cloudwatch.MetricAlarmArgs{
-			AlarmDescription: pulumi.Sprintf("%s: the AWS system check fails (hardware, network, power); EC2 recovers the instance", in.Name),
-			Namespace:        pulumi.String("AWS/EC2"), MetricName: pulumi.String("StatusCheckFailed_System"), Dimensions: dims,
-			Statistic: pulumi.String("Maximum"), Period: pulumi.Int(60), EvaluationPeriods: pulumi.Int(2),
-			ComparisonOperator: pulumi.String("GreaterThanThreshold"), Threshold: pulumi.Float64(0),
-			AlarmActions: pulumi.Array{recovery, args.TopicArn},
-		}); err != nil {
+		if err := alarm(in.Name+"-system-check", systemCheck(in, pulumi.Array{recovery, args.TopicArn})); err != nil {
 			return nil, err
 		}
 		if err := alarm(in.Name+"-instance-check", &cloudwatch.MetricAlarmArgs{
@@ -89,6 +85,9 @@ func NewAlarms(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Reso
 		}); err != nil {
 			return nil, err
 		}
+	}
+	if args.LoadBalancer == nil {
+		return a, ctx.RegisterResourceOutputs(a, pulumi.Map{})
 	}
 	endpoint := pulumi.StringMap{"LoadBalancer": args.LoadBalancer, "TargetGroup": args.TargetGroup}
 	// No data means no healthy target reported at all: breaching.
@@ -116,4 +115,17 @@ func NewAlarms(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Reso
 	}
 	a.EndpointArn = endpointAlarm.Arn
 	return a, ctx.RegisterResourceOutputs(a, pulumi.Map{"endpointAlarmArn": a.EndpointArn})
+}
+
+// systemCheck is the alarm that has EC2 recover an instance whose system
+// check fails.
+func systemCheck(in Instance, actions pulumi.Array) *cloudwatch.MetricAlarmArgs {
+	return &cloudwatch.MetricAlarmArgs{
+		AlarmDescription: pulumi.Sprintf("%s: the AWS system check fails (hardware, network, power); EC2 recovers the instance", in.Name),
+		Namespace:        pulumi.String("AWS/EC2"), MetricName: pulumi.String("StatusCheckFailed_System"),
+		Dimensions: pulumi.StringMap{"InstanceId": in.ID},
+		Statistic:  pulumi.String("Maximum"), Period: pulumi.Int(60), EvaluationPeriods: pulumi.Int(2),
+		ComparisonOperator: pulumi.String("GreaterThanThreshold"), Threshold: pulumi.Float64(0),
+		AlarmActions: actions,
+	}
 }

@@ -19,9 +19,18 @@ type PrivateZoneArgs struct {
 	VpcID pulumi.StringInput
 	// PeerVpcIDs are peered workload VPCs that resolve the host names too.
 	PeerVpcIDs []string
+	// RegionVpcs are the stack's VPCs in other regions; they resolve the
+	// host names too.
+	RegionVpcs []RegionVpc
 	// Hosts get one A record each, in this order.
 	Hosts []HostRecord
 	Tags  map[string]string
+}
+
+// RegionVpc is a VPC in another region than the zone's.
+type RegionVpc struct {
+	Region string
+	VpcID  pulumi.StringInput
 }
 
 // HostRecord is a host name ("primary", "secondary-apps-1") and its private IP.
@@ -52,6 +61,9 @@ func NewPrivateZone(ctx *pulumi.Context, name string, args *PrivateZoneArgs, opt
 	vpcs := route53.ZoneVpcArray{route53.ZoneVpcArgs{VpcId: args.VpcID}}
 	for _, id := range args.PeerVpcIDs {
 		vpcs = append(vpcs, route53.ZoneVpcArgs{VpcId: pulumi.String(id)})
+	}
+	for _, r := range args.RegionVpcs {
+		vpcs = append(vpcs, route53.ZoneVpcArgs{VpcId: r.VpcID, VpcRegion: pulumi.String(r.Region)})
 	}
 	zone, err := route53.NewZone(ctx, name, &route53.ZoneArgs{
 		Name:    pulumi.String(args.Zone),

@@ -43,9 +43,23 @@ type Args struct {
 	// reach the ALB on 443, so a secondary can probe the public endpoint.
 	ProbeSources []pulumi.StringOutput
 	// Shards get a pair of groups each: one on the shard's secondaries and
-	// one the user attaches to the shard's workloads.
+	// one the user attaches to the shard's workloads. Shards of other
+	// regions are in their RegionFirewall.
 	Shards []ShardArgs
-	Tags   map[string]string
+	// Regions are the stack's peered VPCs in other regions: security
+	// groups cannot refer to groups across regions, so the rules to and
+	// from them name their CIDRs.
+	Regions []RegionArgs
+	Tags    map[string]string
+}
+
+// RegionArgs is another region's VPC, seen from the home VPC.
+type RegionArgs struct {
+	Region string
+	Cidr   netip.Prefix
+	// Watcher: the secondary that watches the primaries' node_exporter
+	// (config.FirstOfRole) runs there.
+	Watcher bool
 }
 
 // ShardArgs describes how a shard's secondaries reach its workloads.
@@ -170,12 +184,21 @@ func NewFirewall(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Re
 	// updates from the same mirrors.
 	r.outCidr(bastion, "https", 443, anyV4)
 	r.outCidr(bastion, "http", 80, anyV4)
+	// Other regions: the bastion provisions their hosts, the primaries
+	// federate them, and their watcher scrapes the primaries.
+	for _, reg := range args.Regions {
+		r.outCidr(bastion, "ssh-"+reg.Region, PortSSH, reg.Cidr)
+		r.outCidr(primary, "federate-"+reg.Region, PortPrometheus, reg.Cidr)
+		if reg.Watcher {
+			r.inCidr(primary, "node-exporter-"+reg.Region, PortNodeExporter, reg.Cidr)
+		}
+	}
 	if r.err != nil {
 		return nil, r.err
 	}
 	outputs := pulumi.Map{}
 	for _, sh := range args.Shards {
-		g, err := newShardGroups(ctx, name, args, sh, r)
+		g, err := newShardGroups(ctx, name, args.VpcID, sh, r)
 		if err != nil {
 			return nil, err
 		}
@@ -193,20 +216,102 @@ func NewFirewall(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Re
 	return f, ctx.RegisterResourceOutputs(f, outputs)
 }
 
+// RegionFirewallArgs configures the groups of a VPC in another region.
+type RegionFirewallArgs struct {
+	VpcID pulumi.StringInput
+	// Bastion is the home subnet the bastion runs in: it may SSH here.
+	Bastion netip.Prefix
+	// Primaries are the home subnets the primaries run in: they may
+	// federate the secondaries here.
+	Primaries []netip.Prefix
+	// Watcher: the secondary that scrapes the primaries' node_exporter
+	// runs in this region.
+	Watcher bool
+	// Shards are the shards that run in this region.
+	Shards []ShardArgs
+	Tags   map[string]string
+}
+
+// RegionFirewall holds the groups of another region's secondaries.
+type RegionFirewall struct {
+	pulumi.ResourceState
+
+	MembersSG   pulumi.IDOutput
+	SecondarySG pulumi.IDOutput
+	// Shards follow RegionFirewallArgs.Shards, in order.
+	Shards []ShardGroups
+}
+
+// NewRegionFirewall creates the groups of a VPC in another region. The
+// home VPC is reached over a peering, where groups cannot refer to each
+// other: rules name the home subnets instead, the narrowest CIDRs that
+// hold the bastion and the primaries.
+func NewRegionFirewall(ctx *pulumi.Context, name string, args *RegionFirewallArgs, opts ...pulumi.ResourceOption) (*RegionFirewall, error) {
+	if args == nil || !args.Bastion.IsValid() || len(args.Primaries) == 0 {
+		return nil, fmt.Errorf("region firewall %s: arguments with the home bastion and primary subnets are required", name)
+	}
+	f := &RegionFirewall{}
+	if err := ctx.RegisterComponentResource("promfed:firewall:RegionFirewall", name, f, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(f)
+	group := func(role, desc string) (*ec2.SecurityGroup, error) {
+		return ec2.NewSecurityGroup(ctx, name+"-"+role, &ec2.SecurityGroupArgs{
+			VpcId: args.VpcID, Description: pulumi.String(desc), Tags: tagging.Named(args.Tags, name+"-"+role),
+		}, parent)
+	}
+	members, err := group("members", "promfed Prometheus hosts of a peered region: SSH from the home bastion")
+	if err != nil {
+		return nil, err
+	}
+	secondary, err := group("secondary", "promfed secondaries of a peered region: Prometheus from the home primaries")
+	if err != nil {
+		return nil, err
+	}
+	r := &rules{ctx: ctx, name: name, parent: parent, tags: args.Tags, roles: map[*ec2.SecurityGroup]string{
+		members: "members", secondary: "secondary",
+	}}
+	r.inCidr(members, "ssh-from-bastion", PortSSH, args.Bastion)
+	for _, p := range args.Primaries {
+		r.inCidr(secondary, "from-primary", PortPrometheus, p)
+		if args.Watcher {
+			r.outCidr(members, "node-exporter-primary", PortNodeExporter, p)
+		}
+	}
+	anyV4 := netip.MustParsePrefix("0.0.0.0/0")
+	r.outCidr(members, "https", 443, anyV4)
+	r.outCidr(members, "http", 80, anyV4)
+	if r.err != nil {
+		return nil, r.err
+	}
+	outputs := pulumi.Map{}
+	for _, sh := range args.Shards {
+		g, err := newShardGroups(ctx, name, args.VpcID, sh, r)
+		if err != nil {
+			return nil, err
+		}
+		f.Shards = append(f.Shards, g)
+		outputs["shard-"+sh.Name+"-targets"] = g.Targets
+	}
+	f.MembersSG, f.SecondarySG = members.ID(), secondary.ID()
+	outputs["membersSecurityGroupId"], outputs["secondarySecurityGroupId"] = f.MembersSG, f.SecondarySG
+	return f, ctx.RegisterResourceOutputs(f, outputs)
+}
+
 // newShardGroups creates a shard's scraper and targets groups: the
 // secondaries may open connections to the targets group on the scrape
 // ports only, and the targets group admits exactly that.
-func newShardGroups(ctx *pulumi.Context, name string, args *Args, sh ShardArgs, r *rules) (ShardGroups, error) {
+func newShardGroups(ctx *pulumi.Context, name string, vpcID pulumi.StringInput, sh ShardArgs, r *rules) (ShardGroups, error) {
 	base := fmt.Sprintf("shard-%s", sh.Name)
 	scraper, err := ec2.NewSecurityGroup(ctx, name+"-"+base+"-scraper", &ec2.SecurityGroupArgs{
-		VpcId:       args.VpcID,
+		VpcId:       vpcID,
 		Description: pulumi.Sprintf("promfed shard %s secondaries: scrape the shard's targets", sh.Name),
-		Tags:        tagging.Named(args.Tags, name+"-"+base+"-scraper"),
+		Tags:        tagging.Named(r.tags, name+"-"+base+"-scraper"),
 	}, r.parent)
 	if err != nil {
 		return ShardGroups{}, err
 	}
-	targetsVpc, opts := args.VpcID, []pulumi.ResourceOption{r.parent}
+	targetsVpc, opts := vpcID, []pulumi.ResourceOption{r.parent}
 	if sh.Peer != nil {
 		targetsVpc = pulumi.String(sh.Peer.VpcID)
 		opts = append(opts, pulumi.DependsOn([]pulumi.Resource{sh.Peer.Peering}))
@@ -214,7 +319,7 @@ func newShardGroups(ctx *pulumi.Context, name string, args *Args, sh ShardArgs, 
 	targets, err := ec2.NewSecurityGroup(ctx, name+"-"+base+"-targets", &ec2.SecurityGroupArgs{
 		VpcId:       targetsVpc,
 		Description: pulumi.Sprintf("promfed shard %s targets: attach to workloads the shard scrapes", sh.Name),
-		Tags:        tagging.Named(args.Tags, name+"-"+base+"-targets"),
+		Tags:        tagging.Named(r.tags, name+"-"+base+"-targets"),
 	}, opts...)
 	if err != nil {
 		return ShardGroups{}, err

@@ -26,7 +26,10 @@ type StoreArgs struct {
 	NamePrefix, Stack string
 	// Region is where the parameters live; hosts call SSM there.
 	Region string
-	Tags   map[string]string
+	// NameSuffix ("-<region>") ends the key alias of another region's
+	// store, so it does not repeat the home region's.
+	NameSuffix string
+	Tags       map[string]string
 }
 
 // Store is the stack's host-secrets key.
@@ -37,7 +40,8 @@ type Store struct {
 	args   StoreArgs
 }
 
-// NewStore creates the key and its alias <namePrefix>-<stack>-host-secrets.
+// NewStore creates the key and its alias
+// <namePrefix>-<stack>-host-secrets[-<region>].
 func NewStore(ctx *pulumi.Context, name string, args *StoreArgs, opts ...pulumi.ResourceOption) (*Store, error) {
 	if args == nil {
 		return nil, fmt.Errorf("host secrets %s: no arguments", name)
@@ -48,7 +52,7 @@ func NewStore(ctx *pulumi.Context, name string, args *StoreArgs, opts ...pulumi.
 	}
 	parent := pulumi.Parent(s)
 	key, err := stackkey.New(ctx, name, stackkey.Args{
-		Alias:       contract.IAMName(args.NamePrefix, args.Stack, "host-secrets"),
+		Alias:       contract.IAMName(args.NamePrefix, args.Stack, "host-secrets"+args.NameSuffix),
 		Description: pulumi.Sprintf("promfed %s: host secrets in SSM Parameter Store", args.Stack), Tags: args.Tags,
 	}, parent)
 	if err != nil {

@@ -6,6 +6,7 @@ package network
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
@@ -35,6 +36,16 @@ type VpcArgs struct {
 	// Peers are existing workload VPCs of the same account and region that
 	// the private subnets reach through a peering connection.
 	Peers []Peer
+	// Regions are the stack's VPCs in other regions, peered with this one
+	// (the home VPC) and routed both ways.
+	Regions []RegionPeer
+	// RoutesApart makes every private route a resource of its own instead
+	// of inline in its table, so a peering made after this VPC can add
+	// routes to it: set for a VPC in another region than the stack's.
+	RoutesApart bool
+	// SSHFrom are sources outside the VPC admitted on port 22 into the
+	// private subnets (the home bastion, across a peering).
+	SSHFrom []netip.Prefix
 	// IAM is where the flow-log delivery role is created.
 	IAM  iamrole.Scope
 	Tags map[string]string
@@ -49,6 +60,19 @@ type Peer struct {
 	// RouteTableIDs are the workload VPC's route tables that get a route
 	// back to this VPC.
 	RouteTableIDs []string
+}
+
+// RegionPeer is one of the stack's VPCs in another region.
+type RegionPeer struct {
+	Region string
+	VpcID  pulumi.StringInput
+	Cidr   netip.Prefix
+	// RouteTableIDs are that VPC's private route tables (made with
+	// RoutesApart): each gets a route back to this VPC.
+	RouteTableIDs []pulumi.StringOutput
+	// Provider is the AWS provider of that region: the peering is
+	// accepted and the routes back are made there.
+	Provider pulumi.ProviderResource
 }
 
 // Peering is a created peering connection.
@@ -73,6 +97,11 @@ type Vpc struct {
 	NatPublicIPs []pulumi.StringOutput
 	// Peerings follow VpcArgs.Peers, in order.
 	Peerings []Peering
+	// PrivateRouteTableIDs are the private subnets' route tables, in zone
+	// order.
+	PrivateRouteTableIDs []pulumi.StringOutput
+	// PublicCidrs and PrivateCidrs are the subnets' CIDRs, in zone order.
+	PublicCidrs, PrivateCidrs []netip.Prefix
 }
 
 // StandardZones lists the region's available standard zones, sorted by
@@ -80,11 +109,11 @@ type Vpc struct {
 // before the standard ones ("eu-west-1-lux-1a" < "eu-west-1a"), so opting in
 // to one would shift every zone's index and move every subnet. It is an
 // invoke, not a resource: the program calls it before registering anything.
-func StandardZones(ctx *pulumi.Context) ([]string, error) {
+func StandardZones(ctx *pulumi.Context, opts ...pulumi.InvokeOption) ([]string, error) {
 	zones, err := aws.GetAvailabilityZones(ctx, &aws.GetAvailabilityZonesArgs{
 		State:   pulumi.StringRef("available"),
 		Filters: []aws.GetAvailabilityZonesFilter{{Name: "opt-in-status", Values: []string{"opt-in-not-required"}}},
-	})
+	}, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("list the availability zones: %w", err)
 	}
@@ -101,7 +130,7 @@ func NewVpc(ctx *pulumi.Context, name string, args *VpcArgs, opts ...pulumi.Reso
 	if err != nil {
 		return nil, err
 	}
-	v := &Vpc{CidrBlock: args.Cidr.String()}
+	v := &Vpc{CidrBlock: args.Cidr.String(), PublicCidrs: public, PrivateCidrs: private}
 	if err := ctx.RegisterComponentResource("promfed:network:Vpc", name, v, opts...); err != nil {
 		return nil, err
 	}
@@ -202,12 +231,23 @@ func NewVpc(ctx *pulumi.Context, name string, args *VpcArgs, opts ...pulumi.Reso
 		if len(nats) > 0 {
 			routes = append(routes, ec2.RouteTableRouteArgs{CidrBlock: pulumi.String("0.0.0.0/0"), NatGatewayId: nats[i%len(nats)].ID()})
 		}
-		rt, err := ec2.NewRouteTable(ctx, fmt.Sprintf("%s-private-%d", name, i+1), &ec2.RouteTableArgs{
-			VpcId: vpc.ID(), Routes: routes, Tags: tagging.Named(args.Tags, fmt.Sprintf("%s-private-%s", name, az)),
+		rtName := fmt.Sprintf("%s-private-%d", name, i+1)
+		inline := routes
+		if args.RoutesApart {
+			inline = nil
+		}
+		rt, err := ec2.NewRouteTable(ctx, rtName, &ec2.RouteTableArgs{
+			VpcId: vpc.ID(), Routes: inline, Tags: tagging.Named(args.Tags, fmt.Sprintf("%s-private-%s", name, az)),
 		}, parent)
 		if err != nil {
 			return nil, err
 		}
+		if args.RoutesApart {
+			if err := routesApart(ctx, rtName, rt, routes, parent); err != nil {
+				return nil, err
+			}
+		}
+		v.PrivateRouteTableIDs = append(v.PrivateRouteTableIDs, rt.ID().ToStringOutput())
 		if _, err := ec2.NewRouteTableAssociation(ctx, fmt.Sprintf("%s-private-%d", name, i+1), &ec2.RouteTableAssociationArgs{
 			SubnetId: priv.ID(), RouteTableId: rt.ID(),
 		}, parent); err != nil {
@@ -231,6 +271,24 @@ func NewVpc(ctx *pulumi.Context, name string, args *VpcArgs, opts ...pulumi.Reso
 	return v, ctx.RegisterResourceOutputs(v, pulumi.Map{
 		"vpcId": v.VpcID, "publicSubnetIds": v.PublicSubnetIDs, "privateSubnetIds": v.PrivateSubnetIDs,
 	})
+}
+
+// routesApart makes each route a resource of its own, named after its
+// destination.
+func routesApart(ctx *pulumi.Context, name string, rt *ec2.RouteTable, routes ec2.RouteTableRouteArray, parent pulumi.ResourceOption) error {
+	for _, in := range routes {
+		r := in.(ec2.RouteTableRouteArgs)
+		dest := "default"
+		if c, ok := r.CidrBlock.(pulumi.String); ok && c != "0.0.0.0/0" {
+			dest = strings.NewReplacer(".", "-", "/", "-").Replace(string(c))
+		}
+		if _, err := ec2.NewRoute(ctx, name+"-to-"+dest, &ec2.RouteArgs{
+			RouteTableId: rt.ID(), DestinationCidrBlock: r.CidrBlock, NatGatewayId: r.NatGatewayId, VpcPeeringConnectionId: r.VpcPeeringConnectionId,
+		}, parent); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // newPeerings peers the VPC with each workload VPC (same account and region,
@@ -257,6 +315,34 @@ func newPeerings(ctx *pulumi.Context, name string, v *Vpc, vpc *ec2.Vpc, args *V
 		}
 		routes = append(routes, ec2.RouteTableRouteArgs{CidrBlock: pulumi.String(p.Cidr.String()), VpcPeeringConnectionId: conn.ID()})
 		v.Peerings = append(v.Peerings, Peering{Name: p.Name, Connection: conn})
+	}
+	for _, r := range args.Regions {
+		// Across regions the request cannot accept itself: the other
+		// region's provider accepts it, and routes (both ways) use the
+		// accepted connection, so none points at a pending one.
+		n := fmt.Sprintf("%s-to-%s", name, r.Region)
+		conn, err := ec2.NewVpcPeeringConnection(ctx, n, &ec2.VpcPeeringConnectionArgs{
+			VpcId: vpc.ID(), PeerVpcId: r.VpcID, PeerRegion: pulumi.String(r.Region),
+			Tags: tagging.Named(args.Tags, n),
+		}, parent)
+		if err != nil {
+			return nil, err
+		}
+		there := pulumi.Provider(r.Provider)
+		accepted, err := ec2.NewVpcPeeringConnectionAccepter(ctx, n+"-accept", &ec2.VpcPeeringConnectionAccepterArgs{
+			VpcPeeringConnectionId: conn.ID(), AutoAccept: pulumi.Bool(true), Tags: tagging.Named(args.Tags, n),
+		}, parent, there)
+		if err != nil {
+			return nil, err
+		}
+		for i, rt := range r.RouteTableIDs {
+			if _, err := ec2.NewRoute(ctx, fmt.Sprintf("%s-back-%d", n, i+1), &ec2.RouteArgs{
+				RouteTableId: rt, DestinationCidrBlock: pulumi.String(args.Cidr.String()), VpcPeeringConnectionId: accepted.VpcPeeringConnectionId,
+			}, parent, there); err != nil {
+				return nil, err
+			}
+		}
+		routes = append(routes, ec2.RouteTableRouteArgs{CidrBlock: pulumi.String(r.Cidr.String()), VpcPeeringConnectionId: accepted.VpcPeeringConnectionId})
 	}
 	return routes, nil
 }
@@ -297,17 +383,28 @@ func newACLs(ctx *pulumi.Context, name string, vpc *ec2.Vpc, args *VpcArgs, publ
 	}
 	if _, err := ec2.NewNetworkAcl(ctx, name+"-private", &ec2.NetworkAclArgs{
 		VpcId: vpc.ID(), SubnetIds: privateIDs,
-		Ingress: ec2.NetworkAclIngressArray{
+		Ingress: append(ec2.NetworkAclIngressArray{
 			rule(100, "-1", 0, 0, args.Cidr),
 			rule(110, "tcp", 1024, 65535, anyV4),
 			rule(120, "udp", 1024, 65535, anyV4),
-		},
+		}, privateSSH(rule, args.SSHFrom)...),
 		Egress: egressAll,
 		Tags:   tagging.Named(args.Tags, name+"-private"),
 	}, parent); err != nil {
 		return err
 	}
 	return nil
+}
+
+// privateSSH admits SSH from outside the VPC into the private subnets; the
+// other ports the peered home VPC uses (Prometheus, node_exporter) are
+// above 1024 and already open to return traffic.
+func privateSSH(rule func(int, string, int, int, netip.Prefix) ec2.NetworkAclIngressArgs, from []netip.Prefix) ec2.NetworkAclIngressArray {
+	var out ec2.NetworkAclIngressArray
+	for i, p := range from {
+		out = append(out, rule(130+i, "tcp", 22, 22, p))
+	}
+	return out
 }
 
 // newFlowLogs records all VPC traffic (EC2.6) to a log group with a set

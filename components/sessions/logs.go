@@ -25,7 +25,10 @@ type LogsArgs struct {
 	Partition, Region string
 	Account           string
 	RetentionDays     int
-	Tags              map[string]string
+	// NameSuffix ("-<region>") ends the group, alias and document names of
+	// another region's logs, so none repeats the home region's.
+	NameSuffix string
+	Tags       map[string]string
 }
 
 // Logs is the log group, its key and the session document.
@@ -49,10 +52,10 @@ func NewLogs(ctx *pulumi.Context, name string, args *LogsArgs, opts ...pulumi.Re
 		return nil, err
 	}
 	parent := pulumi.Parent(l)
-	group := "/" + args.NamePrefix + "/" + args.Stack + "/ssm-sessions"
+	group := "/" + args.NamePrefix + "/" + args.Stack + "/ssm-sessions" + args.NameSuffix
 	groupArn := fmt.Sprintf("arn:%s:logs:%s:%s:log-group:%s", args.Partition, args.Region, args.Account, group)
 	key, err := stackkey.New(ctx, name, stackkey.Args{
-		Alias:       contract.IAMName(args.NamePrefix, args.Stack, "ssm-sessions"),
+		Alias:       contract.IAMName(args.NamePrefix, args.Stack, "ssm-sessions"+args.NameSuffix),
 		Description: pulumi.Sprintf("promfed %s: Session Manager session logs", args.Stack),
 		Policy:      pulumi.String(KeyPolicy(args.Partition, args.Region, args.Account, groupArn)), Tags: args.Tags,
 	}, parent)
@@ -83,7 +86,7 @@ func NewLogs(ctx *pulumi.Context, name string, args *LogsArgs, opts ...pulumi.Re
 		return nil, err
 	}
 	doc, err := ssm.NewDocument(ctx, name, &ssm.DocumentArgs{
-		Name: pulumi.String(contract.IAMName(args.NamePrefix, args.Stack, "sessions")), DocumentType: pulumi.String("Session"),
+		Name: pulumi.String(contract.IAMName(args.NamePrefix, args.Stack, "sessions"+args.NameSuffix)), DocumentType: pulumi.String("Session"),
 		DocumentFormat: pulumi.String("JSON"), Content: pulumi.String(string(content)),
 		Tags: tagging.Named(args.Tags, name),
 	}, parent, pulumi.DependsOn([]pulumi.Resource{lg}))

@@ -20,14 +20,25 @@ type Scope struct {
 	Stack      string
 	// Boundary is the ARN of the permissions boundary policy.
 	Boundary pulumi.StringInput
+	// Region, set for the roles of a region other than the stack's, ends
+	// their service roles' names: IAM names are global, and each region
+	// has its own flow-log and snapshot roles. Host roles are named after
+	// their hosts, which are unique already.
+	Region string
 }
+
+// InRegion is the scope of another region's service roles.
+func (s Scope) InRegion(region string) Scope { s.Region = region; return s }
 
 // Name is the AWS name of the stack's role or instance profile for what.
 func (s Scope) Name(what string) string { return contract.IAMName(s.NamePrefix, s.Stack, what) }
 
-// NewServiceRole creates the role <namePrefix>-<stack>-<what> that the AWS
+// NewServiceRole creates the role <namePrefix>-<stack>-<what>[-<region>] that the AWS
 // service may assume. name is the Pulumi resource name.
 func (s Scope) NewServiceRole(ctx *pulumi.Context, name, what, service string, tags map[string]string, opts ...pulumi.ResourceOption) (*iam.Role, error) {
+	if s.Region != "" {
+		what += "-" + s.Region
+	}
 	return iam.NewRole(ctx, name, &iam.RoleArgs{
 		Name:                pulumi.String(s.Name(what)),
 		Path:                pulumi.String(contract.IAMPath(s.NamePrefix, s.Stack)),
