@@ -3,13 +3,16 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 
+	"github.com/promfed/promfed/components/network"
 	"github.com/promfed/promfed/config"
 	"github.com/promfed/promfed/internal/contract"
 	"github.com/promfed/promfed/internal/pki"
@@ -58,8 +61,9 @@ var invariants = []invariant{
 }
 
 // invariantConfigs are the stack files and edits of them: Cloudflare on
-// and off, one and several shards, with and without peering, and the AMP
-// workspace in both modes (with the Grafana workspace reading it).
+// and off, one and several shards, with and without peering, a shard in
+// another region, and the AMP workspace in both modes (with the Grafana
+// workspace reading it).
 func invariantConfigs() map[string]struct {
 	stack string
 	edit  func(map[string]string)
@@ -74,6 +78,11 @@ func invariantConfigs() map[string]struct {
 			c["promfed:shards"] = `[{"name":"a","secondaries":2,"static":[{"job":"x","targets":["10.9.0.1:8080"]}]},` +
 				`{"name":"b","secondaries":1,"dns":[{"job":"y","names":["b.example.internal"],"port":9100}],"probes":[{"url":"db.example.com:5432","module":"tcp_connect"}]},` +
 				`{"name":"c","secondaries":1,"peer":{"vpcId":"vpc-0123456789abcdef1","cidr":"10.70.0.0/16","routeTableIds":["rtb-0123456789abcdef1"]},"static":[{"job":"z","targets":["10.70.0.5:9187"]}]}]`
+			c["promfed:ampRemoteWrite"] = "raw"
+		}},
+		"prod-us-east-1": {"prod", withUSShard(false)},
+		"dev-us-east-1-first": {"dev", func(c map[string]string) {
+			withUSShard(true)(c)
 			c["promfed:ampRemoteWrite"] = "raw"
 		}},
 		"prod-route53": {"prod", func(c map[string]string) {
@@ -272,16 +281,31 @@ func checkRecovery(r invariantRun) (out []string) {
 		for _, a := range byInstance[inst.Name+"-id"] {
 			metrics[a.Str("metricName")] = a
 		}
+		// Recovered and notified in the instance's own region: an alarm
+		// acts only there.
 		sys, ok := metrics["StatusCheckFailed_System"]
+		region := r.m.Region(inst, r.loaded.Region)
 		actions := fmt.Sprint(sys.Get("alarmActions"))
-		if !ok || !strings.Contains(actions, ":automate:eu-west-1:ec2:recover") || !strings.Contains(actions, "alerts") {
-			out = append(out, fmt.Sprintf("%s: no system-check alarm that recovers it and notifies (%s)", inst.Name, actions))
+		if !ok || !strings.Contains(actions, ":automate:"+region+":ec2:recover") || !notifiesIn(r, actions, region) {
+			out = append(out, fmt.Sprintf("%s: no system-check alarm that recovers it and notifies in %s (%s)", inst.Name, region, actions))
 		}
 		if _, ok := metrics["StatusCheckFailed_Instance"]; !ok {
 			out = append(out, fmt.Sprintf("%s: no instance-check alarm", inst.Name))
 		}
 	}
 	return out
+}
+
+// notifiesIn tells whether alarm actions name an alert topic of the region.
+func notifiesIn(r invariantRun, actions, region string) bool {
+	for _, action := range strings.Fields(strings.Trim(actions, "[]")) {
+		for _, t := range r.m.OfType("aws:sns/topic:Topic") {
+			if strings.Contains(t.Name, "alerts") && strings.HasSuffix(action, ":topic/"+t.Name) {
+				return r.m.Region(t, r.loaded.Region) == region
+			}
+		}
+	}
+	return false
 }
 
 func checkAmiIgnored(r invariantRun) (out []string) {
@@ -367,6 +391,9 @@ func checkCidrRules(r invariantRun) (out []string) {
 			}
 			from, to := rule.Get("fromPort"), rule.Get("toPort")
 			port, _ := from.(float64)
+			if from == to && crossRegion(r, rule, kind, int(port), cidr) {
+				continue
+			}
 			ok := from == to
 			switch {
 			case !ok:
@@ -387,6 +414,38 @@ func checkCidrRules(r invariantRun) (out []string) {
 		}
 	}
 	return out
+}
+
+// crossRegion tells a rule between the home VPC and another region's,
+// where groups cannot refer to groups: at home, SSH and federation out to
+// the other VPC and its watcher's node_exporter scrape in; there, SSH in
+// from the bastion's subnet only, federation in and node_exporter out to
+// the primaries' subnets only.
+func crossRegion(r invariantRun, rule testmocks.Resource, kind string, port int, cidr string) bool {
+	c := r.loaded
+	if len(c.RegionCidrs) == 0 {
+		return false
+	}
+	public, private, err := network.SubnetPlan(c.VpcCidr, c.AzCount, c.SubnetPrefixLength, c.StableLayout)
+	if err != nil {
+		return false
+	}
+	primaries := slices.ContainsFunc(private, func(p netip.Prefix) bool { return p.String() == cidr })
+	if r.m.Region(rule, c.Region) == c.Region {
+		other := false
+		for _, p := range c.RegionCidrs {
+			other = other || p.String() == cidr
+		}
+		return other && ((kind == "Egress" && (port == contract.PortSSH || port == contract.PortPrometheus)) ||
+			(kind == "Ingress" && port == contract.PortNodeExporter))
+	}
+	switch {
+	case kind == "Ingress" && port == contract.PortSSH:
+		return cidr == public[0].String()
+	case kind == "Ingress" && port == contract.PortPrometheus, kind == "Egress" && port == contract.PortNodeExporter:
+		return primaries
+	}
+	return false
 }
 
 // ---- IAM ----

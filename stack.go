@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
@@ -54,6 +55,7 @@ type stack struct {
 
 	net     *network.Vpc
 	fw      *firewall.Firewall
+	regions map[string]*region // the other regions shards run in (regions.go)
 	bastion *bastion.Bastion
 	alerts  *alerting.Topic
 	faults  *chaos.Experiments // nil without faultInjection
@@ -138,7 +140,8 @@ func build(ctx *pulumi.Context, cfg *config.Config) (*stack, error) {
 	st.iam = iamrole.Scope{NamePrefix: cfg.NamePrefix, Stack: cfg.Stack,
 		Boundary: pulumi.String(contract.BoundaryPolicyARN(partition.Partition, caller.AccountId, cfg.NamePrefix))}
 	st.account, st.partition = caller.AccountId, partition.Partition
-	for _, step := range []func(*pulumi.Context) error{st.networkAndFirewall, st.buildHosts, st.longTermStore, st.dashboards, st.endpoint, st.alarms, st.provisioning, st.scanning} {
+	for _, step := range []func(*pulumi.Context) error{st.regionNetworks, st.networkAndFirewall, st.regionServices, st.buildHosts,
+		st.longTermStore, st.dashboards, st.endpoint, st.alarms, st.regionUpkeep, st.provisioning, st.scanning} {
 		if err := step(ctx); err != nil {
 			return nil, err
 		}
@@ -146,47 +149,65 @@ func build(ctx *pulumi.Context, cfg *config.Config) (*stack, error) {
 	return st, nil
 }
 
-// networkAndFirewall: the VPC (with peerings to the shards' workload VPCs)
-// and every security group.
+// networkAndFirewall: the VPC (with peerings to the shards' workload VPCs
+// and to the other regions' VPCs) and every security group.
 func (st *stack) networkAndFirewall(ctx *pulumi.Context) error {
 	cfg, tags := st.cfg, st.cfg.Tags()
 	var peers []network.Peer
 	for _, s := range cfg.Shards {
-		if s.Peer != nil {
+		if s.Peer != nil && s.Region == cfg.Region {
 			peers = append(peers, network.Peer{Name: s.Name, VpcID: s.Peer.VpcID, Cidr: s.Peer.Cidr, RouteTableIDs: s.Peer.RouteTableIDs})
 		}
 	}
 	var err error
 	st.net, err = network.NewVpc(ctx, cfg.NamePrefix, &network.VpcArgs{
 		Cidr: cfg.VpcCidr, AvailabilityZones: st.zones, LegacyLayout: !cfg.StableLayout, SubnetPrefixLength: cfg.SubnetPrefixLength, NatStrategy: cfg.NatStrategy,
-		FlowLogRetentionDays: cfg.FlowLogRetentionDays, AdminCidrs: cfg.AdminCidrs, Peers: peers, IAM: st.iam, Tags: tags,
+		FlowLogRetentionDays: cfg.FlowLogRetentionDays, AdminCidrs: cfg.AdminCidrs, Peers: peers, Regions: st.regionPeers(), IAM: st.iam, Tags: tags,
 	})
 	if err != nil {
 		return err
 	}
-	// Without Cloudflare the ALB also admits the NAT gateways, so the first
-	// secondary can probe the public endpoint as clients see it.
-	web, probes := cfg.AllowedCidrs, st.net.NatPublicIPs
+	// Without Cloudflare the ALB also admits the NAT gateways of the
+	// region the first secondary runs in, so it can probe the public
+	// endpoint as clients see it.
+	watcher, _ := config.FirstOfRole(cfg.Hosts, contract.RoleSecondary)
+	web, probes := cfg.AllowedCidrs, st.network(watcher.Region).NatPublicIPs
 	if cfg.Cloudflare() {
 		probes = nil
 		if web, err = edge.IPRanges(ctx); err != nil {
 			return err
 		}
 	}
-	var shards []firewall.ShardArgs
+	var shards, home []firewall.ShardArgs
 	for _, s := range cfg.Shards {
 		sa := firewall.ShardArgs{Name: s.Name, Ports: s.ScrapePorts(), ProbePorts: s.ProbePorts()}
-		for _, p := range st.net.Peerings {
-			if p.Name == s.Name {
-				sa.Peer = &firewall.PeerArgs{VpcID: s.Peer.VpcID, Cidr: s.Peer.Cidr, Peering: p.Connection}
-			}
+		if s.Peer != nil {
+			sa.Peer = &firewall.PeerArgs{VpcID: s.Peer.VpcID, Cidr: s.Peer.Cidr, Peering: peeringOf(st.network(s.Region), s.Name)}
 		}
 		shards = append(shards, sa)
+		if s.Region == cfg.Region {
+			home = append(home, sa)
+		}
+	}
+	var regions []firewall.RegionArgs
+	for _, name := range cfg.OtherRegions() {
+		regions = append(regions, firewall.RegionArgs{Region: name, Cidr: cfg.RegionCidrs[name], Watcher: watcher.Region == name})
 	}
 	st.fw, err = firewall.NewFirewall(ctx, cfg.NamePrefix, &firewall.Args{
-		VpcID: st.net.VpcID, AdminCidrs: cfg.AdminCidrs, WebSources: web, ProbeSources: probes, Shards: shards, Tags: tags,
+		VpcID: st.net.VpcID, AdminCidrs: cfg.AdminCidrs, WebSources: web, ProbeSources: probes, Shards: home, Regions: regions, Tags: tags,
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	return st.regionFirewalls(ctx, shards)
+}
+
+// network is the VPC of a region the stack runs hosts in.
+func (st *stack) network(region string) *network.Vpc {
+	if r, ok := st.regions[region]; ok {
+		return r.net
+	}
+	return st.net
 }
 
 // buildHosts: the bastion, the alert topic, every Prometheus host, their
@@ -237,30 +258,37 @@ func (st *stack) buildHosts(ctx *pulumi.Context) error {
 
 	var records []dns.HostRecord
 	for _, h := range cfg.Hosts {
+		// A host of another region is placed in that region's VPC, through
+		// its provider, with its secrets and session logs there.
+		net, members, secondary, logs, opts := st.net, st.fw.MembersSG, st.fw.SecondarySG, sessionLogs, formerName(h)
+		hostSecrets := secrets
+		if r, ok := st.regions[h.Region]; ok {
+			net, members, secondary, logs, hostSecrets, opts = r.net, r.fw.MembersSG, r.fw.SecondarySG, r.sessions, r.secrets, r.opts(opts...)
+		}
 		args := &prometheus.ServerArgs{
 			Role: h.Role, Shard: h.Shard, InstanceType: h.InstanceType, AmiFamily: cfg.AmiFamily, AmiID: cfg.AmiID,
-			SubnetID: st.net.PrivateSubnetIDs.Index(pulumi.Int(h.AZIndex)), AvailabilityZone: st.net.AvailabilityZones[h.AZIndex],
+			SubnetID: net.PrivateSubnetIDs.Index(pulumi.Int(h.AZIndex)), AvailabilityZone: net.AvailabilityZones[h.AZIndex],
 			DataVolumeGiB: cfg.DataVolumeSizeGiB, RestoreSnapshot: h.RestoreSnapshot, Protect: cfg.Protect,
 			HostKeyPrivate: pulumi.ToSecret(pulumi.String(st.keys.HostKey(h.Name).PrivateKey)).(pulumi.StringOutput),
-			HostKeyPublic:  st.keys.HostKey(h.Name).PublicKey, ClientPublicKey: client.PublicKey, Secrets: secrets, IAM: st.iam, Tags: tags,
-			PlaybookSecrets: map[string]pulumi.StringInput{}, SessionLogs: sessionLogs.LogGroupArn,
+			HostKeyPublic:  st.keys.HostKey(h.Name).PublicKey, ClientPublicKey: client.PublicKey, Secrets: hostSecrets, IAM: st.iam, Tags: tags,
+			PlaybookSecrets: map[string]pulumi.StringInput{}, SessionLogs: logs.LogGroupArn,
 		}
-		hostSecrets, err := st.fleet.Secrets(h.Name)
+		playbookSecrets, err := st.fleet.Secrets(h.Name)
 		if err != nil {
 			return err
 		}
-		for _, sec := range hostSecrets {
+		for _, sec := range playbookSecrets {
 			args.PlaybookSecrets[sec.Name] = pulumi.ToSecret(pulumi.String(sec.Value)).(pulumi.StringOutput)
 		}
 		if h.Role == contract.RolePrimary {
 			args.SecurityGroupIDs = pulumi.StringArray{st.fw.MembersSG, st.fw.PrimarySG}
 			args.AlertTopic = &prometheus.AlertTopic{TopicArn: st.alerts.TopicArn, KeyArn: st.alerts.KeyArn}
 		} else {
-			args.SecurityGroupIDs = pulumi.StringArray{st.fw.MembersSG, st.fw.SecondarySG, st.shardGroups(h.Shard).Scraper}
+			args.SecurityGroupIDs = pulumi.StringArray{members, secondary, st.shardGroups(h.Shard).Scraper}
 			shard, _ := cfg.Shard(h.Shard)
 			args.DiscoveryRegions = shard.DiscoveryRegions()
 		}
-		s, err := prometheus.NewServer(ctx, h.Name, args, formerName(h)...)
+		s, err := prometheus.NewServer(ctx, h.Name, args, opts...)
 		if err != nil {
 			return err
 		}
@@ -275,23 +303,36 @@ func (st *stack) buildHosts(ctx *pulumi.Context) error {
 	}
 	var peerVpcs []string
 	for _, s := range cfg.Shards {
-		if s.Peer != nil {
+		if s.Peer != nil && s.Region == cfg.Region {
 			peerVpcs = append(peerVpcs, s.Peer.VpcID)
 		}
 	}
+	var regionVpcs []dns.RegionVpc
+	for _, name := range cfg.OtherRegions() {
+		regionVpcs = append(regionVpcs, dns.RegionVpc{Region: name, VpcID: st.regions[name].net.VpcID})
+	}
 	st.zone, err = dns.NewPrivateZone(ctx, cfg.NamePrefix+"-internal", &dns.PrivateZoneArgs{
-		Zone: cfg.InternalZone, VpcID: st.net.VpcID, PeerVpcIDs: peerVpcs, Hosts: records, Tags: tags,
+		Zone: cfg.InternalZone, VpcID: st.net.VpcID, PeerVpcIDs: peerVpcs, RegionVpcs: regionVpcs, Hosts: records, Tags: tags,
 	})
 	return err
 }
 
 func (st *stack) shardGroups(name string) firewall.ShardGroups {
-	for _, g := range st.fw.Shards {
+	for _, g := range st.allShardGroups() {
 		if g.Name == name {
 			return g
 		}
 	}
 	panic("stack: every configured shard has security groups") // the firewall is built from cfg.Shards
+}
+
+// allShardGroups are every shard's groups, home and in other regions.
+func (st *stack) allShardGroups() []firewall.ShardGroups {
+	all := slices.Clone(st.fw.Shards)
+	for _, name := range st.cfg.OtherRegions() {
+		all = append(all, st.regions[name].fw.Shards...)
+	}
+	return all
 }
 
 // formerName keeps a renamed host's resources (and, through Pulumi's alias
@@ -409,7 +450,7 @@ func (st *stack) provisioning(ctx *pulumi.Context) error {
 			HostKey:   st.keys.HostKey(name).PublicKey,
 			Bastion:   provision.Bastion{Address: st.bastion.PublicIP, HostKey: bastionKey.PublicKey},
 			ClientKey: pulumi.ToSecret(pulumi.String(client.PrivateKey)).(pulumi.StringOutput),
-			VarsJSON:  vars, Region: cfg.Region, Secrets: params,
+			VarsJSON:  vars, Region: h.Region, Secrets: params,
 			SecretsDigest: pulumi.ToSecret(pulumi.String(digest)).(pulumi.StringOutput), SecretResources: h.server.SecretResources,
 			AnsibleDir: ansibleDir, TreeHash: st.tree, Generation: cfg.ProvisionGeneration,
 		}, opts...)
@@ -464,6 +505,9 @@ func (st *stack) alarms(ctx *pulumi.Context) error {
 	cfg := st.cfg
 	instances := []alarms.Instance{{Name: "bastion", ID: st.bastion.InstanceID.ToStringOutput()}}
 	for _, h := range st.hosts {
+		if h.Region != cfg.Region {
+			continue // regionUpkeep: CloudWatch watches an instance from its own region
+		}
 		instances = append(instances, alarms.Instance{Name: h.Name, ID: h.server.InstanceID.ToStringOutput()})
 	}
 	a, err := alarms.NewAlarms(ctx, contract.IAMName(cfg.NamePrefix, cfg.Stack, "alarms"), &alarms.Args{
@@ -511,6 +555,13 @@ func (st *stack) export(ctx *pulumi.Context) {
 	ctx.Export("alertTopicArn", st.alerts.TopicArn)
 	ctx.Export("sessionDocument", st.sessionDocument)
 	ctx.Export("vpcId", st.net.VpcID)
+	if len(st.regions) > 0 {
+		vpcs := pulumi.Map{}
+		for name, r := range st.regions {
+			vpcs[name] = r.net.VpcID
+		}
+		ctx.Export("regionVpcIds", vpcs)
+	}
 	if st.faults != nil {
 		ctx.Export("faultTemplates", st.faults.TemplateIDs)
 	}
@@ -526,12 +577,12 @@ func (st *stack) export(ctx *pulumi.Context) {
 		hosts[h.Name] = pulumi.Map{
 			"fqdn": pulumi.String(st.zone.Fqdns[h.Name]), "privateIp": h.server.PrivateIP, "instanceId": h.server.InstanceID,
 			"role": pulumi.String(string(h.Role)), "shard": pulumi.String(h.Shard), "hostKey": pulumi.String(st.keys.HostKey(h.Name).PublicKey),
-			"dataVolumeId": h.server.VolumeID,
+			"dataVolumeId": h.server.VolumeID, "region": pulumi.String(h.Region),
 		}
 	}
 	ctx.Export("hosts", hosts)
 	targets := pulumi.Map{}
-	for _, g := range st.fw.Shards {
+	for _, g := range st.allShardGroups() {
 		targets[g.Name] = g.Targets
 	}
 	ctx.Export("shardTargetSecurityGroups", targets)

@@ -27,6 +27,9 @@ type Resource struct {
 	CreateTimeout           string
 	// Aliases are the former names (or URNs) the resource answers to.
 	Aliases []string
+	// Provider is the explicit provider's reference ("<urn>::<id>"), or ""
+	// for the default provider.
+	Provider string
 }
 
 // Mocks records resources and answers the invokes the program makes.
@@ -46,7 +49,7 @@ type Mocks struct {
 // NewResource records a registration and answers with its inputs plus
 // the outputs tests rely on (ids, ARNs, DNS names).
 func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
-	r := Resource{Type: args.TypeToken, Name: args.Name, Custom: args.Custom, Inputs: args.Inputs}
+	r := Resource{Type: args.TypeToken, Name: args.Name, Custom: args.Custom, Inputs: args.Inputs, Provider: args.Provider}
 	if rpc := args.RegisterRPC; rpc != nil {
 		r.Parent = rpc.GetParent()
 		r.Protect = rpc.GetProtect()
@@ -125,13 +128,17 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 // LocalZones (opt-in; by default one, whose name sorts before the standard
 // ones, as AWS names them). A lookup that does not filter on opt-in-status
 // gets both, sorted, as AWS would answer it.
-func (m *Mocks) zones(args resource.PropertyMap) resource.PropertyMap {
+func (m *Mocks) zones(args resource.PropertyMap, provider string) resource.PropertyMap {
 	standard, local := m.Zones, m.LocalZones
 	if standard == nil {
 		standard = []string{"eu-west-1a", "eu-west-1b", "eu-west-1c"}
 	}
 	if local == nil {
 		local = []string{"eu-west-1-lux-1a"}
+	}
+	if region := m.ProviderRegion(provider); region != "" {
+		// Another region's provider: the same zones under its name.
+		standard, local = renamed(standard, region), renamed(local, region)
 	}
 	names := slices.Clone(standard)
 	if !strings.Contains(args["filters"].String(), "opt-in-not-required") {
@@ -145,6 +152,45 @@ func (m *Mocks) zones(args resource.PropertyMap) resource.PropertyMap {
 	return resource.NewPropertyMapFromMap(map[string]any{"names": out})
 }
 
+func renamed(zones []string, region string) []string {
+	out := make([]string, 0, len(zones))
+	for _, z := range zones {
+		out = append(out, region+strings.TrimPrefix(z, "eu-west-1"))
+	}
+	return out
+}
+
+// ProviderRegion is the region of an explicit AWS provider, from its
+// reference; "" for the default provider.
+func (m *Mocks) ProviderRegion(ref string) string {
+	if ref == "" {
+		return ""
+	}
+	urn := ref
+	if i := strings.LastIndex(ref, "::"); i > 0 {
+		urn = ref[:i] // drop the id
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, r := range m.Resources {
+		if r.Type == "pulumi:providers:aws" && strings.HasSuffix(urn, "::"+r.Name) {
+			if v, ok := r.Inputs["region"]; ok && v.IsString() {
+				return v.StringValue()
+			}
+		}
+	}
+	return ""
+}
+
+// Region is where a resource is created: its provider's region, or home
+// for the default provider.
+func (m *Mocks) Region(r Resource, home string) string {
+	if region := m.ProviderRegion(r.Provider); region != "" {
+		return region
+	}
+	return home
+}
+
 // Call answers the invokes (data sources) the program makes.
 func (m *Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 	m.mu.Lock()
@@ -152,7 +198,7 @@ func (m *Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 	m.mu.Unlock()
 	switch args.Token {
 	case "aws:index/getAvailabilityZones:getAvailabilityZones":
-		return m.zones(args.Args), nil
+		return m.zones(args.Args, args.Provider), nil
 	case "aws:ec2/getAmi:getAmi":
 		return resource.NewPropertyMapFromMap(map[string]any{"id": "ami-0123456789abcdef0", "imageId": "ami-0123456789abcdef0", "architecture": "x86_64"}), nil
 	case "aws:index/getCallerIdentity:getCallerIdentity":
