@@ -53,7 +53,7 @@ func costResources(m *testmocks.Mocks) []cost.Resource {
 		for k, v := range r.Inputs {
 			inputs[string(k)] = testmocks.Value(v)
 		}
-		out = append(out, cost.Resource{Type: r.Type, Name: r.Name, Inputs: inputs})
+		out = append(out, cost.Resource{Type: r.Type, Name: r.Name, Inputs: inputs, Region: m.ProviderRegion(r.Provider)})
 	}
 	return out
 }

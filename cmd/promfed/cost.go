@@ -47,10 +47,11 @@ func exportedResources(in io.Reader) (string, []cost.Resource, error) {
 	var doc struct {
 		Deployment struct {
 			Resources []struct {
-				URN    string         `json:"urn"`
-				Type   string         `json:"type"`
-				Custom bool           `json:"custom"`
-				Inputs map[string]any `json:"inputs"`
+				URN      string         `json:"urn"`
+				Type     string         `json:"type"`
+				Custom   bool           `json:"custom"`
+				Inputs   map[string]any `json:"inputs"`
+				Provider string         `json:"provider"`
 			} `json:"resources"`
 		} `json:"deployment"`
 	}
@@ -58,14 +59,22 @@ func exportedResources(in io.Reader) (string, []cost.Resource, error) {
 		return "", nil, fmt.Errorf("reading the stack export (pipe `pulumi stack export`): %w", err)
 	}
 	region := ""
+	regions := map[string]string{} // provider URN -> its region
+	for _, r := range doc.Deployment.Resources {
+		if r.Type == "pulumi:providers:aws" {
+			regions[r.URN], _ = r.Inputs["region"].(string)
+			if strings.HasPrefix(r.URN[strings.LastIndex(r.URN, "::")+2:], "default") {
+				region = regions[r.URN]
+			}
+		}
+	}
 	var out []cost.Resource
 	for _, r := range doc.Deployment.Resources {
 		name := r.URN[strings.LastIndex(r.URN, "::")+2:]
-		if r.Type == "pulumi:providers:aws" && strings.HasPrefix(name, "default") {
-			region, _ = r.Inputs["region"].(string)
-		}
 		if r.Custom && !strings.HasPrefix(r.Type, "pulumi:") {
-			out = append(out, cost.Resource{Type: r.Type, Name: name, Inputs: r.Inputs})
+			// A provider reference is "<provider urn>::<provider id>".
+			where := regions[r.Provider[:max(0, strings.LastIndex(r.Provider, "::"))]]
+			out = append(out, cost.Resource{Type: r.Type, Name: name, Inputs: r.Inputs, Region: where})
 		}
 	}
 	if len(out) == 0 {

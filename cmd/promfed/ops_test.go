@@ -49,6 +49,23 @@ func runSnapshot(t *testing.T, f *fakeEC2, args ...string) (string, string, erro
 	return out.String(), errOut.String(), err
 }
 
+// A host of another region is snapshotted there, where its volume is.
+func TestSnapshotInTheHostsRegion(t *testing.T) {
+	snapshotPoll = time.Millisecond
+	outputs := strings.Replace(strings.ReplaceAll(stackOutputs, "%URL%", "https://x"),
+		`"dataVolumeId": "vol-0123456789abcdef0"}`, `"dataVolumeId": "vol-0123456789abcdef0", "region": "us-east-1"}`, 1)
+	e, _, _ := testEnv(outputs, nil)
+	var region string
+	f := &fakeEC2{states: []types.SnapshotState{types.SnapshotStateCompleted}}
+	e.ec2 = func(_ context.Context, r string) (ec2API, error) { region = r; return f, nil }
+	if err := run(context.Background(), []string{"snapshot", "secondary-apps-1"}, e); err != nil {
+		t.Fatal(err)
+	}
+	if region != "us-east-1" {
+		t.Errorf("EC2 client for region %q, want the host's us-east-1", region)
+	}
+}
+
 func TestSnapshotWaitsAndTags(t *testing.T) {
 	f := &fakeEC2{states: []types.SnapshotState{types.SnapshotStatePending, types.SnapshotStatePending, types.SnapshotStateCompleted}}
 	out, progress, err := runSnapshot(t, f, "-json", "secondary-apps-1")
@@ -254,6 +271,19 @@ func TestCostOfAnExport(t *testing.T) {
 	if r.Region != "us-east-1" || len(r.Components) != 3 || r.Components[0].Component != "ebs volumes" ||
 		r.Components[1].Component != "instances" || r.Components[2].Component != "nat gateways" || r.TotalUSD < 100 {
 		t.Errorf("report %+v", r)
+	}
+	// A host in another region, through that region's provider, is
+	// priced there.
+	_, resources, err := exportedResources(strings.NewReader(`{"deployment":{"resources":[
+ {"urn":"urn:pulumi:prod::promfed::pulumi:providers:aws::default_6_83_0","type":"pulumi:providers:aws","custom":true,"inputs":{"region":"eu-west-1"}},
+ {"urn":"urn:pulumi:prod::promfed::pulumi:providers:aws::promfed-aws-us-east-1","type":"pulumi:providers:aws","custom":true,"inputs":{"region":"us-east-1"}},
+ {"urn":"urn:pulumi:prod::promfed::promfed:prometheus:Server$aws:ec2/instance:Instance::secondary-us-1","type":"aws:ec2/instance:Instance","custom":true,
+  "inputs":{"instanceType":"t3.medium"},"provider":"urn:pulumi:prod::promfed::pulumi:providers:aws::promfed-aws-us-east-1::04da6b54-80e4-46f7-96ec-b56ff0331ba9"},
+ {"urn":"urn:pulumi:prod::promfed::promfed:prometheus:Server$aws:ec2/instance:Instance::primary-a","type":"aws:ec2/instance:Instance","custom":true,
+  "inputs":{"instanceType":"t3.medium"},"provider":"urn:pulumi:prod::promfed::pulumi:providers:aws::default_6_83_0::1b2c"}
+]}}`))
+	if err != nil || len(resources) != 2 || resources[0].Region != "us-east-1" || resources[1].Region != "eu-west-1" {
+		t.Errorf("regions of an export: %+v (%v)", resources, err)
 	}
 	e, _, _ = testEnv(`{"deployment":{"resources":[]}}`, nil)
 	if err := run(context.Background(), []string{"cost"}, e); err == nil || !strings.Contains(err.Error(), "holds no resources") {

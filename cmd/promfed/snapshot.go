@@ -69,7 +69,11 @@ func cmdSnapshot(ctx context.Context, args []string, e *env) error {
 	if h.DataVolumeID == "" {
 		return fmt.Errorf("snapshot: the outputs name no dataVolumeId for %s: run `pulumi up` with this version first", fs.Arg(0))
 	}
-	api, err := e.ec2(ctx, o.Region)
+	region := o.Region
+	if h.Region != "" {
+		region = h.Region // the volume is in the host's region
+	}
+	api, err := e.ec2(ctx, region)
 	if err != nil {
 		return err
 	}

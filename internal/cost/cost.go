@@ -24,6 +24,9 @@ type Resource struct {
 	Type   string         `json:"type"`
 	Name   string         `json:"name"`
 	Inputs map[string]any `json:"inputs"`
+	// Region is where the resource runs when it is not the report's
+	// region (a shard in another region).
+	Region string `json:"region,omitempty"`
 }
 
 // Usage holds the assumptions the resources do not decide.
@@ -98,18 +101,36 @@ type Report struct {
 
 // estimator collects lines while walking the resources.
 type estimator struct {
-	t       *Table
+	t       *Table // the table of the resource being priced
+	region  string // its region
 	u       Usage
 	r       *Report
 	missing map[string]bool
 }
 
+// in sets the table for a resource's region: its own when the price file
+// has one, the report region's otherwise (said in the assumptions).
+func (e *estimator) in(res Resource, home *Table) {
+	e.t, e.region = home, e.r.Region
+	if res.Region == "" || res.Region == e.r.Region {
+		return
+	}
+	if t, err := TableFor(res.Region); err == nil {
+		e.t, e.region = t, res.Region
+		return
+	}
+	note := fmt.Sprintf("resources in %s are priced at %s prices: internal/cost/prices.json has no table for %s", res.Region, e.r.Region, res.Region)
+	if !slices.Contains(e.r.Assumptions, note) {
+		e.r.Assumptions = append(e.r.Assumptions, note)
+	}
+}
+
 func (e *estimator) add(component, item string, qty float64, unit, key string) {
 	p, ok := e.t.Prices[key]
 	if !ok {
-		if !e.missing[key] {
-			e.missing[key] = true
-			e.r.Unpriced = append(e.r.Unpriced, fmt.Sprintf("%s: no price %q for %s in internal/cost/prices.json", item, key, e.r.Region))
+		if !e.missing[e.region+key] {
+			e.missing[e.region+key] = true
+			e.r.Unpriced = append(e.r.Unpriced, fmt.Sprintf("%s: no price %q for %s in internal/cost/prices.json", item, key, e.region))
 		}
 		return
 	}
@@ -130,6 +151,7 @@ func Estimate(region string, resources []Resource, u Usage) (*Report, error) {
 	retain, copies := snapshotPolicy(sorted)
 	cloudflare := 0
 	for _, res := range sorted {
+		e.in(res, t)
 		switch res.Type {
 		case "aws:ec2/instance:Instance":
 			typ := str(res.Inputs, "instanceType")

@@ -3,6 +3,7 @@ package cost
 import (
 	"bytes"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -133,5 +134,30 @@ func TestPriceTablesAreComplete(t *testing.T) {
 				t.Errorf("%s %s: %+v", region, k, p)
 			}
 		}
+	}
+}
+
+// A resource of another region is priced at that region's prices, or at
+// the report's, said so, when the file has no table for it.
+func TestEstimatePricesEachRegion(t *testing.T) {
+	rs := []Resource{
+		{Type: "aws:ec2/instance:Instance", Name: "home", Inputs: map[string]any{"instanceType": "t3.medium"}},
+		{Type: "aws:ec2/instance:Instance", Name: "virginia", Inputs: map[string]any{"instanceType": "t3.medium"}, Region: "us-east-1"},
+		{Type: "aws:ec2/instance:Instance", Name: "mumbai", Inputs: map[string]any{"instanceType": "t3.medium"}, Region: "ap-south-1"},
+	}
+	r, err := Estimate("eu-west-1", rs, DefaultUsage())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, l := range r.Lines {
+		got[l.Item] = l.UnitUSD
+	}
+	if got["home (t3.medium)"] != 0.0456 || got["virginia (t3.medium)"] != 0.0416 || got["mumbai (t3.medium)"] != 0.0456 {
+		t.Errorf("unit prices %v", got)
+	}
+	want := "resources in ap-south-1 are priced at eu-west-1 prices: internal/cost/prices.json has no table for ap-south-1"
+	if !slices.Contains(r.Assumptions, want) {
+		t.Errorf("assumptions %q", r.Assumptions)
 	}
 }

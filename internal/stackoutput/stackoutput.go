@@ -32,6 +32,9 @@ type Host struct {
 	HostKey    string `json:"hostKey"`
 	// DataVolumeID is the EBS volume holding the host's TSDB.
 	DataVolumeID string `json:"dataVolumeId"`
+	// Region is where the host runs (a shard may run in another region
+	// than the stack's); empty in outputs of earlier versions.
+	Region string `json:"region"`
 }
 
 // Read decodes the JSON document.
