@@ -23,8 +23,9 @@ type settings struct {
 	// and everything the main stacks create outside shards in other regions.
 	Region string
 	// ShardRegions are the other regions the stacks may put shards of
-	// secondaries in; the deploy roles' region-pinned grants cover them as
-	// well as Region. Unique, none equal to Region, same partition.
+	// secondaries in; the deploy roles' grants for what a shard creates
+	// (EC2, logs, DLM, SNS, KMS, SSM, alarms) cover them as well as Region.
+	// Unique, none equal to Region, same partition.
 	ShardRegions []string
 	// GitHubRepo is "owner/repo"; only workflows of this repository may
 	// assume the CI roles.
@@ -203,8 +204,9 @@ func (s *settings) validate() error {
 		}
 	}
 	if len(s.ShardRegions) > 0 {
-		// Each shard region lengthens every region-pinned grant: refuse a
-		// list whose policies IAM would reject halfway through `pulumi up`.
+		// Each shard region lengthens the grants that reach shard regions:
+		// refuse a list whose policies IAM would reject halfway through
+		// `pulumi up`.
 		if name, n := largestPolicy(s); n > managedPolicyMaxLen {
 			raw, _ := json.Marshal(s.ShardRegions)
 			return invalid("shardRegions", string(raw), fmt.Sprintf(
@@ -251,3 +253,7 @@ func partitionOf(region string) string {
 func (s *settings) regions() []string {
 	return append([]string{s.Region}, sorted(s.ShardRegions)...)
 }
+
+// home is the home region alone, for the grants of what the stacks create
+// only there.
+func (s *settings) home() []string { return []string{s.Region} }

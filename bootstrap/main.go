@@ -162,7 +162,7 @@ func program(ctx *pulumi.Context) error {
 			return err
 		}
 		docs := map[string]pulumi.StringOutput{}
-		for name, f := range deployPolicies(s, stack) {
+		for name, f := range deployPolicies(stack) {
 			docs[name] = jsonOf(f)
 		}
 		if err := attachPolicies(ctx, s, roles[stack].deploy, "deploy", stack, docs, tags); err != nil {

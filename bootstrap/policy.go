@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 
@@ -71,11 +70,11 @@ func (id ids) acct(svc, res string) string {
 	return fmt.Sprintf("arn:%s:%s::%s:%s", id.Partition, svc, id.Account, res)
 }
 
-// regional is res of svc in the account, one ARN per region the stacks
-// deploy to (the home region, then the shard regions).
-func (id ids) regional(s *settings, svc, res string) []string {
+// regional is res of svc in the account, one ARN per region of regions
+// (s.regions() or s.home()).
+func (id ids) regional(regions []string, svc, res string) []string {
 	var out []string
-	for _, r := range s.regions() {
+	for _, r := range regions {
 		out = append(out, fmt.Sprintf("arn:%s:%s:%s:%s:%s", id.Partition, svc, r, id.Account, res))
 	}
 	return out
@@ -170,21 +169,18 @@ func oneOrList(v []string) any {
 	return v
 }
 
-// requestedRegions is the aws:RequestedRegion value: the home region and
-// the shard regions.
-func requestedRegions(s *settings) any { return oneOrList(s.regions()) }
-
-// viaService is the kms:ViaService value for svc in every region.
-func viaService(s *settings, svc string) any {
+// viaService is the kms:ViaService value for svc in each of regions.
+func viaService(regions []string, svc string) any {
 	var out []string
-	for _, r := range s.regions() {
+	for _, r := range regions {
 		out = append(out, fmt.Sprintf("%s.%s.amazonaws.com", svc, r))
 	}
 	return oneOrList(out)
 }
 
-func regionCondition(s *settings) map[string]map[string]any {
-	return map[string]map[string]any{"StringEquals": {"aws:RequestedRegion": requestedRegions(s)}}
+// regionCondition pins a statement to regions (aws:RequestedRegion).
+func regionCondition(regions []string) map[string]map[string]any {
+	return map[string]map[string]any{"StringEquals": {"aws:RequestedRegion": oneOrList(regions)}}
 }
 
 // previewPolicy: read the stack's own state (no lock: previews take none)
@@ -200,52 +196,20 @@ func previewPolicy(stack string) func(*settings, ids) policyDocument {
 }
 
 // deployPolicies are a deploy role's managed policies, split by area so
-// each stays under the 6,144-character managed policy limit. With shard
-// regions every region-pinned grant lists each region, so the two largest
-// policies are split further (shardSplits); without, a stack has the
-// policies of a single-region stack.
-func deployPolicies(s *settings, stack string) map[string]func(*settings, ids) policyDocument {
-	docs := map[string]func(*settings, ids) policyDocument{
+// each stays under the 6,144-character managed policy limit.
+//
+// Region-pinned grants name either every region (s.regions(): the services
+// the main program uses in a shard region: EC2, CloudWatch Logs, DLM, SNS,
+// KMS, SSM, CloudWatch alarms) or the home region alone (s.home(): what it
+// creates only there). Without shard regions both are the home region.
+func deployPolicies(stack string) map[string]func(*settings, ids) policyDocument {
+	return map[string]func(*settings, ids) policyDocument{
 		"state":   func(s *settings, id ids) policyDocument { return deployStatePolicy(s, id, stack) },
 		"network": func(s *settings, _ ids) policyDocument { return deployNetworkPolicy(s) },
 		"edge":    deployEdgePolicy,
 		"alerts":  func(s *settings, id ids) policyDocument { return deployAlertsPolicy(s, id, stack) },
 		"iam-s3":  func(s *settings, id ids) policyDocument { return deployIAMPolicy(s, id, stack) },
 	}
-	if len(s.ShardRegions) > 0 {
-		for name, split := range shardSplits {
-			whole := docs[split.from]
-			docs[split.from] = func(s *settings, id ids) policyDocument { return pick(whole(s, id), split.sids, false) }
-			docs[name] = func(s *settings, id ids) policyDocument { return pick(whole(s, id), split.sids, true) }
-		}
-	}
-	return docs
-}
-
-// shardSplits: with shard regions, these statements (by Sid) leave the
-// policy "from" for a policy of their own, named by the key.
-var shardSplits = map[string]struct {
-	from string
-	sids []string
-}{
-	// Log groups, the snapshot lifecycle, fault experiments, AMP, Grafana.
-	"ops": {"edge", []string{"FlowLogGroup", "DescribeLogGroups", "SnapshotLifecycle", "FaultExperimentTemplates",
-		"LongTermStore", "LongTermStoreLogs", "GrafanaWorkspace", "GrafanaSignIn"}},
-	// The stack's KMS keys and aliases, its SSM parameters and documents.
-	"keys": {"alerts", []string{"CreateStackKeys", "ListKeyAliases", "ManageStackKeys", "StackKeyAliases",
-		"HostSecrets", "SessionDocument", "DescribeParameters", "StackKeysViaSsm", "StackKeysViaAps"}},
-}
-
-// pick keeps the statements of doc whose Sid is (in = true) or is not in
-// sids, in their order.
-func pick(doc policyDocument, sids []string, in bool) policyDocument {
-	var out []statement
-	for _, st := range doc.Statement {
-		if slices.Contains(sids, st.Sid) == in {
-			out = append(out, st)
-		}
-	}
-	return newPolicy(out...)
 }
 
 func deployStatePolicy(s *settings, id ids, stack string) policyDocument {
@@ -257,6 +221,7 @@ func deployStatePolicy(s *settings, id ids, stack string) policyDocument {
 	return newPolicy(append(sts,
 		statement{Sid: "ProtectStateBucket", Effect: "Deny", Action: sorted(stateGuardActions),
 			Resource: []string{id.BucketARN, id.BucketARN + "/*"}},
+		// The bootstrap keys live in the home region only.
 		statement{Sid: "ProtectBootstrapKeys", Effect: "Deny", Action: sorted(stateKeyGuardActions), Resource: keys},
 		statement{Sid: "ReadStackInputs", Effect: "Allow", Action: sorted(stackReadActions), Resource: []string{"*"}},
 	)...)
@@ -264,19 +229,23 @@ func deployStatePolicy(s *settings, id ids, stack string) policyDocument {
 
 func deployNetworkPolicy(s *settings) policyDocument {
 	return newPolicy(
+		// Shards' VPCs, peering accepters, firewalls, hosts and volumes.
 		statement{Sid: "Ec2Vpc", Effect: "Allow", Action: sorted(ec2Actions),
-			Resource: []string{"*"}, Condition: regionCondition(s)},
+			Resource: []string{"*"}, Condition: regionCondition(s.regions())},
 	)
 }
 
 func deployEdgePolicy(s *settings, id ids) policyDocument {
+	all, home := s.regions(), s.home()
 	return newPolicy(
+		// Home only: the load balancer, its web ACL and certificate are
+		// never in a shard region.
 		statement{Sid: "LoadBalancer", Effect: "Allow", Action: sorted(elbActions),
-			Resource: []string{"*"}, Condition: regionCondition(s)},
+			Resource: []string{"*"}, Condition: regionCondition(home)},
 		statement{Sid: "WebAcl", Effect: "Allow", Action: sorted(wafActions),
-			Resource: []string{"*"}, Condition: regionCondition(s)},
+			Resource: []string{"*"}, Condition: regionCondition(home)},
 		statement{Sid: "Certificates", Effect: "Allow", Action: sorted(acmActions),
-			Resource: []string{"*"}, Condition: regionCondition(s)},
+			Resource: []string{"*"}, Condition: regionCondition(home)},
 		statement{Sid: "DnsRecords", Effect: "Allow", Action: sorted(route53Actions),
 			Resource: []string{
 				fmt.Sprintf("arn:%s:route53:::hostedzone/*", id.Partition),
@@ -284,65 +253,77 @@ func deployEdgePolicy(s *settings, id ids) policyDocument {
 			}},
 		statement{Sid: "DnsZone", Effect: "Allow", Action: sorted(route53CreateZoneActions),
 			Resource: []string{"*"}},
+		// Shards' flow logs and session logs.
 		statement{Sid: "FlowLogGroup", Effect: "Allow", Action: sorted(logsActions),
-			Resource: id.regional(s, "logs", "log-group:*")},
+			Resource: id.regional(all, "logs", "log-group:*")},
 		statement{Sid: "DescribeLogGroups", Effect: "Allow", Action: sorted(logsDescribeActions),
 			Resource: []string{"*"}},
+		// Shards' snapshot policies.
 		statement{Sid: "SnapshotLifecycle", Effect: "Allow", Action: sorted(dlmActions),
-			Resource: []string{"*"}, Condition: regionCondition(s)},
+			Resource: []string{"*"}, Condition: regionCondition(all)},
+		// Home only: fault experiments, the AMP workspace (and its log
+		// delivery) and the Grafana workspace (and its IAM Identity Center
+		// application) are never in a shard region.
 		statement{Sid: "FaultExperimentTemplates", Effect: "Allow", Action: sorted(fisActions),
-			Resource: id.regional(s, "fis", "experiment-template/*")},
+			Resource: id.regional(home, "fis", "experiment-template/*")},
 		statement{Sid: "LongTermStore", Effect: "Allow", Action: sorted(ampActions),
-			Resource: id.regional(s, "aps", "workspace/*")},
+			Resource: id.regional(home, "aps", "workspace/*")},
 		statement{Sid: "LongTermStoreLogs", Effect: "Allow", Action: sorted(ampLogDeliveryActions),
-			Resource: []string{"*"}, Condition: regionCondition(s)},
+			Resource: []string{"*"}, Condition: regionCondition(home)},
 		statement{Sid: "GrafanaWorkspace", Effect: "Allow", Action: sorted(grafanaActions),
-			Resource: id.regional(s, "grafana", "/workspaces*")},
+			Resource: id.regional(home, "grafana", "/workspaces*")},
 		statement{Sid: "GrafanaSignIn", Effect: "Allow", Action: sorted(grafanaSSOActions),
-			Resource: []string{"*"}, Condition: regionCondition(s)},
+			Resource: []string{"*"}, Condition: regionCondition(home)},
 	)
 }
 
 // deployAlertsPolicy: the stack's SNS topics and the KMS keys it creates
-// (selected by their promfed:stack tag), never the bootstrap keys.
+// (selected by their promfed:stack tag), never the bootstrap keys. A shard
+// region has its own alert topic, alarms, host-secret and session keys,
+// SSM parameters and session document: all but the AMP key grants and
+// Inspector reach every region.
 func deployAlertsPolicy(s *settings, id ids, stack string) policyDocument {
+	all, home := s.regions(), s.home()
 	own := s.StackNamePrefix + "-" + stack + "-"
 	return newPolicy(
 		statement{Sid: "AlertTopic", Effect: "Allow", Action: sorted(snsActions),
-			Resource: id.regional(s, "sns", own+"*")},
+			Resource: id.regional(all, "sns", own+"*")},
 		statement{Sid: "CreateStackKeys", Effect: "Allow", Action: sorted(kmsCreateActions),
 			Resource: []string{"*"}, Condition: map[string]map[string]any{
-				"StringEquals": {"aws:RequestedRegion": requestedRegions(s), "aws:RequestTag/promfed:project": stackProject,
+				"StringEquals": {"aws:RequestedRegion": oneOrList(all), "aws:RequestTag/promfed:project": stackProject,
 					"aws:RequestTag/promfed:stack": stack},
 			}},
 		statement{Sid: "ListKeyAliases", Effect: "Allow", Action: sorted(kmsListActions),
-			Resource: []string{"*"}, Condition: regionCondition(s)},
+			Resource: []string{"*"}, Condition: regionCondition(all)},
 		statement{Sid: "ManageStackKeys", Effect: "Allow", Action: sorted(kmsStackKeyActions),
-			Resource: id.regional(s, "kms", "key/*"), Condition: map[string]map[string]any{
+			Resource: id.regional(all, "kms", "key/*"), Condition: map[string]map[string]any{
 				"StringEquals": {"aws:ResourceTag/promfed:project": stackProject, "aws:ResourceTag/promfed:stack": stack},
 			}},
 		statement{Sid: "StackKeyAliases", Effect: "Allow", Action: sorted(kmsAliasActions),
-			Resource: id.regional(s, "kms", "alias/"+own+"*")},
+			Resource: id.regional(all, "kms", "alias/"+own+"*")},
 		statement{Sid: "HostSecrets", Effect: "Allow", Action: sorted(ssmParameterActions),
-			Resource: id.regional(s, "ssm", "parameter/"+s.StackNamePrefix+"/"+stack+"/*")},
+			Resource: id.regional(all, "ssm", "parameter/"+s.StackNamePrefix+"/"+stack+"/*")},
 		statement{Sid: "StackAlarms", Effect: "Allow", Action: sorted(cloudwatchAlarmActions),
-			Resource: id.regional(s, "cloudwatch", "alarm:"+own+"*")},
+			Resource: id.regional(all, "cloudwatch", "alarm:"+own+"*")},
 		statement{Sid: "SessionDocument", Effect: "Allow", Action: sorted(ssmDocumentActions),
-			Resource: id.regional(s, "ssm", "document/"+own+"*")},
+			Resource: id.regional(all, "ssm", "document/"+own+"*")},
 		statement{Sid: "DescribeParameters", Effect: "Allow", Action: sorted(ssmDescribeActions),
-			Resource: []string{"*"}, Condition: regionCondition(s)},
+			Resource: []string{"*"}, Condition: regionCondition(all)},
 		statement{Sid: "StackKeysViaSsm", Effect: "Allow", Action: sorted(kmsViaSsmActions),
-			Resource: id.regional(s, "kms", "key/*"), Condition: map[string]map[string]any{
+			Resource: id.regional(all, "kms", "key/*"), Condition: map[string]map[string]any{
 				"StringEquals": {"aws:ResourceTag/promfed:project": stackProject, "aws:ResourceTag/promfed:stack": stack,
-					"kms:ViaService": viaService(s, "ssm")},
+					"kms:ViaService": viaService(all, "ssm")},
 			}},
+		// Home only: the AMP workspace (whose key grants these are) is
+		// never in a shard region.
 		statement{Sid: "StackKeysViaAps", Effect: "Allow", Action: sorted(kmsViaApsActions),
-			Resource: id.regional(s, "kms", "key/*"), Condition: map[string]map[string]any{
+			Resource: id.regional(home, "kms", "key/*"), Condition: map[string]map[string]any{
 				"StringEquals": {"aws:ResourceTag/promfed:project": stackProject, "aws:ResourceTag/promfed:stack": stack,
-					"kms:ViaService": viaService(s, "aps")},
+					"kms:ViaService": viaService(home, "aps")},
 			}},
+		// Home only: the program enables Inspector in the home region only.
 		statement{Sid: "VulnerabilityScanning", Effect: "Allow", Action: sorted(inspectorActions),
-			Resource: []string{"*"}, Condition: regionCondition(s)},
+			Resource: []string{"*"}, Condition: regionCondition(home)},
 	)
 }
 
@@ -434,7 +415,7 @@ func largestPolicy(s *settings) (string, int) {
 	best, size := "", 0
 	for _, stack := range s.Stacks {
 		docs := map[string]func(*settings, ids) policyDocument{}
-		for name, f := range deployPolicies(s, stack) {
+		for name, f := range deployPolicies(stack) {
 			docs[roleName(s, "deploy", stack)+"-"+name] = f
 		}
 		docs[roleName(s, "preview", stack)+"-state"] = previewPolicy(stack)
