@@ -36,6 +36,9 @@ type hostEntry struct {
 	// parameter the program stores for the host (the host key included):
 	// what the AWS stand-in must hold before the host boots.
 	Parameters string `json:"parameters"`
+	// Region is where the host runs: the SSM region its boot script and
+	// playbook command read its secrets from.
+	Region string `json:"region"`
 }
 
 type manifest struct {
@@ -93,6 +96,10 @@ func run(a args) error {
 		return err
 	}
 	password := "e2e-" + playbook.Hash(string(seed))[:24]
+	regionCidrs, err := regionVpcCidrs(shards)
+	if err != nil {
+		return err
+	}
 	// The shards go through the program's own loading and validation, with
 	// placeholders for the settings the hosts never see.
 	cfg, err := config.Load("promfed", a.stack, region, config.MapSource{
@@ -100,7 +107,7 @@ func run(a args) error {
 			"shards": string(shards), "internalZone": a.zone, "domain": "prometheus.e2e.example.com",
 			"route53ZoneId": "ZE2E", "adminCidrs": `["192.0.2.1/32"]`, "allowedCidrs": `["192.0.2.0/24"]`,
 			"webPassword": password, "hostKeySeed": strings.TrimSpace(string(seed)), "primaryReplicas": a.replicas,
-			"ampRemoteWrite": a.amp,
+			"ampRemoteWrite": a.amp, "regionVpcCidrs": regionCidrs,
 		},
 		Secrets: map[string]bool{"webPassword": true, "hostKeySeed": true},
 	})
@@ -183,14 +190,15 @@ func run(a args) error {
 			return err
 		}
 		files[h.Name+"/ssm-parameters.json"] = string(pj) + "\n"
-		files[h.Name+"/boot-host-key.sh"] = cloudinit.HostKeyScript(param, region, hk.PublicKey)
+		files[h.Name+"/boot-host-key.sh"] = cloudinit.HostKeyScript(param, h.Region, hk.PublicKey)
 		files[h.Name+"/vars.json"] = vars
 		files[h.Name+"/ssh_host_ed25519_key"] = hk.PrivateKey
 		files[h.Name+"/ssh_host_ed25519_key.pub"] = hk.PublicKey + "\n"
 		m.Hosts = append(m.Hosts, hostEntry{
-			Name: h.Name, Role: string(h.Role), Shard: h.Shard, Vars: h.Name + "/vars.json", Command: playbook.Command(treeHash, region, secretVars),
+			Name: h.Name, Role: string(h.Role), Shard: h.Shard, Vars: h.Name + "/vars.json", Command: playbook.Command(treeHash, h.Region, secretVars),
 			HostKey: h.Name + "/ssh_host_ed25519_key", HostKeyPub: h.Name + "/ssh_host_ed25519_key.pub",
 			HostKeyParameter: param, BootScript: h.Name + "/boot-host-key.sh", Parameters: h.Name + "/ssm-parameters.json",
+			Region: h.Region,
 		})
 	}
 	mj, err := json.MarshalIndent(m, "", "  ") //nolint:gosec // client_key is a file name; the key itself goes to its own 0600 file
@@ -208,4 +216,29 @@ func run(a args) error {
 		}
 	}
 	return nil
+}
+
+// regionVpcCidrs gives each other region a shard names a VPC CIDR, as the
+// stack file must: the local hosts have no VPC, so any free block will do.
+func regionVpcCidrs(shards []byte) (string, error) {
+	var list []struct {
+		Region string `json:"region"`
+	}
+	if err := json.Unmarshal(shards, &list); err != nil {
+		return "", fmt.Errorf("shards file: %w", err)
+	}
+	type entry struct {
+		Region  string `json:"region"`
+		VpcCidr string `json:"vpcCidr"`
+	}
+	out := []entry{}
+	seen := map[string]bool{region: true, "": true}
+	for _, s := range list {
+		if !seen[s.Region] {
+			seen[s.Region] = true
+			out = append(out, entry{s.Region, fmt.Sprintf("10.%d.0.0/16", 41+len(out))})
+		}
+	}
+	b, err := json.Marshal(out)
+	return string(b), err
 }

@@ -139,11 +139,13 @@ aws_up() {
 moto_ready() { in_ctl curl -sf -o /dev/null --max-time 3 "http://$AWS_IP:$MOTO_PORT/moto-api/"; }
 sink_ready() { in_ctl curl -sf -o /dev/null --max-time 3 "http://$CTL_IP:$SINK_PORT/"; }
 
-# aws_fixture CMD [ARGS...]: the boto3 fixture (lib/aws_fixture.py) against moto.
+# aws_fixture CMD [ARGS...]: the boto3 fixture (lib/aws_fixture.py) against moto, in
+# FIXTURE_REGION (default: the stack's region; moto keeps most things per region).
 aws_fixture() {
+  local region=${FIXTURE_REGION:-$E2E_AWS_REGION}
   in_aws_root env AWS_ACCESS_KEY_ID="$E2E_AWS_ACCESS_KEY" AWS_SECRET_ACCESS_KEY="$E2E_AWS_SECRET_KEY" \
-    AWS_DEFAULT_REGION="$E2E_AWS_REGION" python3 /usr/local/lib/aws_fixture.py \
-    --endpoint "http://$AWS_IP:$MOTO_PORT" --region "$E2E_AWS_REGION" "$@"
+    AWS_DEFAULT_REGION="$region" python3 /usr/local/lib/aws_fixture.py \
+    --endpoint "http://$AWS_IP:$MOTO_PORT" --region "$region" "$@"
 }
 
 # aws_seed: the EC2 instances standing for the workloads and the SNS topic with an SQS
@@ -161,32 +163,54 @@ aws_seed() {
 }
 
 # aws_seed_parameters: the SSM parameters the program stores for each stack host, as
-# SecureStrings: its SSH host private key (manifest: host_key_parameter, value: the host_key
-# file) and, when the manifest names a host's "parameters" file ({name: value}), the
-# others it holds. The values reach the fixture on stdin, never on a command line.
+# SecureStrings, in the host's region (manifest: region; a shard may run in another
+# region, whose hosts read their secrets there): its SSH host private key (manifest:
+# host_key_parameter, value: the host_key file) and, when the manifest names a host's
+# "parameters" file ({name: value}), the others it holds. The values reach the fixture on
+# stdin, never on a command line.
 aws_seed_parameters() {
   retry_until 60 0.5 moto_ready || { printf 'moto did not answer on %s:%s\n' "$AWS_IP" "$MOTO_PORT"; return 1; }
-  local name file params='{}'
+  local name file region
+  local -A params=()
   for name in "${E2E_HOSTS[@]}"; do
-    params=$(jq --arg p "$(manifest_host "$name" host_key_parameter)" \
-      --rawfile v "$OUTDIR/$(manifest_host "$name" host_key)" '. + {($p): $v}' <<<"$params") || return 1
+    region=$(manifest_host "$name" region) || return 1
+    params[$region]=$(jq --arg p "$(manifest_host "$name" host_key_parameter)" \
+      --rawfile v "$OUTDIR/$(manifest_host "$name" host_key)" '. + {($p): $v}' <<<"${params[$region]:-"{}"}") || return 1
     file=$(jq -r --arg h "$name" '.hosts[] | select(.name == $h) | .parameters // empty' "$OUTDIR/manifest.json")
     if [[ -n $file ]]; then
-      params=$(jq --slurpfile f "$OUTDIR/$file" '. + $f[0]' <<<"$params") || return 1
+      params[$region]=$(jq --slurpfile f "$OUTDIR/$file" '. + $f[0]' <<<"${params[$region]}") || return 1
     fi
   done
-  aws_fixture put-secure-parameters <<<"$params"
+  for region in "${!params[@]}"; do
+    printf '%s: ' "$region"
+    FIXTURE_REGION=$region aws_fixture put-secure-parameters <<<"${params[$region]}" || return 1
+  done
 }
 
-# ssm_reads PARAMETER: how many GetParameter requests for PARAMETER moto has received from
-# curl (the boot script; the fixture is boto3 and never sends GetParameter).
+# ssm_reads PARAMETER [REGION]: how many GetParameter requests for PARAMETER moto has
+# received from curl (the boot script and the playbook command; the fixture is boto3 and
+# never sends GetParameter), signed for REGION when given (the credential scope of the
+# Authorization header: moto answers from that region's parameters).
 ssm_reads() {
   local file="$AWS_ROOT$MOTO_RECORDING"
   [[ -f $file ]] || { printf '0\n'; return 0; }
-  jq -n --arg p "$1" '[inputs | (.headers | with_entries(.key |= ascii_downcase)) as $h
+  jq -n --arg p "$1" --arg r "${2:-}" '[inputs | (.headers | with_entries(.key |= ascii_downcase)) as $h
     | select($h["x-amz-target"] == "AmazonSSM.GetParameter" and ($h["user-agent"] // "" | startswith("curl/")))
+    | select($r == "" or ($h["authorization"] // "" | contains("/" + $r + "/ssm/aws4_request")))
     | (if .body_encoded then .body | @base64d else .body end) | fromjson? | select(.Name == $p)]
     | length' "$file"
+}
+
+# ssm_read_regions PREFIX: the regions that curl's GetParameter requests for parameters
+# under PREFIX were signed for, with their counts ("us-east-1=3 ..."), sorted.
+ssm_read_regions() {
+  local file="$AWS_ROOT$MOTO_RECORDING"
+  [[ -f $file ]] || return 0
+  jq -nr --arg p "$1" '[inputs | (.headers | with_entries(.key |= ascii_downcase)) as $h
+    | select($h["x-amz-target"] == "AmazonSSM.GetParameter" and ($h["user-agent"] // "" | startswith("curl/")))
+    | select((if .body_encoded then .body | @base64d else .body end) | fromjson? | .Name | startswith($p))
+    | $h["authorization"] // "" | capture("Credential=[^/]+/[0-9]+/(?<r>[^/]+)/ssm/").r]
+    | group_by(.) | map("\(.[0])=\(length)") | join(" ")' "$file"
 }
 
 # dns_ok: the resolver answers the SRV and A names the edge shard discovers.

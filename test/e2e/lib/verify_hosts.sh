@@ -258,7 +258,7 @@ fact() { sed -n "s/^$1 //p" <<<"$facts"; }
 # GetParameter. TAG (e.g. after-reboot-) goes into the check names; with READS_BEFORE,
 # moto must have seen more of them than that (the script ran again at this boot).
 check_host_key() {
-  local name=$1 tag=${2:-} before=${3:-} facts want got param reads exited sshd
+  local name=$1 tag=${2:-} before=${3:-} facts want got param region reads exited sshd
   facts=$(host_key_facts "$name") || facts=
   want=$(ssh-keygen -lf "$OUTDIR/$(manifest_host "$name" host_key_pub)" | cut -d' ' -f2)
   got=$(fact fingerprint)
@@ -283,15 +283,33 @@ check_host_key() {
     fail "host-key-unit-$tag$name" "$E2E_KEY_UNIT: '$got', exited at '$exited', ssh.service started at '$sshd'"
   fi
   param=$(manifest_host "$name" host_key_parameter)
-  reads=$(ssm_reads "$param") || reads=0
+  region=$(manifest_host "$name" region)
+  reads=$(ssm_reads "$param" "$region") || reads=0
   if ((reads > ${before:-0})); then
-    pass "host-key-read-from-ssm-$tag$name ($reads GetParameter $param${before:+, $before before this boot})"
+    pass "host-key-read-from-ssm-$tag$name ($reads GetParameter $param in $region${before:+, $before before this boot})"
   else
-    fail "host-key-read-from-ssm-$tag$name" "moto saw $reads GetParameter $param${before:+, $before before this boot}"
+    fail "host-key-read-from-ssm-$tag$name" "moto saw $reads GetParameter $param in $region${before:+, $before before this boot}"
+  fi
+}
+
+# check_secrets_region NAME: every secret the host read (boot script and playbook
+# command) was asked of its own region, where the program stores it: the edge shard runs
+# in another region than the stack (test/e2e/shards.json).
+check_secrets_region() {
+  local name=$1 region prefix got
+  region=$(manifest_host "$name" region)
+  prefix=$(manifest_host "$name" host_key_parameter)
+  prefix=${prefix%/*}/
+  got=$(ssm_read_regions "$prefix")
+  if [[ $got =~ ^$region=[0-9]+$ ]]; then
+    pass "secrets-read-in-host-region-$name ($prefix*: $got)"
+  else
+    fail "secrets-read-in-host-region-$name" "reads of $prefix* by region: '${got:-none}', want $region only"
   fi
 }
 
 check_host_keys() {
   local name
   for name in "${E2E_HOSTS[@]}"; do check_host_key "$name"; done
+  for name in "${E2E_HOSTS[@]}"; do check_secrets_region "$name"; done
 }
