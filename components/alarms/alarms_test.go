@@ -66,3 +66,30 @@ func TestAlarmsNeedATopic(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// Without a load balancer (another region's hosts) only the instances are
+// watched, recovered in the region given and notified on its topic.
+func TestAlarmsOfInstancesOnly(t *testing.T) {
+	const topic = "arn:aws:sns:us-east-1:123456789012:promfed-prod-alerts-us-east-1"
+	m, err := testmocks.Run("promfed", "prod", nil, nil, func(ctx *pulumi.Context) error {
+		_, err := NewAlarms(ctx, "promfed-prod-alarms-us-east-1", &Args{
+			NamePrefix: "promfed", Stack: "prod", Partition: "aws", Region: "us-east-1",
+			Instances: []Instance{{"secondary-us-1", pulumi.String("i-9")}}, TopicArn: pulumi.String(topic),
+		})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, a := range m.OfType("aws:cloudwatch/metricAlarm:MetricAlarm") {
+		names = append(names, a.Name)
+	}
+	if got := strings.Join(names, ","); got != "promfed-prod-secondary-us-1-system-check,promfed-prod-secondary-us-1-instance-check" {
+		t.Errorf("alarms %s", got)
+	}
+	sys := m.Named(t, "aws:cloudwatch/metricAlarm:MetricAlarm", "promfed-prod-secondary-us-1-system-check")
+	if got := fmt.Sprint(sys.Get("alarmActions")); got != "[arn:aws:automate:us-east-1:ec2:recover "+topic+"]" {
+		t.Errorf("actions %s", got)
+	}
+}

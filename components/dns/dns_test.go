@@ -1,6 +1,7 @@
 package dns
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -72,5 +73,24 @@ func TestPublicAliasAndValidation(t *testing.T) {
 	}
 	if c := m.Named(t, "aws:acm/certificate:Certificate", "cert"); c.Str("validationMethod") != "DNS" || c.Parent == "" {
 		t.Errorf("certificate %v", c.Inputs)
+	}
+}
+
+// A VPC of another region resolves the host names too: associated with
+// its region named, as Route53 needs for a VPC outside the zone's region.
+func TestPrivateZoneInOtherRegions(t *testing.T) {
+	m, err := testmocks.Run("promfed", "dev", nil, nil, func(ctx *pulumi.Context) error {
+		_, err := NewPrivateZone(ctx, "internal", &PrivateZoneArgs{
+			Zone: "dev.promfed.internal", VpcID: pulumi.String("vpc-1"), PeerVpcIDs: []string{"vpc-peer"},
+			RegionVpcs: []RegionVpc{{Region: "us-east-1", VpcID: pulumi.String("vpc-us")}},
+		})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprint(m.Named(t, "aws:route53/zone:Zone", "internal").Get("vpcs"))
+	if got != "[map[vpcId:vpc-1] map[vpcId:vpc-peer] map[vpcId:vpc-us vpcRegion:us-east-1]]" {
+		t.Errorf("associations %s", got)
 	}
 }

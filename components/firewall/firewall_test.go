@@ -193,3 +193,51 @@ func TestShardGroups(t *testing.T) {
 		t.Errorf("the peer targets group: deps %v tags %v", data.Dependencies, data.Tags())
 	}
 }
+
+// Another region's groups name home CIDRs, the narrowest that hold the
+// bastion and the primaries; the watcher's scrape out only where it runs.
+func TestRegionFirewall(t *testing.T) {
+	for _, watcher := range []bool{false, true} {
+		m, err := testmocks.Run("promfed", "dev", nil, nil, func(ctx *pulumi.Context) error {
+			_, err := NewRegionFirewall(ctx, "fw-us", &RegionFirewallArgs{
+				VpcID: pulumi.String("vpc-us"), Bastion: netip.MustParsePrefix("10.40.0.0/24"),
+				Primaries: []netip.Prefix{netip.MustParsePrefix("10.40.128.0/24"), netip.MustParsePrefix("10.40.129.0/24")},
+				Watcher:   watcher, Shards: []ShardArgs{{Name: "us", Ports: []int{9100}}}, Tags: map[string]string{"promfed:stack": "dev"},
+			})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var in, out []string
+		for _, r := range m.OfType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") {
+			in = append(in, fmt.Sprintf("%s %v %s%s", r.Str("securityGroupId"), r.Get("fromPort"), r.Str("cidrIpv4"), r.Str("referencedSecurityGroupId")))
+		}
+		for _, r := range m.OfType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule") {
+			out = append(out, fmt.Sprintf("%s %v %s%s", r.Str("securityGroupId"), r.Get("fromPort"), r.Str("cidrIpv4"), r.Str("referencedSecurityGroupId")))
+		}
+		sort.Strings(in)
+		sort.Strings(out)
+		wantIn := "fw-us-members-id 22 10.40.0.0/24,fw-us-secondary-id 9090 10.40.128.0/24,fw-us-secondary-id 9090 10.40.129.0/24,fw-us-shard-us-targets-id 9100 fw-us-shard-us-scraper-id"
+		wantOut := "fw-us-members-id 443 0.0.0.0/0,fw-us-members-id 80 0.0.0.0/0,fw-us-shard-us-scraper-id 9100 fw-us-shard-us-targets-id"
+		if watcher {
+			wantOut = "fw-us-members-id 443 0.0.0.0/0,fw-us-members-id 80 0.0.0.0/0,fw-us-members-id 9100 10.40.128.0/24,fw-us-members-id 9100 10.40.129.0/24,fw-us-shard-us-scraper-id 9100 fw-us-shard-us-targets-id"
+		}
+		if got := strings.Join(in, ","); got != wantIn {
+			t.Errorf("watcher %v: ingress\n%s\nwant\n%s", watcher, got, wantIn)
+		}
+		if got := strings.Join(out, ","); got != wantOut {
+			t.Errorf("watcher %v: egress\n%s\nwant\n%s", watcher, got, wantOut)
+		}
+		if g := m.Named(t, "aws:ec2/securityGroup:SecurityGroup", "fw-us-members"); g.Str("vpcId") != "vpc-us" || g.Tags()["Name"] != "fw-us-members" {
+			t.Errorf("members group %v", g.Inputs)
+		}
+	}
+	_, err := testmocks.Run("promfed", "dev", nil, nil, func(ctx *pulumi.Context) error {
+		_, err := NewRegionFirewall(ctx, "fw-us", &RegionFirewallArgs{VpcID: pulumi.String("vpc-us")})
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), "region firewall fw-us: arguments with the home bastion and primary subnets are required") {
+		t.Errorf("err = %v", err)
+	}
+}

@@ -2,10 +2,12 @@ package network
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
 
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/promfed/promfed/config"
@@ -212,5 +214,85 @@ func TestPublicACLBaseRulesMatchConfig(t *testing.T) {
 	in := m.Named(t, "aws:ec2/networkAcl:NetworkAcl", "net-public").Get("ingress").([]any)
 	if got := len(in) - len(a.AdminCidrs); got != config.PublicACLBaseRules {
 		t.Errorf("the public ACL has %d fixed inbound rules, config.PublicACLBaseRules says %d", got, config.PublicACLBaseRules)
+	}
+}
+
+// Another region's VPC keeps every private route a resource of its own, so
+// a later peering can add its route back, and admits the home bastion's
+// subnet on 22.
+func TestRoutesApartAndSSHFrom(t *testing.T) {
+	a := baseArgs()
+	a.RoutesApart, a.SSHFrom = true, []netip.Prefix{netip.MustParsePrefix("10.40.0.0/24")}
+	a.Peers = []Peer{{Name: "data", VpcID: "vpc-peer", Cidr: netip.MustParsePrefix("10.60.0.0/16"), RouteTableIDs: []string{"rtb-a"}}}
+	var v *Vpc
+	m, err := testmocks.Run("promfed", "dev", nil, nil, func(ctx *pulumi.Context) (err error) {
+		v, err = NewVpc(ctx, "net", &a)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 2; i++ {
+		rt := m.Named(t, "aws:ec2/routeTable:RouteTable", fmt.Sprintf("net-private-%d", i))
+		if rt.Get("routes") != nil {
+			t.Errorf("%s has inline routes %v", rt.Name, rt.Get("routes"))
+		}
+		nat := m.Named(t, "aws:ec2/route:Route", fmt.Sprintf("net-private-%d-to-default", i))
+		peer := m.Named(t, "aws:ec2/route:Route", fmt.Sprintf("net-private-%d-to-10-60-0-0-16", i))
+		if nat.Str("routeTableId") != rt.Name+"-id" || nat.Str("natGatewayId") != "net-nat-1-id" || nat.Str("destinationCidrBlock") != "0.0.0.0/0" ||
+			peer.Str("routeTableId") != rt.Name+"-id" || peer.Str("vpcPeeringConnectionId") != "net-peer-data-id" {
+			t.Errorf("table %d routes: %v %v", i, nat.Inputs, peer.Inputs)
+		}
+	}
+	if len(v.PrivateRouteTableIDs) != 2 || v.PrivateCidrs[1].String() != "10.40.129.0/24" || v.PublicCidrs[0].String() != "10.40.0.0/24" {
+		t.Errorf("tables %d, private %v, public %v", len(v.PrivateRouteTableIDs), v.PrivateCidrs, v.PublicCidrs)
+	}
+	acl := m.Named(t, "aws:ec2/networkAcl:NetworkAcl", "net-private")
+	if got := jsonOf(acl.Get("ingress")); !strings.Contains(got, `{"action":"allow","cidrBlock":"10.40.0.0/24","fromPort":22,"protocol":"tcp","ruleNo":130,"toPort":22}`) {
+		t.Errorf("private ACL ingress %s", got)
+	}
+	// Without it, every route stays inline, as it always was.
+	if n := len(run(t, baseArgs()).OfType("aws:ec2/route:Route")); n != 0 {
+		t.Errorf("%d route resources without RoutesApart", n)
+	}
+}
+
+// The home VPC requests a peering to another region's VPC; that region's
+// provider accepts it and routes back; routes here use the accepted one.
+func TestRegionPeering(t *testing.T) {
+	m, err := testmocks.Run("promfed", "dev", nil, nil, func(ctx *pulumi.Context) error {
+		p, err := aws.NewProvider(ctx, "us", &aws.ProviderArgs{Region: pulumi.String("us-east-1")})
+		if err != nil {
+			return err
+		}
+		a := baseArgs()
+		a.Regions = []RegionPeer{{Region: "us-east-1", VpcID: pulumi.String("vpc-us"), Cidr: netip.MustParsePrefix("10.41.0.0/16"),
+			RouteTableIDs: []pulumi.StringOutput{pulumi.String("rtb-us-1").ToStringOutput(), pulumi.String("rtb-us-2").ToStringOutput()}, Provider: p}}
+		_, err = NewVpc(ctx, "net", &a)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := m.Named(t, "aws:ec2/vpcPeeringConnection:VpcPeeringConnection", "net-to-us-east-1")
+	if conn.Str("peerVpcId") != "vpc-us" || conn.Str("peerRegion") != "us-east-1" || conn.Get("autoAccept") != nil || m.Region(conn, "home") != "home" {
+		t.Errorf("request %v", conn.Inputs)
+	}
+	acc := m.Named(t, "aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter", "net-to-us-east-1-accept")
+	if acc.Str("vpcPeeringConnectionId") != "net-to-us-east-1-id" || acc.Get("autoAccept") != true || m.Region(acc, "home") != "us-east-1" {
+		t.Errorf("accepter %v in %s", acc.Inputs, m.Region(acc, "home"))
+	}
+	for i, rt := range []string{"rtb-us-1", "rtb-us-2"} {
+		back := m.Named(t, "aws:ec2/route:Route", fmt.Sprintf("net-to-us-east-1-back-%d", i+1))
+		if back.Str("routeTableId") != rt || back.Str("destinationCidrBlock") != "10.40.0.0/16" || m.Region(back, "home") != "us-east-1" ||
+			back.Str("vpcPeeringConnectionId") != "net-to-us-east-1-id" {
+			t.Errorf("route back %v in %s", back.Inputs, m.Region(back, "home"))
+		}
+	}
+	for i := 1; i <= 2; i++ {
+		rt := m.Named(t, "aws:ec2/routeTable:RouteTable", fmt.Sprintf("net-private-%d", i))
+		if got := jsonOf(rt.Get("routes")); !strings.Contains(got, `{"cidrBlock":"10.41.0.0/16","vpcPeeringConnectionId":"net-to-us-east-1-id"}`) {
+			t.Errorf("%s routes %s", rt.Name, got)
+		}
 	}
 }

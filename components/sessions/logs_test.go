@@ -59,3 +59,27 @@ func TestSessionLogs(t *testing.T) {
 		t.Errorf("session document %s: %s", doc.Str("name"), doc.Str("content"))
 	}
 }
+
+// Another region's logs: every name ends in the suffix, and the key lets
+// that region's CloudWatch Logs use it for that group.
+func TestSessionLogsInAnotherRegion(t *testing.T) {
+	m, err := testmocks.Run("promfed", "prod", nil, nil, func(ctx *pulumi.Context) error {
+		_, err := NewLogs(ctx, "promfed-ssm-sessions-us-east-1", &LogsArgs{NamePrefix: "promfed", Stack: "prod", Partition: "aws",
+			Region: "us-east-1", Account: "123456789012", RetentionDays: 365, NameSuffix: "-us-east-1"})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lg := m.Named(t, "aws:cloudwatch/logGroup:LogGroup", "promfed-ssm-sessions-us-east-1")
+	doc := m.Named(t, "aws:ssm/document:Document", "promfed-ssm-sessions-us-east-1")
+	alias := m.Named(t, "aws:kms/alias:Alias", "promfed-ssm-sessions-us-east-1")
+	if lg.Str("name") != "/promfed/prod/ssm-sessions-us-east-1" || doc.Str("name") != "promfed-prod-sessions-us-east-1" ||
+		alias.Str("name") != "alias/promfed-prod-ssm-sessions-us-east-1" || !strings.Contains(doc.Str("content"), `"cloudWatchLogGroupName":"/promfed/prod/ssm-sessions-us-east-1"`) {
+		t.Errorf("group %s, document %s, alias %s", lg.Str("name"), doc.Str("name"), alias.Str("name"))
+	}
+	policy := m.Named(t, "aws:kms/key:Key", "promfed-ssm-sessions-us-east-1").Str("policy")
+	if !strings.Contains(policy, `"logs.us-east-1.amazonaws.com"`) || !strings.Contains(policy, "arn:aws:logs:us-east-1:123456789012:log-group:/promfed/prod/ssm-sessions-us-east-1") {
+		t.Errorf("key policy %s", policy)
+	}
+}
