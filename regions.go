@@ -14,7 +14,6 @@ import (
 	"github.com/promfed/promfed/components/hostsecrets"
 	"github.com/promfed/promfed/components/network"
 	"github.com/promfed/promfed/components/sessions"
-	"github.com/promfed/promfed/config"
 	"github.com/promfed/promfed/internal/contract"
 )
 
@@ -113,12 +112,11 @@ func (st *stack) regionPeers() []network.RegionPeer {
 // home bastion's and primaries' subnets.
 func (st *stack) regionFirewalls(ctx *pulumi.Context, shards []firewall.ShardArgs) error {
 	cfg := st.cfg
-	watcher, _ := config.FirstOfRole(cfg.Hosts, contract.RoleSecondary)
 	for _, name := range cfg.OtherRegions() {
 		r := st.regions[name]
 		args := &firewall.RegionFirewallArgs{
 			VpcID: r.net.VpcID, Bastion: st.net.PublicCidrs[0], Primaries: st.net.PrivateCidrs,
-			Watcher: watcher.Region == name, Tags: cfg.Tags(),
+			Watcher: st.watcher.Region == name, Tags: cfg.Tags(),
 		}
 		for i, s := range cfg.Shards {
 			if s.Region == name {

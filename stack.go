@@ -52,6 +52,9 @@ type stack struct {
 	account, partition string
 	// zones are the availability zones used, in index order
 	zones []string
+	// watcher is the secondary that watches the primaries' node_exporter
+	// and probes the public endpoint (the playbook's first secondary).
+	watcher config.Host
 
 	net     *network.Vpc
 	fw      *firewall.Firewall
@@ -140,6 +143,7 @@ func build(ctx *pulumi.Context, cfg *config.Config) (*stack, error) {
 	st.iam = iamrole.Scope{NamePrefix: cfg.NamePrefix, Stack: cfg.Stack,
 		Boundary: pulumi.String(contract.BoundaryPolicyARN(partition.Partition, caller.AccountId, cfg.NamePrefix))}
 	st.account, st.partition = caller.AccountId, partition.Partition
+	st.watcher, _ = config.FirstOfRole(cfg.Hosts, contract.RoleSecondary)
 	for _, step := range []func(*pulumi.Context) error{st.regionNetworks, st.networkAndFirewall, st.regionServices, st.buildHosts,
 		st.longTermStore, st.dashboards, st.endpoint, st.alarms, st.regionUpkeep, st.provisioning, st.scanning} {
 		if err := step(ctx); err != nil {
@@ -170,8 +174,7 @@ func (st *stack) networkAndFirewall(ctx *pulumi.Context) error {
 	// Without Cloudflare the ALB also admits the NAT gateways of the
 	// region the first secondary runs in, so it can probe the public
 	// endpoint as clients see it.
-	watcher, _ := config.FirstOfRole(cfg.Hosts, contract.RoleSecondary)
-	web, probes := cfg.AllowedCidrs, st.network(watcher.Region).NatPublicIPs
+	web, probes := cfg.AllowedCidrs, st.vpcIn(st.watcher.Region).NatPublicIPs
 	if cfg.Cloudflare() {
 		probes = nil
 		if web, err = edge.IPRanges(ctx); err != nil {
@@ -182,7 +185,7 @@ func (st *stack) networkAndFirewall(ctx *pulumi.Context) error {
 	for _, s := range cfg.Shards {
 		sa := firewall.ShardArgs{Name: s.Name, Ports: s.ScrapePorts(), ProbePorts: s.ProbePorts()}
 		if s.Peer != nil {
-			sa.Peer = &firewall.PeerArgs{VpcID: s.Peer.VpcID, Cidr: s.Peer.Cidr, Peering: peeringOf(st.network(s.Region), s.Name)}
+			sa.Peer = &firewall.PeerArgs{VpcID: s.Peer.VpcID, Cidr: s.Peer.Cidr, Peering: peeringOf(st.vpcIn(s.Region), s.Name)}
 		}
 		shards = append(shards, sa)
 		if s.Region == cfg.Region {
@@ -191,7 +194,7 @@ func (st *stack) networkAndFirewall(ctx *pulumi.Context) error {
 	}
 	var regions []firewall.RegionArgs
 	for _, name := range cfg.OtherRegions() {
-		regions = append(regions, firewall.RegionArgs{Region: name, Cidr: cfg.RegionCidrs[name], Watcher: watcher.Region == name})
+		regions = append(regions, firewall.RegionArgs{Region: name, Cidr: cfg.RegionCidrs[name], Watcher: st.watcher.Region == name})
 	}
 	st.fw, err = firewall.NewFirewall(ctx, cfg.NamePrefix, &firewall.Args{
 		VpcID: st.net.VpcID, AdminCidrs: cfg.AdminCidrs, WebSources: web, ProbeSources: probes, Shards: home, Regions: regions, Tags: tags,
@@ -202,8 +205,8 @@ func (st *stack) networkAndFirewall(ctx *pulumi.Context) error {
 	return st.regionFirewalls(ctx, shards)
 }
 
-// network is the VPC of a region the stack runs hosts in.
-func (st *stack) network(region string) *network.Vpc {
+// vpcIn is the VPC of a region the stack runs hosts in.
+func (st *stack) vpcIn(region string) *network.Vpc {
 	if r, ok := st.regions[region]; ok {
 		return r.net
 	}
