@@ -23,7 +23,6 @@ import (
 // the regional services a host needs nearby (its secrets, its session
 // logs, snapshots and recovery).
 type region struct {
-	name     string
 	provider *aws.Provider
 	zones    []string
 	net      *network.Vpc
@@ -59,7 +58,7 @@ func (st *stack) regionNetworks(ctx *pulumi.Context) error {
 		if err != nil {
 			return err
 		}
-		r := &region{name: name, provider: p}
+		r := &region{provider: p}
 		zones, err := network.StandardZones(ctx, pulumi.Provider(p))
 		if err != nil {
 			return err
@@ -78,15 +77,9 @@ func (st *stack) regionNetworks(ctx *pulumi.Context) error {
 	}
 	for _, name := range cfg.OtherRegions() {
 		r := st.regions[name]
-		var peers []network.Peer
-		for _, s := range cfg.Shards {
-			if s.Region == name && s.Peer != nil {
-				peers = append(peers, network.Peer{Name: s.Name, VpcID: s.Peer.VpcID, Cidr: s.Peer.Cidr, RouteTableIDs: s.Peer.RouteTableIDs})
-			}
-		}
 		r.net, err = network.NewVpc(ctx, st.regionName("vpc", name), &network.VpcArgs{
 			Cidr: cfg.RegionCidrs[name], AvailabilityZones: r.zones, SubnetPrefixLength: cfg.SubnetPrefixLength, NatStrategy: cfg.NatStrategy,
-			FlowLogRetentionDays: cfg.FlowLogRetentionDays, Peers: peers, RoutesApart: true, SSHFrom: homePublic[:1],
+			FlowLogRetentionDays: cfg.FlowLogRetentionDays, Peers: st.workloadPeers(name), RoutesApart: true, SSHFrom: homePublic[:1],
 			IAM: st.iam.InRegion(name), Tags: cfg.Tags(),
 		}, r.opts()...)
 		if err != nil {
@@ -94,6 +87,17 @@ func (st *stack) regionNetworks(ctx *pulumi.Context) error {
 		}
 	}
 	return nil
+}
+
+// workloadPeers are the workload VPCs that shards of a region peer with.
+func (st *stack) workloadPeers(region string) []network.Peer {
+	var out []network.Peer
+	for _, s := range st.cfg.Shards {
+		if s.Region == region && s.Peer != nil {
+			out = append(out, network.Peer{Name: s.Name, VpcID: s.Peer.VpcID, Cidr: s.Peer.Cidr, RouteTableIDs: s.Peer.RouteTableIDs})
+		}
+	}
+	return out
 }
 
 // regionPeers are the other regions' VPCs, as the home VPC peers them.

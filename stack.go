@@ -157,16 +157,10 @@ func build(ctx *pulumi.Context, cfg *config.Config) (*stack, error) {
 // and to the other regions' VPCs) and every security group.
 func (st *stack) networkAndFirewall(ctx *pulumi.Context) error {
 	cfg, tags := st.cfg, st.cfg.Tags()
-	var peers []network.Peer
-	for _, s := range cfg.Shards {
-		if s.Peer != nil && s.Region == cfg.Region {
-			peers = append(peers, network.Peer{Name: s.Name, VpcID: s.Peer.VpcID, Cidr: s.Peer.Cidr, RouteTableIDs: s.Peer.RouteTableIDs})
-		}
-	}
 	var err error
 	st.net, err = network.NewVpc(ctx, cfg.NamePrefix, &network.VpcArgs{
 		Cidr: cfg.VpcCidr, AvailabilityZones: st.zones, LegacyLayout: !cfg.StableLayout, SubnetPrefixLength: cfg.SubnetPrefixLength, NatStrategy: cfg.NatStrategy,
-		FlowLogRetentionDays: cfg.FlowLogRetentionDays, AdminCidrs: cfg.AdminCidrs, Peers: peers, Regions: st.regionPeers(), IAM: st.iam, Tags: tags,
+		FlowLogRetentionDays: cfg.FlowLogRetentionDays, AdminCidrs: cfg.AdminCidrs, Peers: st.workloadPeers(cfg.Region), Regions: st.regionPeers(), IAM: st.iam, Tags: tags,
 	})
 	if err != nil {
 		return err

@@ -114,12 +114,7 @@ func NewFirewall(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Re
 	}
 	parent := pulumi.Parent(f)
 	group := func(role, desc string) (*ec2.SecurityGroup, error) {
-		// Rules are separate resources (below), so the group itself never
-		// carries inline rules that would fight them.
-		return ec2.NewSecurityGroup(ctx, name+"-"+role, &ec2.SecurityGroupArgs{
-			VpcId: args.VpcID, Description: pulumi.String(desc),
-			Tags: tagging.Named(args.Tags, name+"-"+role),
-		}, parent)
+		return newGroup(ctx, name, role, desc, args.VpcID, args.Tags, parent)
 	}
 	alb, err := group("alb", "promfed load balancer: HTTPS from allowed sources, to the primary only")
 	if err != nil {
@@ -177,13 +172,10 @@ func NewFirewall(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Re
 	r.inSG(primary, "alertmanager-gossip", PortGossip, primary)
 	r.outSG(primary, "alertmanager-gossip", PortGossip, primary)
 	// Package mirrors, SSM and the EC2 API (service discovery) over NAT.
-	anyV4 := netip.MustParsePrefix("0.0.0.0/0")
-	r.outCidr(members, "https", 443, anyV4)
-	r.outCidr(members, "http", 80, anyV4) // Debian and Ubuntu mirrors serve signed packages over HTTP
+	r.outWeb(members)
 	// The bastion: SSM (its host key) over HTTPS, and its own security
 	// updates from the same mirrors.
-	r.outCidr(bastion, "https", 443, anyV4)
-	r.outCidr(bastion, "http", 80, anyV4)
+	r.outWeb(bastion)
 	// Other regions: the bastion provisions their hosts, the primaries
 	// federate them, and their watcher scrapes the primaries.
 	for _, reg := range args.Regions {
@@ -256,9 +248,7 @@ func NewRegionFirewall(ctx *pulumi.Context, name string, args *RegionFirewallArg
 	}
 	parent := pulumi.Parent(f)
 	group := func(role, desc string) (*ec2.SecurityGroup, error) {
-		return ec2.NewSecurityGroup(ctx, name+"-"+role, &ec2.SecurityGroupArgs{
-			VpcId: args.VpcID, Description: pulumi.String(desc), Tags: tagging.Named(args.Tags, name+"-"+role),
-		}, parent)
+		return newGroup(ctx, name, role, desc, args.VpcID, args.Tags, parent)
 	}
 	members, err := group("members", "promfed Prometheus hosts of a peered region: SSH from the home bastion")
 	if err != nil {
@@ -278,9 +268,7 @@ func NewRegionFirewall(ctx *pulumi.Context, name string, args *RegionFirewallArg
 			r.outCidr(members, "node-exporter-primary", PortNodeExporter, p)
 		}
 	}
-	anyV4 := netip.MustParsePrefix("0.0.0.0/0")
-	r.outCidr(members, "https", 443, anyV4)
-	r.outCidr(members, "http", 80, anyV4)
+	r.outWeb(members)
 	if r.err != nil {
 		return nil, r.err
 	}
@@ -338,6 +326,14 @@ func newShardGroups(ctx *pulumi.Context, name string, vpcID pulumi.StringInput, 
 		r.outCidr(scraper, fmt.Sprintf("probe-%d", port), port, netip.MustParsePrefix("0.0.0.0/0"))
 	}
 	return ShardGroups{Name: sh.Name, Scraper: scraper.ID(), Targets: targets.ID()}, r.err
+}
+
+// newGroup creates the group <name>-<role>. Rules are separate resources,
+// so the group itself never carries inline rules that would fight them.
+func newGroup(ctx *pulumi.Context, name, role, desc string, vpcID pulumi.StringInput, tags map[string]string, parent pulumi.ResourceOption) (*ec2.SecurityGroup, error) {
+	return ec2.NewSecurityGroup(ctx, name+"-"+role, &ec2.SecurityGroupArgs{
+		VpcId: vpcID, Description: pulumi.String(desc), Tags: tagging.Named(tags, name+"-"+role),
+	}, parent)
 }
 
 // rules creates one rule resource per call and keeps the first error.
@@ -405,6 +401,14 @@ func (r *rules) outCidr(sg *ec2.SecurityGroup, what string, port int, p netip.Pr
 }
 func (r *rules) outSG(sg *ec2.SecurityGroup, what string, port int, to *ec2.SecurityGroup) {
 	r.add("out", sg, what, port, nil, to)
+}
+
+// outWeb lets sg out to HTTPS and HTTP anywhere: SSM, the EC2 API and
+// package mirrors (Debian's serve signed packages over HTTP).
+func (r *rules) outWeb(sg *ec2.SecurityGroup) {
+	anyV4 := netip.MustParsePrefix("0.0.0.0/0")
+	r.outCidr(sg, "https", 443, anyV4)
+	r.outCidr(sg, "http", 80, anyV4)
 }
 
 // safeName keeps CIDRs usable in resource names: "::" would break the URN.
