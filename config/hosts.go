@@ -104,6 +104,11 @@ func FirstOfRole(hosts []Host, role contract.Role) (Host, bool) {
 	return Host{}, false
 }
 
+// Watcher is the secondary that also watches the primaries from outside
+// (their node_exporter) and probes the public endpoint: the first one.
+// The playbook's variables and the security groups both follow it.
+func Watcher(hosts []Host) (Host, bool) { return FirstOfRole(hosts, contract.RoleSecondary) }
+
 // FindShard is the shard named name in a shard list.
 func FindShard(shards []Shard, name string) (Shard, bool) {
 	for _, s := range shards {

@@ -62,12 +62,11 @@ func (l *loader) regionVpcCidrs(c *Config) {
 			c.RegionCidrs[region] = p
 		}
 	}
-	// Every VPC the stack routes between, and every peered workload VPC,
-	// must have its own addresses: a route to an overlapping block is
-	// ambiguous, and AWS refuses to peer overlapping VPCs.
+	// The VPCs the stack routes between need addresses of their own: the
+	// home VPC routes every other region's, and each of those routes home.
 	taken := []namedPrefix{}
 	if c.VpcCidr.IsValid() {
-		taken = append(taken, namedPrefix{"vpcCidr " + c.VpcCidr.String(), c.VpcCidr})
+		taken = append(taken, namedPrefix{"vpcCidr " + c.VpcCidr.String(), c.VpcCidr, c.Region})
 	}
 	for _, region := range slices.Sorted(maps.Keys(c.RegionCidrs)) {
 		p := c.RegionCidrs[region]
@@ -76,19 +75,34 @@ func (l *loader) regionVpcCidrs(c *Config) {
 				l.failf("regionVpcCidrs: %s's vpcCidr %s overlaps %s: peered VPCs need address ranges of their own", region, p, o.what)
 			}
 		}
-		taken = append(taken, namedPrefix{fmt.Sprintf("the VPC of %s (%s)", region, p), p})
+		taken = append(taken, namedPrefix{fmt.Sprintf("the VPC of %s (%s)", region, p), p, region})
 	}
+	// A workload VPC is routed from its shard's VPC, next to that VPC's
+	// other routes: home's go to every other region, another region's go
+	// home (the home check of a home shard's peer is in peer()).
 	for i, s := range c.Shards {
 		if s.Peer == nil || !s.Peer.Cidr.IsValid() {
 			continue
 		}
-		for _, o := range taken[min(1, len(taken)):] { // vpcCidr is checked with the peer itself
-			if o.p.Overlaps(s.Peer.Cidr) {
-				l.failf("shards[%d].peer.cidr %s overlaps %s: peered VPCs need address ranges of their own", i, s.Peer.Cidr, o.what)
+		for _, o := range taken {
+			switch {
+			case !o.p.Overlaps(s.Peer.Cidr):
+			case s.Region == c.Region && o.region != c.Region:
+				l.failf("shards[%d].peer.cidr %s overlaps %s: the home VPC routes to both", i, s.Peer.Cidr, o.what)
+			case s.Region != c.Region && o.region == c.Region:
+				l.failf("shards[%d].peer.cidr %s overlaps %s: the VPC of %s routes to both", i, s.Peer.Cidr, o.what, s.Region)
+			case s.Region != c.Region && o.region == s.Region:
+				l.failf("shards[%d].peer.cidr %s overlaps %s: AWS cannot peer VPCs whose CIDRs overlap", i, s.Peer.Cidr, o.what)
 			}
 		}
-		taken = append(taken, namedPrefix{"shards[" + fmt.Sprint(i) + "].peer.cidr", s.Peer.Cidr})
 	}
+	// Suggestions for missing CIDRs avoid the peers too.
+	for _, s := range c.Shards {
+		if s.Peer != nil && s.Peer.Cidr.IsValid() {
+			taken = append(taken, namedPrefix{"", s.Peer.Cidr, s.Region})
+		}
+	}
+	missing := 0
 	for i, s := range c.Shards {
 		if s.Region == c.Region {
 			continue
@@ -96,12 +110,14 @@ func (l *loader) regionVpcCidrs(c *Config) {
 		if _, ok := c.RegionCidrs[s.Region]; !ok {
 			hint := "choose a private block of the same size as vpcCidr that overlaps no other CIDR of the stack"
 			if free, ok := freeBlock(c.VpcCidr, taken); ok {
+				n := len(items) + missing // the next free index, one per missing region
 				hint = fmt.Sprintf("for example pulumi config set --path 'regionVpcCidrs[%d].region' %s and pulumi config set --path 'regionVpcCidrs[%d].vpcCidr' %s, a block of vpcCidr's size that overlaps no other CIDR of the stack",
-					len(items), s.Region, len(items), free)
-				taken = append(taken, namedPrefix{"", free})
+					n, s.Region, n, free)
+				taken = append(taken, namedPrefix{"", free, s.Region})
 			}
 			l.failf("shards[%d].region %q has no VPC CIDR in regionVpcCidrs: %s", i, s.Region, hint)
 			c.RegionCidrs[s.Region] = netip.Prefix{} // one message per region
+			missing++
 		}
 		if c.AmiID != "" {
 			l.failf("shards[%d].region %q: amiId %s is an image of %s only; leave amiId empty so each region looks up its own %s image", i, s.Region, c.AmiID, c.Region, c.AmiFamily)
@@ -110,10 +126,40 @@ func (l *loader) regionVpcCidrs(c *Config) {
 			l.failf("snapshotCopyRegion %q is where shards[%d] (%s) runs: its snapshots would be copied to their own region; choose a region without shards", s.Region, i, s.Name)
 		}
 	}
+	l.providerSettings(c)
 	// Service roles of another region are named
 	// <namePrefix>-<stack>-<role>-<region> (IAM names are global). No
 	// length check: namePrefix-stack is at most 32 characters (the ALB
 	// name), so the longest, snapshots-ap-southeast-1, makes 57 of IAM's 64.
+}
+
+// ProviderCarried are the stack's aws: settings that the providers of
+// other regions take over from the default provider's.
+var ProviderCarried = []string{"aws:profile", "aws:allowedAccountIds"}
+
+// providerNotCarried are aws: settings that decide who the default provider
+// is or where it calls; the other regions' providers do not take them over
+// (an explicit provider reads none of the stack's aws: settings).
+var providerNotCarried = []string{
+	"aws:accessKey", "aws:secretKey", "aws:token", "aws:assumeRole", "aws:assumeRoleWithWebIdentity",
+	"aws:sharedCredentialsFiles", "aws:sharedConfigFiles", "aws:endpoints", "aws:forbiddenAccountIds",
+	"aws:stsRegion", "aws:customCaBundle", "aws:useFipsEndpoint", "aws:defaultTags", "aws:ignoreTags",
+}
+
+// providerSettings refuses, with shards in other regions, a default
+// provider setting their providers would not share: they would act as
+// someone else, or somewhere else.
+func (l *loader) providerSettings(c *Config) {
+	ps, ok := l.src.(ProviderSource)
+	if !ok || len(c.OtherRegions()) == 0 {
+		return
+	}
+	for _, k := range providerNotCarried {
+		if v, set := ps.GetQualified(k); set && v != "" {
+			l.failf("%s is set, but the providers of the other regions shards run in (%s) do not take it over: give credentials in the environment (AWS_PROFILE, or the role your CI assumes), or use %s, which they do take over",
+				k, strings.Join(c.OtherRegions(), ", "), strings.Join(ProviderCarried, " and "))
+		}
+	}
 }
 
 func orNone(s []string) string {
@@ -123,9 +169,12 @@ func orNone(s []string) string {
 	return strings.Join(s, ", ")
 }
 
+// namedPrefix is a CIDR of the stack, how messages name it, and the
+// region of the VPC it is or is peered with.
 type namedPrefix struct {
-	what string
-	p    netip.Prefix
+	what   string
+	p      netip.Prefix
+	region string
 }
 
 // freeBlock is the first block of home's size after home, inside the same

@@ -50,9 +50,12 @@ func TestShardRegions(t *testing.T) {
 	}
 }
 
-// A stack without other regions needs no entry and gets none.
+// A stack without other regions needs no entry and gets none, and may
+// set any provider setting.
 func TestNoOtherRegions(t *testing.T) {
-	c, err := load(t, validRoute53())
+	v := validRoute53()
+	v["aws:assumeRole"] = `{"roleArn":"arn:aws:iam::123456789012:role/deploy"}`
+	c, err := load(t, v)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +82,21 @@ func TestRegionProblems(t *testing.T) {
 			`[{"region":"us-east-1","vpcCidr":"10.41.0.0/16"},{"region":"eu-central-1","vpcCidr":"10.41.16.0/20"}]`),
 			[]string{`regionVpcCidrs: us-east-1's vpcCidr 10.41.0.0/16 overlaps the VPC of eu-central-1 (10.41.16.0/20)`}},
 		"peer overlaps a region": {withRegions(`[{"name":"x","region":"us-east-1","peer":`+peer+`}]`, `[{"region":"us-east-1","vpcCidr":"10.41.0.0/16"}]`),
-			[]string{`shards[0].peer.cidr 10.41.128.0/20 overlaps the VPC of us-east-1 (10.41.0.0/16)`}},
+			[]string{`shards[0].peer.cidr 10.41.128.0/20 overlaps the VPC of us-east-1 (10.41.0.0/16): AWS cannot peer VPCs whose CIDRs overlap`}},
+		"two CIDRs missing, two indices": {withRegions(`[{"name":"x","region":"us-east-1"},{"name":"y","region":"eu-central-1"}]`, `[]`),
+			[]string{`shards[0].region "us-east-1" has no VPC CIDR in regionVpcCidrs: for example pulumi config set --path 'regionVpcCidrs[0].region' us-east-1 and pulumi config set --path 'regionVpcCidrs[0].vpcCidr' 10.41.0.0/16`,
+				`shards[1].region "eu-central-1" has no VPC CIDR in regionVpcCidrs: for example pulumi config set --path 'regionVpcCidrs[1].region' eu-central-1 and pulumi config set --path 'regionVpcCidrs[1].vpcCidr' 10.42.0.0/16`}},
+		"a peer there overlaps home": {withRegions(`[{"name":"x","region":"us-east-1","peer":{"vpcId":"vpc-0123456789abcdef0","cidr":"10.40.64.0/20","routeTableIds":["rtb-0123456789abcdef0"]}}]`,
+			`[{"region":"us-east-1","vpcCidr":"10.41.0.0/16"}]`),
+			[]string{`shards[0].peer.cidr 10.40.64.0/20 overlaps vpcCidr 10.40.0.0/16: the VPC of us-east-1 routes to both`}},
+		"a home peer overlaps a region": {withRegions(`[{"name":"h","peer":{"vpcId":"vpc-0123456789abcdef0","cidr":"10.41.64.0/20","routeTableIds":["rtb-0123456789abcdef0"]}},{"name":"x","region":"us-east-1"}]`,
+			`[{"region":"us-east-1","vpcCidr":"10.41.0.0/16"}]`),
+			[]string{`shards[0].peer.cidr 10.41.64.0/20 overlaps the VPC of us-east-1 (10.41.0.0/16): the home VPC routes to both`}},
+		"a provider setting not taken over": {func() map[string]string {
+			v := withRegions(`[{"name":"x","region":"us-east-1"}]`, `[{"region":"us-east-1","vpcCidr":"10.41.0.0/16"}]`)
+			v["aws:assumeRole"] = `{"roleArn":"arn:aws:iam::123456789012:role/deploy"}`
+			return v
+		}(), []string{`aws:assumeRole is set, but the providers of the other regions shards run in (us-east-1) do not take it over: give credentials in the environment (AWS_PROFILE, or the role your CI assumes), or use aws:profile and aws:allowedAccountIds, which they do take over`}},
 		"the home region listed": {withRegions(`[{"name":"x"}]`, `[{"region":"eu-west-1","vpcCidr":"10.41.0.0/16"}]`),
 			[]string{`regionVpcCidrs[0].region "eu-west-1" is the stack's own region: its VPC is vpcCidr`}},
 		"a region without shards": {withRegions(`[{"name":"x","region":"us-east-1"}]`, `[{"region":"us-east-1","vpcCidr":"10.41.0.0/16"},{"region":"ap-south-1","vpcCidr":"10.42.0.0/16"}]`),
@@ -122,4 +139,20 @@ func checkProblems(t *testing.T, err error, want []string) {
 			t.Errorf("problems\n%s\nlack\n%s", all, w)
 		}
 	}
+}
+
+// Workload VPCs of different regions are never routed from one VPC: they
+// may overlap; two of one region may not.
+func TestPeersOfDifferentRegions(t *testing.T) {
+	peer := func(cidr string) string {
+		return `{"vpcId":"vpc-0123456789abcdef0","cidr":"` + cidr + `","routeTableIds":["rtb-0123456789abcdef0"]}`
+	}
+	_, err := load(t, withRegions(`[{"name":"h","peer":`+peer("10.60.0.0/16")+`},{"name":"x","region":"us-east-1","peer":`+peer("10.60.0.0/16")+`}]`,
+		`[{"region":"us-east-1","vpcCidr":"10.41.0.0/16"}]`))
+	if err != nil {
+		t.Errorf("peers in two regions: %v", err)
+	}
+	_, err = load(t, withRegions(`[{"name":"x","region":"us-east-1","peer":`+peer("10.60.0.0/16")+`},{"name":"y","region":"us-east-1","peer":`+peer("10.60.128.0/20")+`}]`,
+		`[{"region":"us-east-1","vpcCidr":"10.41.0.0/16"}]`))
+	checkProblems(t, err, []string{"shards[1].peer.cidr 10.60.128.0/20 overlaps shards[0].peer.cidr 10.60.0.0/16: routes to overlapping peers are ambiguous"})
 }

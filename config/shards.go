@@ -376,7 +376,13 @@ func (l *loader) shards(region string, vpc netip.Prefix) []Shard {
 			sh.Probes = append(sh.Probes, p)
 		}
 		if o.has("peer") {
-			sh.Peer = l.peer(path+".peer", o.fields["peer"], vpc)
+			// A peer of another region's shard is checked against that
+			// region's VPC once regionVpcCidrs is read.
+			home := vpc
+			if sh.Region != region {
+				home = netip.Prefix{}
+			}
+			sh.Peer = l.peer(path+".peer", o.fields["peer"], home)
 		}
 		sh.AlertEmails = o.strings("alertEmails")
 		for j, e := range sh.AlertEmails {
@@ -389,11 +395,12 @@ func (l *loader) shards(region string, vpc netip.Prefix) []Shard {
 	if total > maxTotalSecondaries {
 		l.failf("shards ask for %d secondaries in all: at most %d are allowed", total, maxTotalSecondaries)
 	}
-	// Peered CIDRs may not overlap each other (the VPC is checked per peer).
+	// Peers of one VPC (the shards of one region) may not overlap each
+	// other (the VPC is checked per peer).
 	for i := range out {
 		for j := i + 1; j < len(out); j++ {
 			a, b := out[i].Peer, out[j].Peer
-			if a != nil && b != nil && a.Cidr.IsValid() && b.Cidr.IsValid() && a.Cidr.Overlaps(b.Cidr) {
+			if a != nil && b != nil && out[i].Region == out[j].Region && a.Cidr.IsValid() && b.Cidr.IsValid() && a.Cidr.Overlaps(b.Cidr) {
 				l.failf("shards[%d].peer.cidr %s overlaps shards[%d].peer.cidr %s: routes to overlapping peers are ambiguous", j, b.Cidr, i, a.Cidr)
 			}
 		}
