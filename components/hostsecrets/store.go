@@ -27,7 +27,8 @@ type StoreArgs struct {
 	// Region is where the parameters live; hosts call SSM there.
 	Region string
 	// NameSuffix ("-<region>") ends the key alias of another region's
-	// store, so it does not repeat the home region's.
+	// store: regional, it could repeat the home region's; distinct, it
+	// tells the regions' keys apart.
 	NameSuffix string
 	Tags       map[string]string
 }

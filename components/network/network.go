@@ -6,6 +6,7 @@ package network
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
@@ -100,8 +101,6 @@ type Vpc struct {
 	// PrivateRouteTableIDs are the private subnets' route tables, in zone
 	// order.
 	PrivateRouteTableIDs []pulumi.StringOutput
-	// PublicCidrs and PrivateCidrs are the subnets' CIDRs, in zone order.
-	PublicCidrs, PrivateCidrs []netip.Prefix
 }
 
 // StandardZones lists the region's available standard zones, sorted by
@@ -130,7 +129,7 @@ func NewVpc(ctx *pulumi.Context, name string, args *VpcArgs, opts ...pulumi.Reso
 	if err != nil {
 		return nil, err
 	}
-	v := &Vpc{CidrBlock: args.Cidr.String(), PublicCidrs: public, PrivateCidrs: private}
+	v := &Vpc{CidrBlock: args.Cidr.String()}
 	if err := ctx.RegisterComponentResource("promfed:network:Vpc", name, v, opts...); err != nil {
 		return nil, err
 	}
@@ -160,9 +159,21 @@ func NewVpc(ctx *pulumi.Context, name string, args *VpcArgs, opts ...pulumi.Reso
 		return nil, err
 	}
 
+	peerRoutes, err := newPeerings(ctx, name, v, vpc, args, parent)
+	if err != nil {
+		return nil, err
+	}
+	// The public subnets reach the other regions too: the bastion there
+	// provisions their hosts.
+	publicRoutes := ec2.RouteTableRouteArray{ec2.RouteTableRouteArgs{CidrBlock: pulumi.String("0.0.0.0/0"), GatewayId: igw.ID()}}
+	for _, r := range peerRoutes {
+		if r.region {
+			publicRoutes = append(publicRoutes, r.args)
+		}
+	}
 	publicRT, err := ec2.NewRouteTable(ctx, name+"-public", &ec2.RouteTableArgs{
 		VpcId:  vpc.ID(),
-		Routes: ec2.RouteTableRouteArray{ec2.RouteTableRouteArgs{CidrBlock: pulumi.String("0.0.0.0/0"), GatewayId: igw.ID()}},
+		Routes: publicRoutes,
 		Tags:   tagging.Named(args.Tags, name+"-public"),
 	}, parent)
 	if err != nil {
@@ -213,11 +224,6 @@ func NewVpc(ctx *pulumi.Context, name string, args *VpcArgs, opts ...pulumi.Reso
 		v.NatPublicIPs = append(v.NatPublicIPs, eip.PublicIp)
 	}
 
-	peerRoutes, err := newPeerings(ctx, name, v, vpc, args, parent)
-	if err != nil {
-		return nil, err
-	}
-
 	for i, az := range args.AvailabilityZones {
 		priv, err := ec2.NewSubnet(ctx, fmt.Sprintf("%s-private-%d", name, i+1), &ec2.SubnetArgs{
 			VpcId: vpc.ID(), CidrBlock: pulumi.String(private[i].String()), AvailabilityZone: pulumi.String(az),
@@ -227,14 +233,16 @@ func NewVpc(ctx *pulumi.Context, name string, args *VpcArgs, opts ...pulumi.Reso
 		if err != nil {
 			return nil, err
 		}
-		routes := append(ec2.RouteTableRouteArray{}, peerRoutes...)
+		routes := slices.Clone(peerRoutes)
 		if len(nats) > 0 {
-			routes = append(routes, ec2.RouteTableRouteArgs{CidrBlock: pulumi.String("0.0.0.0/0"), NatGatewayId: nats[i%len(nats)].ID()})
+			routes = append(routes, route{"default", ec2.RouteTableRouteArgs{CidrBlock: pulumi.String("0.0.0.0/0"), NatGatewayId: nats[i%len(nats)].ID()}, false})
 		}
 		rtName := fmt.Sprintf("%s-private-%d", name, i+1)
-		inline := routes
-		if args.RoutesApart {
-			inline = nil
+		var inline ec2.RouteTableRouteArray
+		if !args.RoutesApart {
+			for _, r := range routes {
+				inline = append(inline, r.args)
+			}
 		}
 		rt, err := ec2.NewRouteTable(ctx, rtName, &ec2.RouteTableArgs{
 			VpcId: vpc.ID(), Routes: inline, Tags: tagging.Named(args.Tags, fmt.Sprintf("%s-private-%s", name, az)),
@@ -273,17 +281,20 @@ func NewVpc(ctx *pulumi.Context, name string, args *VpcArgs, opts ...pulumi.Reso
 	})
 }
 
+// route is a route of a private table, with the name its resource gets
+// when routes are kept apart; region marks a route to another region's VPC.
+type route struct {
+	dest   string
+	args   ec2.RouteTableRouteArgs
+	region bool
+}
+
 // routesApart makes each route a resource of its own, named after its
 // destination.
-func routesApart(ctx *pulumi.Context, name string, rt *ec2.RouteTable, routes ec2.RouteTableRouteArray, parent pulumi.ResourceOption) error {
-	for _, in := range routes {
-		r := in.(ec2.RouteTableRouteArgs)
-		dest := "default"
-		if c, ok := r.CidrBlock.(pulumi.String); ok && c != "0.0.0.0/0" {
-			dest = strings.NewReplacer(".", "-", "/", "-").Replace(string(c))
-		}
-		if _, err := ec2.NewRoute(ctx, name+"-to-"+dest, &ec2.RouteArgs{
-			RouteTableId: rt.ID(), DestinationCidrBlock: r.CidrBlock, NatGatewayId: r.NatGatewayId, VpcPeeringConnectionId: r.VpcPeeringConnectionId,
+func routesApart(ctx *pulumi.Context, name string, rt *ec2.RouteTable, routes []route, parent pulumi.ResourceOption) error {
+	for _, r := range routes {
+		if _, err := ec2.NewRoute(ctx, name+"-to-"+r.dest, &ec2.RouteArgs{
+			RouteTableId: rt.ID(), DestinationCidrBlock: r.args.CidrBlock, NatGatewayId: r.args.NatGatewayId, VpcPeeringConnectionId: r.args.VpcPeeringConnectionId,
 		}, parent); err != nil {
 			return err
 		}
@@ -292,11 +303,13 @@ func routesApart(ctx *pulumi.Context, name string, rt *ec2.RouteTable, routes ec
 }
 
 // newPeerings peers the VPC with each workload VPC (same account and region,
-// so the request is accepted at once), routes the workload VPC's tables back
-// here, and returns the routes the private route tables need. Those stay
-// inline in the tables, like the NAT route, so one resource owns each table.
-func newPeerings(ctx *pulumi.Context, name string, v *Vpc, vpc *ec2.Vpc, args *VpcArgs, parent pulumi.ResourceOption) (ec2.RouteTableRouteArray, error) {
-	var routes ec2.RouteTableRouteArray
+// so the request is accepted at once) and with each other region's VPC,
+// routes their tables back here, and returns the routes the private route
+// tables need (and the public ones, for the other regions). Those stay
+// inline in the tables, like the NAT route, so one resource owns each
+// table, unless RoutesApart.
+func newPeerings(ctx *pulumi.Context, name string, v *Vpc, vpc *ec2.Vpc, args *VpcArgs, parent pulumi.ResourceOption) ([]route, error) {
+	var routes []route
 	for _, p := range args.Peers {
 		n := fmt.Sprintf("%s-peer-%s", name, p.Name)
 		conn, err := ec2.NewVpcPeeringConnection(ctx, n, &ec2.VpcPeeringConnectionArgs{
@@ -313,7 +326,7 @@ func newPeerings(ctx *pulumi.Context, name string, v *Vpc, vpc *ec2.Vpc, args *V
 				return nil, err
 			}
 		}
-		routes = append(routes, ec2.RouteTableRouteArgs{CidrBlock: pulumi.String(p.Cidr.String()), VpcPeeringConnectionId: conn.ID()})
+		routes = append(routes, route{safeCidr(p.Cidr), ec2.RouteTableRouteArgs{CidrBlock: pulumi.String(p.Cidr.String()), VpcPeeringConnectionId: conn.ID()}, false})
 		v.Peerings = append(v.Peerings, Peering{Name: p.Name, Connection: conn})
 	}
 	for _, r := range args.Regions {
@@ -342,9 +355,14 @@ func newPeerings(ctx *pulumi.Context, name string, v *Vpc, vpc *ec2.Vpc, args *V
 				return nil, err
 			}
 		}
-		routes = append(routes, ec2.RouteTableRouteArgs{CidrBlock: pulumi.String(r.Cidr.String()), VpcPeeringConnectionId: accepted.VpcPeeringConnectionId})
+		routes = append(routes, route{safeCidr(r.Cidr), ec2.RouteTableRouteArgs{CidrBlock: pulumi.String(r.Cidr.String()), VpcPeeringConnectionId: accepted.VpcPeeringConnectionId}, true})
 	}
 	return routes, nil
+}
+
+// safeCidr is a CIDR as a resource name's part: 10.60.0.0/16 -> 10-60-0-0-16.
+func safeCidr(p netip.Prefix) string {
+	return strings.NewReplacer(".", "-", "/", "-").Replace(p.String())
 }
 
 // newACLs adds a stateless second layer under the security groups: the

@@ -244,8 +244,8 @@ func TestRoutesApartAndSSHFrom(t *testing.T) {
 			t.Errorf("table %d routes: %v %v", i, nat.Inputs, peer.Inputs)
 		}
 	}
-	if len(v.PrivateRouteTableIDs) != 2 || v.PrivateCidrs[1].String() != "10.40.129.0/24" || v.PublicCidrs[0].String() != "10.40.0.0/24" {
-		t.Errorf("tables %d, private %v, public %v", len(v.PrivateRouteTableIDs), v.PrivateCidrs, v.PublicCidrs)
+	if len(v.PrivateRouteTableIDs) != 2 {
+		t.Errorf("%d private route tables", len(v.PrivateRouteTableIDs))
 	}
 	acl := m.Named(t, "aws:ec2/networkAcl:NetworkAcl", "net-private")
 	if got := jsonOf(acl.Get("ingress")); !strings.Contains(got, `{"action":"allow","cidrBlock":"10.40.0.0/24","fromPort":22,"protocol":"tcp","ruleNo":130,"toPort":22}`) {
@@ -289,8 +289,10 @@ func TestRegionPeering(t *testing.T) {
 			t.Errorf("route back %v in %s", back.Inputs, m.Region(back, "home"))
 		}
 	}
-	for i := 1; i <= 2; i++ {
-		rt := m.Named(t, "aws:ec2/routeTable:RouteTable", fmt.Sprintf("net-private-%d", i))
+	// Every table here, the public one too: the bastion provisions the
+	// hosts there.
+	for _, name := range []string{"net-private-1", "net-private-2", "net-public"} {
+		rt := m.Named(t, "aws:ec2/routeTable:RouteTable", name)
 		if got := jsonOf(rt.Get("routes")); !strings.Contains(got, `{"cidrBlock":"10.41.0.0/16","vpcPeeringConnectionId":"net-to-us-east-1-id"}`) {
 			t.Errorf("%s routes %s", rt.Name, got)
 		}

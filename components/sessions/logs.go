@@ -26,7 +26,9 @@ type LogsArgs struct {
 	Account           string
 	RetentionDays     int
 	// NameSuffix ("-<region>") ends the group, alias and document names of
-	// another region's logs, so none repeats the home region's.
+	// another region's logs. They are regional and could repeat the home
+	// region's; distinct, they tell the regions apart in listings and
+	// operators' IAM policies.
 	NameSuffix string
 	Tags       map[string]string
 }

@@ -180,8 +180,8 @@ func (f *Fleet) Vars(name string) (map[string]any, error) {
 	// Every server scrapes its own node_exporter (the role does it through
 	// localhost and drops its own name from this list). The first secondary
 	// also scrapes the primaries', so a primary outage is seen from outside.
-	firstSecondary, _ := config.FirstOfRole(f.Hosts, contract.RoleSecondary)
-	first := h.Name == firstSecondary.Name
+	watcher, _ := config.Watcher(f.Hosts)
+	first := h.Name == watcher.Name
 	nodes := []string{f.address(h.Name, contract.PortNodeExporter)}
 	probes := []map[string]string{}
 	if first {

@@ -36,6 +36,9 @@ type Resource struct {
 type Mocks struct {
 	// Zones and LocalZones shape the region's zone lookup (see zones).
 	Zones, LocalZones []string
+	// RegionZones are the standard zones of other regions (explicit
+	// providers), by region; a region not listed has Zones, renamed.
+	RegionZones map[string][]string
 	// Prior, when set, is the previous run's record, standing in for the
 	// engine's state: an input listed in ignoreChanges keeps its prior
 	// value, as the engine keeps it (edit tests run an edit after a base).
@@ -44,6 +47,9 @@ type Mocks struct {
 	mu        sync.Mutex
 	Resources []Resource
 	Invokes   []string
+	// InvokeProviders follow Invokes: each invoke's explicit provider
+	// reference, or "".
+	InvokeProviders []string
 }
 
 // NewResource records a registration and answers with its inputs plus
@@ -98,7 +104,12 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	}
 	out := args.Inputs.Copy()
 	short := args.TypeToken[strings.LastIndex(args.TypeToken, ":")+1:]
-	out["arn"] = resource.NewProperty(fmt.Sprintf("arn:aws:mock:eu-west-1:123456789012:%s/%s", strings.ToLower(short), args.Name))
+	// The region of its provider, so a reference across regions shows.
+	region := m.ProviderRegion(args.Provider)
+	if region == "" {
+		region = "eu-west-1"
+	}
+	out["arn"] = resource.NewProperty(fmt.Sprintf("arn:aws:mock:%s:123456789012:%s/%s", region, strings.ToLower(short), args.Name))
 	switch args.TypeToken {
 	case "aws:lb/loadBalancer:LoadBalancer":
 		out["dnsName"] = resource.NewProperty(args.Name + "-123.eu-west-1.elb.amazonaws.com")
@@ -137,8 +148,12 @@ func (m *Mocks) zones(args resource.PropertyMap, provider string) resource.Prope
 		local = []string{"eu-west-1-lux-1a"}
 	}
 	if region := m.ProviderRegion(provider); region != "" {
-		// Another region's provider: the same zones under its name.
+		// Another region's provider: its own zones, or the same under its
+		// name.
 		standard, local = renamed(standard, region), renamed(local, region)
+		if z, ok := m.RegionZones[region]; ok {
+			standard = z
+		}
 	}
 	names := slices.Clone(standard)
 	if !strings.Contains(args["filters"].String(), "opt-in-not-required") {
@@ -195,6 +210,7 @@ func (m *Mocks) Region(r Resource, home string) string {
 func (m *Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 	m.mu.Lock()
 	m.Invokes = append(m.Invokes, args.Token)
+	m.InvokeProviders = append(m.InvokeProviders, args.Provider)
 	m.mu.Unlock()
 	switch args.Token {
 	case "aws:index/getAvailabilityZones:getAvailabilityZones":
