@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/netip"
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
@@ -41,6 +43,24 @@ func (st *stack) regionName(what, region string) string {
 	return st.cfg.NamePrefix + "-" + what + "-" + region
 }
 
+// regionProvider is another region's provider: an explicit provider reads
+// none of the stack's aws: settings, so it takes over the ones in
+// config.ProviderCarried (config refuses the others that matter).
+func regionProvider(ctx *pulumi.Context, region string) (*aws.ProviderArgs, error) {
+	args := &aws.ProviderArgs{Region: pulumi.String(region)}
+	if profile, ok := ctx.GetConfig("aws:profile"); ok {
+		args.Profile = pulumi.String(profile)
+	}
+	if raw, ok := ctx.GetConfig("aws:allowedAccountIds"); ok {
+		var ids []string
+		if err := json.Unmarshal([]byte(raw), &ids); err != nil {
+			return nil, fmt.Errorf("aws:allowedAccountIds %q is not a list of account ids: %w", raw, err)
+		}
+		args.AllowedAccountIds = pulumi.ToStringArray(ids)
+	}
+	return args, nil
+}
+
 // regionNetworks: a provider, the zones and a VPC per other region, before
 // the home VPC, which requests the peerings and routes them both ways.
 // Every region's zones are checked before any VPC is registered.
@@ -48,11 +68,9 @@ func (st *stack) regionNetworks(ctx *pulumi.Context) error {
 	cfg := st.cfg
 	st.regions = map[string]*region{}
 	for _, name := range cfg.OtherRegions() {
-		args := &aws.ProviderArgs{Region: pulumi.String(name)}
-		// An explicit provider does not read the stack's aws: settings;
-		// the profile is the one a user is likely to have set.
-		if profile, ok := ctx.GetConfig("aws:profile"); ok {
-			args.Profile = pulumi.String(profile)
+		args, err := regionProvider(ctx, name)
+		if err != nil {
+			return err
 		}
 		p, err := aws.NewProvider(ctx, st.regionName("aws", name), args)
 		if err != nil {
@@ -70,16 +88,12 @@ func (st *stack) regionNetworks(ctx *pulumi.Context) error {
 		r.zones = zones[:cfg.AzCount]
 		st.regions[name] = r
 	}
-	// The home bastion's subnet may SSH into the private subnets.
-	homePublic, _, err := network.SubnetPlan(cfg.VpcCidr, cfg.AzCount, cfg.SubnetPrefixLength, cfg.StableLayout)
-	if err != nil {
-		return err
-	}
 	for _, name := range cfg.OtherRegions() {
 		r := st.regions[name]
+		var err error
 		r.net, err = network.NewVpc(ctx, st.regionName("vpc", name), &network.VpcArgs{
 			Cidr: cfg.RegionCidrs[name], AvailabilityZones: r.zones, SubnetPrefixLength: cfg.SubnetPrefixLength, NatStrategy: cfg.NatStrategy,
-			FlowLogRetentionDays: cfg.FlowLogRetentionDays, Peers: st.workloadPeers(name), RoutesApart: true, SSHFrom: homePublic[:1],
+			FlowLogRetentionDays: cfg.FlowLogRetentionDays, Peers: st.workloadPeers(name), RoutesApart: true, SSHFrom: []netip.Prefix{st.bastionCidr},
 			IAM: st.iam.InRegion(name), Tags: cfg.Tags(),
 		}, r.opts()...)
 		if err != nil {
@@ -119,7 +133,7 @@ func (st *stack) regionFirewalls(ctx *pulumi.Context, shards []firewall.ShardArg
 	for _, name := range cfg.OtherRegions() {
 		r := st.regions[name]
 		args := &firewall.RegionFirewallArgs{
-			VpcID: r.net.VpcID, Bastion: st.net.PublicCidrs[0], Primaries: st.net.PrivateCidrs,
+			VpcID: r.net.VpcID, Bastion: st.bastionCidr, Primaries: st.primaryCidrs,
 			Watcher: st.watcher.Region == name, Tags: cfg.Tags(),
 		}
 		for i, s := range cfg.Shards {

@@ -5,9 +5,13 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
 	"github.com/promfed/promfed/components/network"
+	"github.com/promfed/promfed/config"
 	"github.com/promfed/promfed/internal/cost"
 	"github.com/promfed/promfed/internal/testmocks"
 )
@@ -38,7 +42,7 @@ func isGlobal(typ string) bool {
 // thereNames start the names of what the stack builds in us-east-1 besides
 // the hosts: the peering is requested at home and accepted there.
 var thereNames = []string{"promfed-vpc-us-east-1", "promfed-fw-us-east-1", "promfed-host-secrets-us-east-1", "promfed-ssm-sessions-us-east-1",
-	"promfed-tsdb-us-east-1", "promfed-prod-alerts-us-east-1", "promfed-prod-alarms-us-east-1", "promfed-to-us-east-1-accept", "promfed-to-us-east-1-back-"}
+	"promfed-tsdb-us-east-1", "promfed-inspector-us-east-1", "promfed-prod-alerts-us-east-1", "promfed-prod-alarms-us-east-1", "promfed-to-us-east-1-accept", "promfed-to-us-east-1-back-"}
 
 // A shard in another region: its hosts and network land there through that
 // region's provider, and everything else stays home.
@@ -50,6 +54,18 @@ func TestShardInAnotherRegion(t *testing.T) {
 	providers := m.OfType("pulumi:providers:aws")
 	if len(providers) != 1 || providers[0].Name != "promfed-aws-us-east-1" || providers[0].Str("region") != "us-east-1" {
 		t.Fatalf("explicit providers %+v", providers)
+	}
+	// It takes over the stack's profile and account guard.
+	m, err = runStack(t, "prod", func(c map[string]string) {
+		withUSShard(false)(c)
+		c["aws:profile"], c["aws:allowedAccountIds"] = "prod-deploy", `["123456789012"]`
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := m.Named(t, "pulumi:providers:aws", "promfed-aws-us-east-1")
+	if p.Str("profile") != "prod-deploy" || fmt.Sprint(p.Get("allowedAccountIds")) != "[123456789012]" {
+		t.Errorf("provider %v", p.Inputs)
 	}
 	regionOf := func(r testmocks.Resource) string { return m.Region(r, "eu-west-1") }
 	counts := map[string]int{}
@@ -69,6 +85,15 @@ func TestShardInAnotherRegion(t *testing.T) {
 	if counts["us-east-1"] < 40 || counts["eu-west-1"] < 100 {
 		t.Errorf("resources per region %v", counts)
 	}
+	// Nothing there refers to a regional resource of home (mock ARNs name
+	// their provider's region); IAM is global.
+	for _, r := range m.Resources {
+		if r.Custom && !isGlobal(r.Type) && regionOf(r) == "us-east-1" {
+			if in := fmt.Sprint(r.Inputs); strings.Contains(in, "arn:aws:mock:eu-west-1") {
+				t.Errorf("%s %s in us-east-1 refers to eu-west-1: %s", r.Type, r.Name, in)
+			}
+		}
+	}
 	// The hosts' regional services are the region's own.
 	for _, host := range []string{"secondary-us-1", "secondary-us-2"} {
 		if r := m.Named(t, "aws:ec2/instance:Instance", host); regionOf(r) != "us-east-1" || !strings.HasPrefix(r.Str("subnetId"), "promfed-vpc-us-east-1-private-") {
@@ -83,13 +108,23 @@ func TestShardInAnotherRegion(t *testing.T) {
 			t.Errorf("%s reads its host key elsewhere than us-east-1:\n%s", host, ud)
 		}
 		param := m.Named(t, "aws:ssm/parameter:Parameter", host+"-secret-ssh-host-key")
-		if regionOf(param) != "us-east-1" || param.Str("keyId") != "arn:aws:mock:eu-west-1:123456789012:key/promfed-host-secrets-us-east-1" {
+		if regionOf(param) != "us-east-1" || param.Str("keyId") != "arn:aws:mock:us-east-1:123456789012:key/promfed-host-secrets-us-east-1" {
 			t.Errorf("%s host key parameter in %s, key %s", host, regionOf(param), param.Str("keyId"))
 		}
 		play := m.Named(t, "command:remote:Command", host+"-playbook").Str("create")
 		if !strings.Contains(play, "us-east-1") || strings.Contains(play, "eu-west-1") {
 			t.Errorf("%s provisioning reads secrets elsewhere:\n%s", host, play)
 		}
+	}
+	// Each host's image is looked up in its own region.
+	lookups := map[string]int{}
+	for i, tok := range m.Invokes {
+		if tok == "aws:ec2/getAmi:getAmi" {
+			lookups[m.Region(testmocks.Resource{Provider: m.InvokeProviders[i]}, "eu-west-1")]++
+		}
+	}
+	if lookups["us-east-1"] != 2 || lookups["eu-west-1"] != 6 || len(lookups) != 2 {
+		t.Errorf("AMI lookups by region %v, want 2 in us-east-1 and 6 at home (bastion, 2 primaries, 3 secondaries)", lookups)
 	}
 	alias := m.Named(t, "aws:kms/alias:Alias", "promfed-host-secrets-us-east-1")
 	if alias.Str("name") != "alias/promfed-prod-host-secrets-us-east-1" {
@@ -106,7 +141,7 @@ func TestShardInAnotherRegion(t *testing.T) {
 		}
 	}
 	rec := m.Named(t, "aws:cloudwatch/metricAlarm:MetricAlarm", "promfed-prod-secondary-us-1-system-check")
-	if got := fmt.Sprint(rec.Get("alarmActions")); got != "[arn:aws:automate:us-east-1:ec2:recover arn:aws:mock:eu-west-1:123456789012:topic/promfed-prod-alerts-us-east-1]" {
+	if got := fmt.Sprint(rec.Get("alarmActions")); got != "[arn:aws:automate:us-east-1:ec2:recover arn:aws:mock:us-east-1:123456789012:topic/promfed-prod-alerts-us-east-1]" {
 		t.Errorf("recovery actions %s", got)
 	}
 	roles := map[string]bool{}
@@ -165,6 +200,11 @@ func TestRegionPeeringAndRoutes(t *testing.T) {
 			t.Errorf("NAT route %d: %v", i, nat.Inputs)
 		}
 	}
+	// The bastion, in a public subnet, reaches the hosts there.
+	public := m.Named(t, "aws:ec2/routeTable:RouteTable", "promfed-public")
+	if got := fmt.Sprint(public.Get("routes")); !strings.Contains(got, "cidrBlock:10.41.0.0/16") || !strings.Contains(got, "vpcPeeringConnectionId:promfed-to-us-east-1-id") {
+		t.Errorf("public table routes %s", got)
+	}
 	zone := m.Named(t, "aws:route53/zone:Zone", "promfed-internal")
 	if got := fmt.Sprint(zone.Get("vpcs")); !strings.Contains(got, "vpcId:promfed-vpc-us-east-1-id vpcRegion:us-east-1") || !strings.Contains(got, "vpcId:promfed-id") {
 		t.Errorf("zone associations %s", got)
@@ -199,7 +239,8 @@ func TestRegionFirewallByCIDR(t *testing.T) {
 		{rule("Ingress", "promfed-primary-in-node-exporter-us-east-1-10.41.0.0-16"), 9100, "10.41.0.0/16", "eu-west-1"},
 		{rule("Ingress", "promfed-fw-us-east-1-members-in-ssh-from-bastion-"+safe(public[0])), 22, public[0].String(), "us-east-1"},
 	}
-	for _, p := range private {
+	// dev runs one primary, in the first zone: only its subnet is admitted.
+	for _, p := range private[:1] {
 		checks = append(checks,
 			cidrRule{rule("Ingress", "promfed-fw-us-east-1-secondary-in-from-primary-"+safe(p)), 9090, p.String(), "us-east-1"},
 			cidrRule{rule("Egress", "promfed-fw-us-east-1-members-out-node-exporter-primary-"+safe(p)), 9100, p.String(), "us-east-1"})
@@ -209,10 +250,11 @@ func TestRegionFirewallByCIDR(t *testing.T) {
 			t.Errorf("%s: %v in %s", c.r.Name, c.r.Inputs, m.Region(c.r, "eu-west-1"))
 		}
 	}
-	// Nothing there admits the whole home VPC, or anything on 22 but the
-	// bastion's subnet.
+	// Nothing there admits the whole home VPC, a subnet without a primary,
+	// or anything on 22 but the bastion's subnet.
 	for _, r := range m.OfType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") {
-		if m.Region(r, "eu-west-1") == "us-east-1" && (r.Str("cidrIpv4") == "10.40.0.0/16" || (r.Get("fromPort") == float64(22) && r.Str("cidrIpv4") != public[0].String())) {
+		if m.Region(r, "eu-west-1") == "us-east-1" && (r.Str("cidrIpv4") == "10.40.0.0/16" || r.Str("cidrIpv4") == private[1].String() ||
+			(r.Get("fromPort") == float64(22) && r.Str("cidrIpv4") != public[0].String())) {
 			t.Errorf("%s admits %s on %v", r.Name, r.Str("cidrIpv4"), r.Get("fromPort"))
 		}
 	}
@@ -263,21 +305,36 @@ func TestRegionNamesDistinct(t *testing.T) {
 	if len(where) < 300 {
 		t.Errorf("only %d names seen", len(where))
 	}
+	// IAM names are global: one name, one resource, whatever the provider.
+	seen := map[string]string{}
+	for _, r := range m.Resources {
+		if n := r.Str("name"); strings.HasPrefix(r.Type, "aws:iam/") && n != "" {
+			k := r.Type + " " + n
+			if other, dup := seen[k]; dup {
+				t.Errorf("IAM %s is both %s and %s", k, other, r.Name)
+			}
+			seen[k] = r.Name
+		}
+	}
+	if len(seen) < 10 {
+		t.Errorf("only %d IAM names seen", len(seen))
+	}
 }
 
 // A region that lacks zones fails the run before any VPC is registered.
 func TestRegionZonesCheckedFirst(t *testing.T) {
-	mocks := &testmocks.Mocks{Zones: []string{"eu-west-1a", "eu-west-1b"}}
 	cfg, secrets := stackConfig(t, "dev")
 	withUSShard(false)(cfg)
-	cfg["promfed:azCount"] = "2"
+	mocks := &testmocks.Mocks{RegionZones: map[string][]string{"us-east-1": {"us-east-1a", "us-east-1b"}}}
 	if _, err := testmocks.RunOn(mocks, "promfed", "dev", cfg, secrets, program); err != nil {
-		t.Fatalf("two zones suffice: %v", err)
+		t.Fatalf("two zones suffice for azCount 2: %v", err)
 	}
-	mocks = &testmocks.Mocks{Zones: []string{"eu-west-1a", "eu-west-1b"}}
-	cfg["promfed:azCount"] = "3"
+	if vol := mocks.Named(t, "aws:ebs/volume:Volume", "secondary-us-2-data"); vol.Str("availabilityZone") != "us-east-1a" {
+		t.Errorf("secondary-us-2 in zone %q", vol.Str("availabilityZone"))
+	}
+	mocks = &testmocks.Mocks{RegionZones: map[string][]string{"us-east-1": {"us-east-1a"}}}
 	_, err := testmocks.RunOn(mocks, "promfed", "dev", cfg, secrets, program)
-	if err == nil || !strings.Contains(err.Error(), "azCount 3 is more than the 2 standard availability zones of eu-west-1") {
+	if err == nil || !strings.Contains(err.Error(), "azCount 2 is more than the 1 standard availability zones of us-east-1 (us-east-1a), where shards run: lower azCount") {
 		t.Fatalf("err = %v", err)
 	}
 	if vpcs := mocks.OfType("aws:ec2/vpc:Vpc"); len(vpcs) != 0 {
@@ -285,23 +342,28 @@ func TestRegionZonesCheckedFirst(t *testing.T) {
 	}
 }
 
-// Bad region input is refused before anything is registered.
+// Bad region input is refused before anything is registered, with the
+// key, the value and the rule.
 func TestRegionBadInputRegistersNothing(t *testing.T) {
-	for name, edit := range map[string]func(map[string]string){
-		"no CIDR": func(c map[string]string) { withUSShard(false)(c); delete(c, "promfed:regionVpcCidrs") },
-		"overlaps home": func(c map[string]string) {
+	for name, tc := range map[string]struct {
+		edit func(map[string]string)
+		want string
+	}{
+		"no CIDR": {func(c map[string]string) { withUSShard(false)(c); delete(c, "promfed:regionVpcCidrs") },
+			`shards[2].region "us-east-1" has no VPC CIDR in regionVpcCidrs: for example pulumi config set --path 'regionVpcCidrs[0].region' us-east-1`},
+		"overlaps home": {func(c map[string]string) {
 			withUSShard(false)(c)
 			c["promfed:regionVpcCidrs"] = `[{"region":"us-east-1","vpcCidr":"10.40.0.0/16"}]`
-		},
-		"unknown region": func(c map[string]string) {
+		}, `regionVpcCidrs: us-east-1's vpcCidr 10.40.0.0/16 overlaps vpcCidr 10.40.0.0/16`},
+		"unknown region": {func(c map[string]string) {
 			withUSShard(false)(c)
 			c["promfed:shards"] = strings.Replace(c["promfed:shards"], `"region":"us-east-1"`, `"region":"us-east-9"`, 1)
-		},
+		}, `shards[2].region "us-east-9" is not an AWS region this program knows`},
 	} {
 		t.Run(name, func(t *testing.T) {
-			m, err := runStack(t, "prod", edit)
-			if err == nil || !strings.Contains(err.Error(), "region") {
-				t.Fatalf("err = %v", err)
+			m, err := runStack(t, "prod", tc.edit)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v\nwant %s", err, tc.want)
 			}
 			if len(m.Resources) != 0 {
 				t.Errorf("%d resources registered", len(m.Resources))
@@ -340,5 +402,65 @@ func TestCostOfAnotherRegion(t *testing.T) {
 	}
 	if got := units["nat gateways: promfed-vpc-us-east-1-nat-1"]; got != there.Prices["nat:hour"].USD {
 		t.Errorf("us-east-1 NAT gateway at %v an hour", got)
+	}
+}
+
+// The hosts output tells where each host runs and which session document
+// records sessions there.
+func TestHostsOutputPerRegion(t *testing.T) {
+	cfgMap, secrets := stackConfig(t, "prod")
+	withUSShard(false)(cfgMap)
+	got := map[string]string{}
+	var mu sync.Mutex
+	_, err := testmocks.Run("promfed", "prod", cfgMap, secrets, func(ctx *pulumi.Context) error {
+		cfg, err := config.Load(ctx.Project(), ctx.Stack(), "eu-west-1", pulumiSource{ctx})
+		if err != nil {
+			return err
+		}
+		st, err := build(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		for _, h := range []string{"primary-a", "secondary-us-1"} {
+			m := st.hostsOutput()[h].(pulumi.Map)
+			pulumi.All(m["region"], m["sessionDocument"]).ApplyT(func(v []any) error {
+				mu.Lock()
+				defer mu.Unlock()
+				got[h] = fmt.Sprintf("%v %v", v[0], v[1])
+				return nil
+			})
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["primary-a"] != "eu-west-1 promfed-prod-sessions" || got["secondary-us-1"] != "us-east-1 promfed-prod-sessions-us-east-1" {
+		t.Errorf("hosts output %v", got)
+	}
+}
+
+// A workload VPC peered with another region's VPC: peered there, its
+// targets group there, and the private zone answers in it, as at home.
+func TestWorkloadPeerInAnotherRegion(t *testing.T) {
+	m, err := runStack(t, "prod", func(c map[string]string) {
+		withUSShard(false)(c)
+		c["promfed:shards"] = strings.Replace(c["promfed:shards"], `"region":"us-east-1",`,
+			`"region":"us-east-1","peer":{"vpcId":"vpc-0123456789abcdef9","cidr":"10.90.0.0/16","routeTableIds":["rtb-0123456789abcdef9"]},`, 1)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := m.Named(t, "aws:ec2/vpcPeeringConnection:VpcPeeringConnection", "promfed-vpc-us-east-1-peer-us")
+	if conn.Str("vpcId") != "promfed-vpc-us-east-1-id" || conn.Str("peerVpcId") != "vpc-0123456789abcdef9" || m.Region(conn, "") != "us-east-1" {
+		t.Errorf("workload peering %v in %q", conn.Inputs, m.Region(conn, ""))
+	}
+	targets := m.Named(t, "aws:ec2/securityGroup:SecurityGroup", "promfed-fw-us-east-1-shard-us-targets")
+	if targets.Str("vpcId") != "vpc-0123456789abcdef9" || m.Region(targets, "") != "us-east-1" {
+		t.Errorf("targets group %v", targets.Inputs)
+	}
+	got := fmt.Sprint(m.Named(t, "aws:route53/zone:Zone", "promfed-internal").Get("vpcs"))
+	if !strings.Contains(got, "vpcId:vpc-0123456789abcdef9 vpcRegion:us-east-1") {
+		t.Errorf("zone associations %s", got)
 	}
 }

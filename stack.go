@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -34,6 +35,9 @@ import (
 	"github.com/promfed/promfed/internal/playbook"
 )
 
+// bastionSubnet is the index of the public subnet the bastion runs in.
+const bastionSubnet = 0
+
 // Folders the program reads, relative to the project.
 const (
 	ansibleDir    = "ansible"    // copied to every host
@@ -53,8 +57,12 @@ type stack struct {
 	// zones are the availability zones used, in index order
 	zones []string
 	// watcher is the secondary that watches the primaries' node_exporter
-	// and probes the public endpoint (the playbook's first secondary).
+	// and probes the public endpoint (config.Watcher).
 	watcher config.Host
+	// bastionCidr and primaryCidrs are the home subnets the bastion and
+	// the primaries run in: what other regions admit, by CIDR.
+	bastionCidr  netip.Prefix
+	primaryCidrs []netip.Prefix
 
 	net     *network.Vpc
 	fw      *firewall.Firewall
@@ -143,7 +151,17 @@ func build(ctx *pulumi.Context, cfg *config.Config) (*stack, error) {
 	st.iam = iamrole.Scope{NamePrefix: cfg.NamePrefix, Stack: cfg.Stack,
 		Boundary: pulumi.String(contract.BoundaryPolicyARN(partition.Partition, caller.AccountId, cfg.NamePrefix))}
 	st.account, st.partition = caller.AccountId, partition.Partition
-	st.watcher, _ = config.FirstOfRole(cfg.Hosts, contract.RoleSecondary)
+	st.watcher, _ = config.Watcher(cfg.Hosts)
+	public, private, err := network.SubnetPlan(cfg.VpcCidr, cfg.AzCount, cfg.SubnetPrefixLength, cfg.StableLayout)
+	if err != nil {
+		return nil, err
+	}
+	st.bastionCidr = public[bastionSubnet]
+	for _, h := range config.OfRole(cfg.Hosts, contract.RolePrimary) {
+		if p := private[h.AZIndex]; !slices.Contains(st.primaryCidrs, p) {
+			st.primaryCidrs = append(st.primaryCidrs, p)
+		}
+	}
 	for _, step := range []func(*pulumi.Context) error{st.regionNetworks, st.networkAndFirewall, st.regionServices, st.buildHosts,
 		st.longTermStore, st.dashboards, st.endpoint, st.alarms, st.regionUpkeep, st.provisioning, st.scanning} {
 		if err := step(ctx); err != nil {
@@ -231,7 +249,7 @@ func (st *stack) buildHosts(ctx *pulumi.Context) error {
 	st.sessionDocument = sessionLogs.DocumentName
 	st.bastion, err = bastion.NewBastion(ctx, "bastion", &bastion.Args{
 		InstanceType: cfg.BastionInstanceType, AmiFamily: cfg.AmiFamily, AmiID: cfg.AmiID,
-		SubnetID: st.net.PublicSubnetIDs.Index(pulumi.Int(0)), SecurityGroupID: st.fw.BastionSG,
+		SubnetID: st.net.PublicSubnetIDs.Index(pulumi.Int(bastionSubnet)), SecurityGroupID: st.fw.BastionSG,
 		HostKeyPrivate: pulumi.ToSecret(pulumi.String(bastionKey.PrivateKey)).(pulumi.StringOutput),
 		HostKeyPublic:  bastionKey.PublicKey, ClientPublicKey: client.PublicKey, Secrets: secrets, IAM: st.iam, Tags: tags,
 		SessionLogs: sessionLogs.LogGroupArn,
@@ -307,6 +325,11 @@ func (st *stack) buildHosts(ctx *pulumi.Context) error {
 	var regionVpcs []dns.RegionVpc
 	for _, name := range cfg.OtherRegions() {
 		regionVpcs = append(regionVpcs, dns.RegionVpc{Region: name, VpcID: st.regions[name].net.VpcID})
+	}
+	for _, s := range cfg.Shards {
+		if s.Peer != nil && s.Region != cfg.Region {
+			regionVpcs = append(regionVpcs, dns.RegionVpc{Region: s.Region, VpcID: pulumi.String(s.Peer.VpcID)})
+		}
 	}
 	st.zone, err = dns.NewPrivateZone(ctx, cfg.NamePrefix+"-internal", &dns.PrivateZoneArgs{
 		Zone: cfg.InternalZone, VpcID: st.net.VpcID, PeerVpcIDs: peerVpcs, RegionVpcs: regionVpcs, Hosts: records, Tags: tags,
@@ -528,13 +551,41 @@ func (st *stack) alarms(ctx *pulumi.Context) error {
 	return err
 }
 
-// scanning: Amazon Inspector over the hosts, when asked for.
+// scanning: Amazon Inspector over the hosts, when asked for, in every
+// region they run in (Inspector is enabled per region).
 func (st *stack) scanning(ctx *pulumi.Context) error {
 	if !st.cfg.Inspector {
 		return nil
 	}
-	_, err := scanning.NewInspector(ctx, st.cfg.NamePrefix+"-inspector", &scanning.InspectorArgs{ResourceTypes: []string{"EC2"}})
-	return err
+	args := &scanning.InspectorArgs{ResourceTypes: []string{"EC2"}}
+	if _, err := scanning.NewInspector(ctx, st.cfg.NamePrefix+"-inspector", args); err != nil {
+		return err
+	}
+	for _, name := range st.cfg.OtherRegions() {
+		if _, err := scanning.NewInspector(ctx, st.regionName("inspector", name), args, st.regions[name].opts()...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// hostsOutput is the hosts output: per host what operators, the inventory
+// and the CLI need to reach it.
+func (st *stack) hostsOutput() pulumi.Map {
+	hosts := pulumi.Map{}
+	for _, h := range st.hosts {
+		// Sessions are started in the host's region, with its document.
+		document := st.sessionDocument
+		if r, ok := st.regions[h.Region]; ok {
+			document = r.sessions.DocumentName
+		}
+		hosts[h.Name] = pulumi.Map{
+			"fqdn": pulumi.String(st.zone.Fqdns[h.Name]), "privateIp": h.server.PrivateIP, "instanceId": h.server.InstanceID,
+			"role": pulumi.String(string(h.Role)), "shard": pulumi.String(h.Shard), "hostKey": pulumi.String(st.keys.HostKey(h.Name).PublicKey),
+			"dataVolumeId": h.server.VolumeID, "region": pulumi.String(h.Region), "sessionDocument": document,
+		}
+	}
+	return hosts
 }
 
 // export publishes the outputs operators and the inventory command use.
@@ -569,15 +620,7 @@ func (st *stack) export(ctx *pulumi.Context) {
 	if st.grafana != nil {
 		ctx.Export("grafanaUrl", pulumi.Sprintf("https://%s", st.grafana.Endpoint))
 	}
-	hosts := pulumi.Map{}
-	for _, h := range st.hosts {
-		hosts[h.Name] = pulumi.Map{
-			"fqdn": pulumi.String(st.zone.Fqdns[h.Name]), "privateIp": h.server.PrivateIP, "instanceId": h.server.InstanceID,
-			"role": pulumi.String(string(h.Role)), "shard": pulumi.String(h.Shard), "hostKey": pulumi.String(st.keys.HostKey(h.Name).PublicKey),
-			"dataVolumeId": h.server.VolumeID, "region": pulumi.String(h.Region),
-		}
-	}
-	ctx.Export("hosts", hosts)
+	ctx.Export("hosts", st.hostsOutput())
 	targets := pulumi.Map{}
 	for _, g := range st.allShardGroups() {
 		targets[g.Name] = g.Targets

@@ -321,9 +321,9 @@ func deployAlertsPolicy(s *settings, id ids, stack string) policyDocument {
 				"StringEquals": {"aws:ResourceTag/promfed:project": stackProject, "aws:ResourceTag/promfed:stack": stack,
 					"kms:ViaService": viaService(home, "aps")},
 			}},
-		// Home only: the program enables Inspector in the home region only.
+		// Every region: Inspector scans the hosts where they run.
 		statement{Sid: "VulnerabilityScanning", Effect: "Allow", Action: sorted(inspectorActions),
-			Resource: []string{"*"}, Condition: regionCondition(home)},
+			Resource: []string{"*"}, Condition: regionCondition(all)},
 	)
 }
 

@@ -81,15 +81,14 @@ func deployStatements(t *testing.T, m *mocks, stack string) map[string]statement
 // every region.
 var shardSids = []string{"Ec2Vpc", "FlowLogGroup", "SnapshotLifecycle", "AlertTopic", "CreateStackKeys",
 	"ListKeyAliases", "ManageStackKeys", "StackKeyAliases", "HostSecrets", "StackAlarms", "SessionDocument",
-	"DescribeParameters", "StackKeysViaSsm"}
+	"DescribeParameters", "StackKeysViaSsm", "VulnerabilityScanning"}
 
 // homeSids are the region-pinned statements for what the main program
 // creates in the home region only (load balancer, WAF, certificates, FIS,
-// AMP and its key grants and log delivery, Grafana, Inspector) and the
+// AMP and its key grants and log delivery, Grafana) and the
 // Deny on the bootstrap's own keys: shard regions must not widen them.
 var homeSids = []string{"LoadBalancer", "WebAcl", "Certificates", "FaultExperimentTemplates", "LongTermStore",
-	"LongTermStoreLogs", "GrafanaWorkspace", "GrafanaSignIn", "StackKeysViaAps", "VulnerabilityScanning",
-	"ProtectBootstrapKeys"}
+	"LongTermStoreLogs", "GrafanaWorkspace", "GrafanaSignIn", "StackKeysViaAps", "ProtectBootstrapKeys"}
 
 // Each statement of shardSids names every shard region too; each of
 // homeSids names the home region only, exactly as without shard regions;
