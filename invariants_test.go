@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"net/netip"
 	"regexp"
 	"slices"
 	"sort"
@@ -420,7 +419,7 @@ func checkCidrRules(r invariantRun) (out []string) {
 // where groups cannot refer to groups: at home, SSH and federation out to
 // the other VPC and its watcher's node_exporter scrape in; there, SSH in
 // from the bastion's subnet only, federation in and node_exporter out to
-// the primaries' subnets only.
+// the subnets the primaries run in only.
 func crossRegion(r invariantRun, rule testmocks.Resource, kind string, port int, cidr string) bool {
 	c := r.loaded
 	if len(c.RegionCidrs) == 0 {
@@ -430,7 +429,8 @@ func crossRegion(r invariantRun, rule testmocks.Resource, kind string, port int,
 	if err != nil {
 		return false
 	}
-	primaries := slices.ContainsFunc(private, func(p netip.Prefix) bool { return p.String() == cidr })
+	// Only the subnets primaries run in, not every private one.
+	primaries := slices.ContainsFunc(config.OfRole(c.Hosts, contract.RolePrimary), func(h config.Host) bool { return private[h.AZIndex].String() == cidr })
 	if r.m.Region(rule, c.Region) == c.Region {
 		other := false
 		for _, p := range c.RegionCidrs {
