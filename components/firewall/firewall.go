@@ -112,34 +112,17 @@ func NewFirewall(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Re
 	if err := ctx.RegisterComponentResource("promfed:firewall:Firewall", name, f, opts...); err != nil {
 		return nil, err
 	}
-	parent := pulumi.Parent(f)
-	group := func(role, desc string) (*ec2.SecurityGroup, error) {
-		return newGroup(ctx, name, role, desc, args.VpcID, args.Tags, parent)
-	}
-	alb, err := group("alb", "promfed load balancer: HTTPS from allowed sources, to the primary only")
+	r := &rules{ctx: ctx, name: name, parent: pulumi.Parent(f), tags: args.Tags, roles: map[*ec2.SecurityGroup]string{}}
+	g, err := r.groups(args.VpcID,
+		"alb", "promfed load balancer: HTTPS from allowed sources, to the primary only",
+		"bastion", "promfed bastion: SSH from admin CIDRs, to Prometheus hosts only",
+		"members", "promfed Prometheus hosts: node_exporter among members, SSH from the bastion",
+		"primary", "promfed primary: Prometheus from the load balancer",
+		"secondary", "promfed secondaries: Prometheus from the primary")
 	if err != nil {
 		return nil, err
 	}
-	bastion, err := group("bastion", "promfed bastion: SSH from admin CIDRs, to Prometheus hosts only")
-	if err != nil {
-		return nil, err
-	}
-	members, err := group("members", "promfed Prometheus hosts: node_exporter among members, SSH from the bastion")
-	if err != nil {
-		return nil, err
-	}
-	primary, err := group("primary", "promfed primary: Prometheus from the load balancer")
-	if err != nil {
-		return nil, err
-	}
-	secondary, err := group("secondary", "promfed secondaries: Prometheus from the primary")
-	if err != nil {
-		return nil, err
-	}
-
-	r := &rules{ctx: ctx, name: name, parent: parent, tags: args.Tags, roles: map[*ec2.SecurityGroup]string{
-		alb: "alb", bastion: "bastion", members: "members", primary: "primary", secondary: "secondary",
-	}}
+	alb, bastion, members, primary, secondary := g[0], g[1], g[2], g[3], g[4]
 	for _, src := range args.WebSources {
 		r.inCidr(alb, "https", 443, src)
 		r.inCidr(alb, "http", 80, src) // only ever answered with a redirect to HTTPS
@@ -185,18 +168,11 @@ func NewFirewall(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Re
 			r.inCidr(primary, "node-exporter-"+reg.Region, PortNodeExporter, reg.Cidr)
 		}
 	}
-	if r.err != nil {
-		return nil, r.err
+	shards, outputs, err := r.shardGroups(args.VpcID, args.Shards)
+	if err != nil {
+		return nil, err
 	}
-	outputs := pulumi.Map{}
-	for _, sh := range args.Shards {
-		g, err := newShardGroups(ctx, name, args.VpcID, sh, r)
-		if err != nil {
-			return nil, err
-		}
-		f.Shards = append(f.Shards, g)
-		outputs["shard-"+sh.Name+"-targets"] = g.Targets
-	}
+	f.Shards = shards
 
 	f.AlbSG, f.BastionSG, f.MembersSG, f.PrimarySG, f.SecondarySG = alb.ID(), bastion.ID(), members.ID(), primary.ID(), secondary.ID()
 	for k, v := range map[string]pulumi.IDOutput{
@@ -246,21 +222,14 @@ func NewRegionFirewall(ctx *pulumi.Context, name string, args *RegionFirewallArg
 	if err := ctx.RegisterComponentResource("promfed:firewall:RegionFirewall", name, f, opts...); err != nil {
 		return nil, err
 	}
-	parent := pulumi.Parent(f)
-	group := func(role, desc string) (*ec2.SecurityGroup, error) {
-		return newGroup(ctx, name, role, desc, args.VpcID, args.Tags, parent)
-	}
-	members, err := group("members", "promfed Prometheus hosts of a peered region: SSH from the home bastion")
+	r := &rules{ctx: ctx, name: name, parent: pulumi.Parent(f), tags: args.Tags, roles: map[*ec2.SecurityGroup]string{}}
+	g, err := r.groups(args.VpcID,
+		"members", "promfed Prometheus hosts of a peered region: SSH from the home bastion",
+		"secondary", "promfed secondaries of a peered region: Prometheus from the home primaries")
 	if err != nil {
 		return nil, err
 	}
-	secondary, err := group("secondary", "promfed secondaries of a peered region: Prometheus from the home primaries")
-	if err != nil {
-		return nil, err
-	}
-	r := &rules{ctx: ctx, name: name, parent: parent, tags: args.Tags, roles: map[*ec2.SecurityGroup]string{
-		members: "members", secondary: "secondary",
-	}}
+	members, secondary := g[0], g[1]
 	r.inCidr(members, "ssh-from-bastion", PortSSH, args.Bastion)
 	for _, p := range args.Primaries {
 		r.inCidr(secondary, "from-primary", PortPrometheus, p)
@@ -269,18 +238,11 @@ func NewRegionFirewall(ctx *pulumi.Context, name string, args *RegionFirewallArg
 		}
 	}
 	r.outWeb(members)
-	if r.err != nil {
-		return nil, r.err
+	shards, outputs, err := r.shardGroups(args.VpcID, args.Shards)
+	if err != nil {
+		return nil, err
 	}
-	outputs := pulumi.Map{}
-	for _, sh := range args.Shards {
-		g, err := newShardGroups(ctx, name, args.VpcID, sh, r)
-		if err != nil {
-			return nil, err
-		}
-		f.Shards = append(f.Shards, g)
-		outputs["shard-"+sh.Name+"-targets"] = g.Targets
-	}
+	f.Shards = shards
 	f.MembersSG, f.SecondarySG = members.ID(), secondary.ID()
 	outputs["membersSecurityGroupId"], outputs["secondarySecurityGroupId"] = f.MembersSG, f.SecondarySG
 	return f, ctx.RegisterResourceOutputs(f, outputs)
@@ -328,14 +290,6 @@ func newShardGroups(ctx *pulumi.Context, name string, vpcID pulumi.StringInput, 
 	return ShardGroups{Name: sh.Name, Scraper: scraper.ID(), Targets: targets.ID()}, r.err
 }
 
-// newGroup creates the group <name>-<role>. Rules are separate resources,
-// so the group itself never carries inline rules that would fight them.
-func newGroup(ctx *pulumi.Context, name, role, desc string, vpcID pulumi.StringInput, tags map[string]string, parent pulumi.ResourceOption) (*ec2.SecurityGroup, error) {
-	return ec2.NewSecurityGroup(ctx, name+"-"+role, &ec2.SecurityGroupArgs{
-		VpcId: vpcID, Description: pulumi.String(desc), Tags: tagging.Named(tags, name+"-"+role),
-	}, parent)
-}
-
 // rules creates one rule resource per call and keeps the first error.
 // Rule names read "<firewall>-<group>-<in|out>-<what>[-<cidr>]".
 type rules struct {
@@ -348,6 +302,25 @@ type rules struct {
 }
 
 func (r *rules) role(sg *ec2.SecurityGroup) string { return r.roles[sg] }
+
+// groups creates the groups <name>-<role> of (role, description) pairs, in
+// order, and names them for the rules. Rules are separate resources, so a
+// group never carries inline rules that would fight them.
+func (r *rules) groups(vpcID pulumi.StringInput, pairs ...string) ([]*ec2.SecurityGroup, error) {
+	var out []*ec2.SecurityGroup
+	for i := 0; i+1 < len(pairs); i += 2 {
+		role, desc := pairs[i], pairs[i+1]
+		sg, err := ec2.NewSecurityGroup(r.ctx, r.name+"-"+role, &ec2.SecurityGroupArgs{
+			VpcId: vpcID, Description: pulumi.String(desc), Tags: tagging.Named(r.tags, r.name+"-"+role),
+		}, r.parent)
+		if err != nil {
+			return nil, err
+		}
+		r.roles[sg] = role
+		out = append(out, sg)
+	}
+	return out, nil
+}
 
 // add creates one single-port TCP rule on sg, in or out, to or from a CIDR
 // or a peer group. Ingress and egress rules are distinct AWS types with the
@@ -409,6 +382,25 @@ func (r *rules) outWeb(sg *ec2.SecurityGroup) {
 	anyV4 := netip.MustParsePrefix("0.0.0.0/0")
 	r.outCidr(sg, "https", 443, anyV4)
 	r.outCidr(sg, "http", 80, anyV4)
+}
+
+// shardGroups creates every shard's groups (after the other rules, whose
+// first error it returns) and their outputs.
+func (r *rules) shardGroups(vpcID pulumi.StringInput, shards []ShardArgs) ([]ShardGroups, pulumi.Map, error) {
+	if r.err != nil {
+		return nil, nil, r.err
+	}
+	var out []ShardGroups
+	outputs := pulumi.Map{}
+	for _, sh := range shards {
+		g, err := newShardGroups(r.ctx, r.name, vpcID, sh, r)
+		if err != nil {
+			return nil, nil, err
+		}
+		out = append(out, g)
+		outputs["shard-"+sh.Name+"-targets"] = g.Targets
+	}
+	return out, outputs, nil
 }
 
 // safeName keeps CIDRs usable in resource names: "::" would break the URN.
