@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
-	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -26,7 +25,6 @@ import (
 // logs, snapshots and recovery).
 type region struct {
 	provider *aws.Provider
-	zones    []string
 	net      *network.Vpc
 	fw       *firewall.RegionFirewall
 	secrets  *hostsecrets.Store
@@ -67,6 +65,7 @@ func regionProvider(ctx *pulumi.Context, region string) (*aws.ProviderArgs, erro
 func (st *stack) regionNetworks(ctx *pulumi.Context) error {
 	cfg := st.cfg
 	st.regions = map[string]*region{}
+	zones := map[string][]string{}
 	for _, name := range cfg.OtherRegions() {
 		args, err := regionProvider(ctx, name)
 		if err != nil {
@@ -76,23 +75,16 @@ func (st *stack) regionNetworks(ctx *pulumi.Context) error {
 		if err != nil {
 			return err
 		}
-		r := &region{provider: p}
-		zones, err := network.StandardZones(ctx, pulumi.Provider(p))
-		if err != nil {
+		if zones[name], err = usableZones(ctx, name, cfg.AzCount, ", where shards run", pulumi.Provider(p)); err != nil {
 			return err
 		}
-		if len(zones) < cfg.AzCount {
-			return fmt.Errorf("azCount %d is more than the %d standard availability zones of %s (%s), where shards run: lower azCount",
-				cfg.AzCount, len(zones), name, strings.Join(zones, ", "))
-		}
-		r.zones = zones[:cfg.AzCount]
-		st.regions[name] = r
+		st.regions[name] = &region{provider: p}
 	}
 	for _, name := range cfg.OtherRegions() {
 		r := st.regions[name]
 		var err error
 		r.net, err = network.NewVpc(ctx, st.regionName("vpc", name), &network.VpcArgs{
-			Cidr: cfg.RegionCidrs[name], AvailabilityZones: r.zones, SubnetPrefixLength: cfg.SubnetPrefixLength, NatStrategy: cfg.NatStrategy,
+			Cidr: cfg.RegionCidrs[name], AvailabilityZones: zones[name], SubnetPrefixLength: cfg.SubnetPrefixLength, NatStrategy: cfg.NatStrategy,
 			FlowLogRetentionDays: cfg.FlowLogRetentionDays, Peers: st.workloadPeers(name), RoutesApart: true, SSHFrom: []netip.Prefix{st.bastionCidr},
 			IAM: st.iam.InRegion(name), Tags: cfg.Tags(),
 		}, r.opts()...)

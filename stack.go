@@ -139,15 +139,9 @@ func build(ctx *pulumi.Context, cfg *config.Config) (*stack, error) {
 	}
 	// The zones, before anything is registered: too few fails the run with
 	// nothing created.
-	zones, err := network.StandardZones(ctx)
-	if err != nil {
+	if st.zones, err = usableZones(ctx, cfg.Region, cfg.AzCount, ""); err != nil {
 		return nil, err
 	}
-	if len(zones) < cfg.AzCount {
-		return nil, fmt.Errorf("azCount %d is more than the %d standard availability zones of %s (%s): lower azCount",
-			cfg.AzCount, len(zones), cfg.Region, strings.Join(zones, ", "))
-	}
-	st.zones = zones[:cfg.AzCount]
 	st.iam = iamrole.Scope{NamePrefix: cfg.NamePrefix, Stack: cfg.Stack,
 		Boundary: pulumi.String(contract.BoundaryPolicyARN(partition.Partition, caller.AccountId, cfg.NamePrefix))}
 	st.account, st.partition = caller.AccountId, partition.Partition
@@ -169,6 +163,20 @@ func build(ctx *pulumi.Context, cfg *config.Config) (*stack, error) {
 		}
 	}
 	return st, nil
+}
+
+// usableZones are the first azCount standard zones of a region (where, if
+// set, says why the region is used), through the invoke options' provider.
+func usableZones(ctx *pulumi.Context, region string, azCount int, where string, opts ...pulumi.InvokeOption) ([]string, error) {
+	zones, err := network.StandardZones(ctx, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if len(zones) < azCount {
+		return nil, fmt.Errorf("azCount %d is more than the %d standard availability zones of %s (%s)%s: lower azCount",
+			azCount, len(zones), region, strings.Join(zones, ", "), where)
+	}
+	return zones[:azCount], nil
 }
 
 // networkAndFirewall: the VPC (with peerings to the shards' workload VPCs

@@ -429,6 +429,7 @@ func Load(project, stack, region string, src Source) (*Config, error) {
 	}
 
 	l.regionVpcCidrs(c)
+	l.providerSettings(c)
 
 	c.AdminCidrs = l.cidrs("adminCidrs")
 	if len(c.AdminCidrs) == 0 {

@@ -126,11 +126,6 @@ func (l *loader) regionVpcCidrs(c *Config) {
 			l.failf("snapshotCopyRegion %q is where shards[%d] (%s) runs: its snapshots would be copied to their own region; choose a region without shards", s.Region, i, s.Name)
 		}
 	}
-	l.providerSettings(c)
-	// Service roles of another region are named
-	// <namePrefix>-<stack>-<role>-<region> (IAM names are global). No
-	// length check: namePrefix-stack is at most 32 characters (the ALB
-	// name), so the longest, snapshots-ap-southeast-1, makes 57 of IAM's 64.
 }
 
 // ProviderCarried are the stack's aws: settings that the providers of

@@ -27,7 +27,9 @@ type Scope struct {
 	Region string
 }
 
-// InRegion is the scope of another region's service roles.
+// InRegion is the scope of another region's service roles. No length
+// check is needed: namePrefix-stack is at most 32 characters (the ALB
+// name), so the longest, <...>-snapshots-ap-southeast-1, makes 57 of IAM's 64.
 func (s Scope) InRegion(region string) Scope { s.Region = region; return s }
 
 // Name is the AWS name of the stack's role or instance profile for what.
